@@ -1,0 +1,14 @@
+"""Composition root: the Chalice app and its blueprints, nothing else."""
+
+from chalice import Chalice
+
+from chalicelib.api import appeals, health, leads, operators, sources, stats
+
+app = Chalice(app_name="leadcrm")
+
+app.register_blueprint(health.bp)
+app.register_blueprint(operators.bp)
+app.register_blueprint(sources.bp)
+app.register_blueprint(appeals.bp)
+app.register_blueprint(leads.bp)
+app.register_blueprint(stats.bp)

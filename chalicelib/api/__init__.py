@@ -1,0 +1,1 @@
+"""HTTP edge: Blueprints with thin routes (parse → call a service → serialise)."""

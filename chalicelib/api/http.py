@@ -1,0 +1,94 @@
+"""The one place where requests are parsed and domain errors become HTTP.
+
+Every route is wrapped by `endpoint`, which maps:
+    MalformedInput (bad JSON, foreign cursor) → 400
+    InvalidInput / pydantic ValidationError   → 422 with field paths
+    NotFound                                  → 404
+    Conflict                                  → 409
+    ServiceBusy                               → 503 with Retry-After
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice.app import Request, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.errors import (
+    Conflict,
+    DomainError,
+    FieldProblem,
+    InvalidInput,
+    MalformedInput,
+    NotFound,
+    ServiceBusy,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+_STATUS: dict[type[DomainError], tuple[int, str]] = {
+    MalformedInput: (400, "malformed_request"),
+    InvalidInput: (422, "validation_error"),
+    NotFound: (404, "not_found"),
+    Conflict: (409, "conflict"),
+    ServiceBusy: (503, "busy"),
+}
+_JSON = {"Content-Type": "application/json"}
+
+
+def parse_body(request: Request, model: type[M]) -> M:
+    raw = request.raw_body
+    if not raw:
+        raise MalformedInput("request body is required: a JSON document")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise _as_domain_error(exc, "body") from None
+
+
+def parse_query(request: Request, model: type[M]) -> M:
+    try:
+        return model.model_validate(dict(request.query_params or {}))
+    except ValidationError as exc:
+        raise _as_domain_error(exc, "query") from None
+
+
+def _as_domain_error(exc: ValidationError, where: str) -> DomainError:
+    errors = exc.errors(include_url=False, include_input=False)
+    if any(error["type"] == "json_invalid" for error in errors):
+        return MalformedInput(f"request body is not valid JSON: {errors[0]['msg']}")
+    problems = [FieldProblem(loc=(where, *error["loc"]), msg=error["msg"], type=error["type"]) for error in errors]
+    return InvalidInput("request validation failed", problems)
+
+
+def respond(payload: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=payload.model_dump_json(), status_code=status, headers={**_JSON, **(headers or {})})
+
+
+def error_response(exc: DomainError) -> Response:
+    status, code = next((value for kind, value in _STATUS.items() if isinstance(exc, kind)), (400, "bad_request"))
+    body: dict[str, Any] = {"error": code, "message": exc.message}
+    headers = dict(_JSON)
+    if isinstance(exc, InvalidInput):
+        body["errors"] = [
+            {"loc": list(p.loc), "path": ".".join(str(part) for part in p.loc), "msg": p.msg, "type": p.type}
+            for p in exc.problems
+        ]
+    if isinstance(exc, ServiceBusy):
+        headers["Retry-After"] = "1"
+    return Response(body=json.dumps(body), status_code=status, headers=headers)
+
+
+def endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except DomainError as exc:
+            return error_response(exc)
+
+    return wrapper

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import endpoint, parse_body, parse_query, respond
+from chalicelib.schemas.common import PageQuery
+from chalicelib.schemas.operators import OperatorAppealsQuery, OperatorCreate, OperatorPatch
+from chalicelib.services import operators
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/operators", methods=["POST"])
+@endpoint
+def create_operator() -> Response:
+    return respond(operators.create_operator(parse_body(bp.current_request, OperatorCreate)), 201)
+
+
+@bp.route("/operators", methods=["GET"])
+@endpoint
+def list_operators() -> Response:
+    query = parse_query(bp.current_request, PageQuery)
+    return respond(operators.list_operators(query.limit, query.cursor))
+
+
+@bp.route("/operators/{operator_id}", methods=["GET"])
+@endpoint
+def get_operator(operator_id: str) -> Response:
+    return respond(operators.get_operator(operator_id))
+
+
+@bp.route("/operators/{operator_id}", methods=["PATCH"])
+@endpoint
+def update_operator(operator_id: str) -> Response:
+    return respond(operators.update_operator(operator_id, parse_body(bp.current_request, OperatorPatch)))
+
+
+@bp.route("/operators/{operator_id}/appeals", methods=["GET"])
+@endpoint
+def list_operator_appeals(operator_id: str) -> Response:
+    query = parse_query(bp.current_request, OperatorAppealsQuery)
+    return respond(operators.list_operator_appeals(operator_id, query.status, query.limit, query.cursor))

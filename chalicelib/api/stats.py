@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import endpoint, parse_query, respond
+from chalicelib.schemas.common import PageQuery
+from chalicelib.services import stats
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/stats/distribution", methods=["GET"])
+@endpoint
+def distribution_stats() -> Response:
+    query = parse_query(bp.current_request, PageQuery)
+    return respond(stats.distribution_stats(query.limit, query.cursor))
+
+
+@bp.route("/stats/sources/{source_id}/operators", methods=["GET"])
+@endpoint
+def source_operators(source_id: str) -> Response:
+    return respond(stats.source_operators(source_id))

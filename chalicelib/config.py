@@ -1,0 +1,33 @@
+"""Settings read from the environment at call time, never at import time.
+
+The Chalice test client and `chalice local` only patch the environment while a
+request runs, so every reader goes through `current_settings()`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_TABLE_PREFIX = "leadcrm-dev"
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_prefix: str
+    region: str
+    # AWS SDK convention: when set, DynamoDB calls go to this endpoint
+    # (DynamoDB Local, moto server); when unset, to AWS.
+    dynamodb_endpoint: str | None
+
+    def table_name(self, entity: str) -> str:
+        return f"{self.table_prefix}-{entity}"
+
+
+def current_settings() -> Settings:
+    return Settings(
+        table_prefix=os.environ.get("TABLE_PREFIX") or DEFAULT_TABLE_PREFIX,
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+        dynamodb_endpoint=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
+    )

@@ -1,0 +1,51 @@
+"""Domain errors. Services raise these; only the HTTP edge maps them to statuses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Base of every error a client can cause or must react to."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    """An id that names nothing, well-formed or not."""
+
+    @classmethod
+    def entity(cls, kind: str, entity_id: str) -> NotFound:
+        # Echo at most a bounded prefix of a garbage id back to the client.
+        shown = entity_id if len(entity_id) <= 64 else entity_id[:64] + "…"
+        return cls(f"{kind} {shown!r} not found")
+
+
+class Conflict(DomainError):
+    """The request is valid but the current state forbids it."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str = "value_error"
+
+
+class InvalidInput(DomainError):
+    """Semantically invalid input that a schema alone cannot catch (e.g. duplicates)."""
+
+    def __init__(self, message: str, problems: Sequence[FieldProblem] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
+
+
+class MalformedInput(DomainError):
+    """Input that cannot even be parsed: bad JSON, a cursor that is not ours."""
+
+
+class ServiceBusy(DomainError):
+    """Contention or throttling outlasted our retries; the caller may retry later."""

@@ -1,0 +1,69 @@
+"""PynamoDB models, one module per table, and the plumbing they share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+
+from botocore.client import BaseClient
+from pynamodb.connection import Connection
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.config import current_settings
+from chalicelib.models.appeals import Appeal
+from chalicelib.models.base import TableMeta
+from chalicelib.models.leads import Lead
+from chalicelib.models.operators import Operator
+from chalicelib.models.sources import Source
+from chalicelib.models.weights import Weight
+
+ALL_MODELS: tuple[type[Model], ...] = (Operator, Source, Weight, Lead, Appeal)
+
+__all__ = [
+    "ALL_MODELS",
+    "Appeal",
+    "Lead",
+    "Operator",
+    "Source",
+    "Weight",
+    "create_tables",
+    "dynamodb_clients",
+    "transaction",
+]
+
+
+@lru_cache(maxsize=8)
+def _transaction_connection(region: str, host: str | None) -> Connection:
+    return Connection(
+        region=region,
+        host=host,
+        connect_timeout_seconds=TableMeta.connect_timeout_seconds,
+        read_timeout_seconds=TableMeta.read_timeout_seconds,
+        max_retry_attempts=TableMeta.max_retry_attempts,
+        max_pool_connections=TableMeta.max_pool_connections,
+    )
+
+
+def transaction() -> TransactWrite:
+    """A TransactWrite on the configured endpoint (connection built once)."""
+    settings = current_settings()
+    return TransactWrite(connection=_transaction_connection(settings.region, settings.dynamodb_endpoint))
+
+
+def dynamodb_clients() -> Iterator[BaseClient]:
+    """Every botocore client the models use, for request-counting hooks."""
+    for model in ALL_MODELS:
+        yield model._get_connection().connection.client
+    settings = current_settings()
+    yield _transaction_connection(settings.region, settings.dynamodb_endpoint).client
+
+
+def create_tables(wait: bool = True) -> list[str]:
+    """Create any missing table (local stack and tests; AWS uses the template)."""
+    created = []
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
+            created.append(model.Meta.table_name)
+    return created

@@ -1,0 +1,49 @@
+"""Shared table settings: names, endpoint and region resolved lazily.
+
+PynamoDB reads `Meta.table_name`, `host` and `region` when it builds a
+connection, and rebuilds the connection whenever the table name changes. As
+descriptors they are read at call time (never frozen at import time, which the
+Chalice test client and per-test table prefixes rely on) while the client is
+still built once per table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.config import current_settings
+
+# Partition value of the "newest first" listing indexes on operators, sources
+# and leads. These rows are written at human speed, far below the 1,000
+# writes/s one GSI partition takes, so one partition keeps listing a Query.
+LISTED = "all"
+
+
+class TableName:
+    def __init__(self, entity: str) -> None:
+        self.entity = entity
+
+    def __get__(self, obj: Any, owner: Any) -> str:
+        return current_settings().table_name(self.entity)
+
+
+class Endpoint:
+    def __get__(self, obj: Any, owner: Any) -> str | None:
+        return current_settings().dynamodb_endpoint
+
+
+class Region:
+    def __get__(self, obj: Any, owner: Any) -> str:
+        return current_settings().region
+
+
+class TableMeta:
+    """Base of every model's Meta; subclasses add `table_name = TableName(...)`."""
+
+    host = Endpoint()
+    region = Region()
+    billing_mode = "PAY_PER_REQUEST"
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+    max_retry_attempts = 3
+    max_pool_connections = 64

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.models.base import TableMeta, TableName
+
+
+class SourcesNewestFirst(GlobalSecondaryIndex["Source"]):
+    class Meta:
+        index_name = "newest_first"
+        projection = AllProjection()
+
+    listed = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class Source(Model):
+    """A channel bot, its routing strategy and its appeal counters.
+
+    `appeals_total` and `waiting_count` move in the same transactions that
+    create, assign and close appeals, so stats never count rows.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("sources")
+
+    source_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    strategy = UnicodeAttribute()
+    appeals_total = NumberAttribute(default=0)
+    waiting_count = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    listed = UnicodeAttribute()
+
+    newest_first = SourcesNewestFirst()

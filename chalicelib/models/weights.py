@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.models.base import TableMeta, TableName
+
+
+class SourcesServedByOperator(GlobalSecondaryIndex["Weight"]):
+    """Sparse: only rows with weight >= 1 carry `serving_operator_id`."""
+
+    class Meta:
+        index_name = "by_operator"
+        projection = AllProjection()
+
+    serving_operator_id = UnicodeAttribute(hash_key=True)
+    source_id = UnicodeAttribute(range_key=True)
+
+
+class Weight(Model):
+    """An operator's weight for a source, plus that pair's assignment counters.
+
+    A row is never deleted: taking an operator out of a source's weight set
+    sets `weight` to 0, so `assigned_total` (history) and `active_count`
+    (released when the operator closes) stay exact.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("weights")
+
+    source_id = UnicodeAttribute(hash_key=True)
+    operator_id = UnicodeAttribute(range_key=True)
+    weight = NumberAttribute(default=0)
+    assigned_total = NumberAttribute(default=0)
+    active_count = NumberAttribute(default=0)
+    serving_operator_id = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+    by_operator = SourcesServedByOperator()

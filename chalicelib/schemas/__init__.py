@@ -1,0 +1,1 @@
+"""pydantic v2 models for every input and output."""

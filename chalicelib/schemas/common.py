@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+T = TypeVar("T")
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+EntityId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=2000)]
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+class Input(BaseModel):
+    """Request bodies: unknown fields rejected, no silent type coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Patch(Input):
+    """Partial update: at least one field, and `null` only where a field allows it."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_nulls_and_empty(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if not data:
+                raise ValueError("give at least one field to change")
+            for key, value in data.items():
+                if value is None and key in cls.model_fields and key not in cls.NULLABLE:
+                    raise ValueError(f"{key} cannot be null")
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class Query(BaseModel):
+    """Query strings arrive as text, so numbers are coerced (not strict)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageQuery(Query):
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(Output, Generic[T]):
+    items: list[T]
+    next: str | None = Field(description="Opaque cursor for the next page; null on the last page.")
+
+
+class Health(Output):
+    status: str

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch
+
+MaxLoad = Annotated[int, Field(ge=0, le=1000)]
+
+
+class OperatorCreate(Input):
+    name: Name
+    is_active: bool = True
+    max_load: MaxLoad = 10
+
+
+class OperatorPatch(Patch):
+    name: Name | None = None
+    is_active: bool | None = None
+    max_load: MaxLoad | None = None
+
+
+class OperatorOut(Output):
+    id: str
+    name: str
+    is_active: bool
+    max_load: int
+    current_load: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class OperatorAppealsQuery(PageQuery):
+    status: Literal["active", "closed"] | None = None

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from pydantic import Field, RootModel
+
+from chalicelib.schemas.common import Description, EntityId, Input, Name, Output, Patch
+
+
+class Strategy(StrEnum):
+    # probability ∝ weight among available operators
+    WEIGHTED = "weighted"
+    # probability ∝ weight × free capacity (max_load − current_load)
+    WEIGHTED_CAPACITY = "weighted_capacity"
+
+
+class SourceCreate(Input):
+    name: Name
+    description: Description | None = None
+    # strict mode takes enum members only from Python; JSON strings are fine.
+    strategy: Strategy = Strategy.WEIGHTED
+
+
+class SourcePatch(Patch):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"description"})
+
+    name: Name | None = None
+    description: Description | None = None
+    strategy: Strategy | None = None
+
+
+class SourceOut(Output):
+    id: str
+    name: str
+    description: str | None
+    strategy: Strategy
+    created_at: datetime
+    updated_at: datetime
+
+
+MAX_WEIGHTS_PER_SOURCE = 100
+
+
+class WeightIn(Input):
+    operator_id: EntityId
+    weight: Annotated[int, Field(ge=1, le=100)]
+
+
+class WeightSet(RootModel[list[WeightIn]]):
+    root: Annotated[list[WeightIn], Field(max_length=MAX_WEIGHTS_PER_SOURCE)]
+
+
+class WeightOut(Output):
+    operator_id: str
+    operator_name: str
+    weight: int
+    share: float = Field(description="weight / sum of the source's weights")
+
+
+class WeightsOut(Output):
+    source_id: str
+    items: list[WeightOut]

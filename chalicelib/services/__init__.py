@@ -1,0 +1,1 @@
+"""Business logic. No Chalice, no HTTP: edges call these and map errors."""
