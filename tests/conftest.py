@@ -1,0 +1,45 @@
+"""Fixture chain: fake credentials → mock_aws → tables → Chalice test client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from app import app
+from chalicelib.models import create_tables
+from tests.support import Api
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "TABLE_PREFIX": "leadcrm-dev",
+    }.items():
+        monkeypatch.setenv(name, value)
+    # A developer's shell may point at DynamoDB Local; unit tests never do.
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+
+
+@pytest.fixture
+def aws(aws_credentials: None) -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def tables(aws: None) -> None:
+    create_tables()
+
+
+@pytest.fixture
+def api(tables: None) -> Iterator[Api]:
+    with Client(app, stage_name="dev") as client:
+        yield Api(client)
