@@ -1,0 +1,1 @@
+"""Benchmarks: DynamoDB requests per operation and how cost grows with data."""
