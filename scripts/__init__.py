@@ -1,0 +1,1 @@
+"""Developer tooling: the local stack and the DynamoDB Local launcher."""

