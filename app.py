@@ -2,7 +2,8 @@
 
 from chalice import Chalice
 
-from chalicelib.api import appeals, health, leads, operators, sources, stats
+from chalicelib.api import appeals, health, leads, operators, sources, stats, telegram
+from chalicelib.handlers import intake
 
 app = Chalice(app_name="leadcrm")
 
@@ -12,3 +13,5 @@ app.register_blueprint(sources.bp)
 app.register_blueprint(appeals.bp)
 app.register_blueprint(leads.bp)
 app.register_blueprint(stats.bp)
+app.register_blueprint(telegram.bp)
+app.register_blueprint(intake.bp)

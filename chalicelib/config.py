@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 DEFAULT_TABLE_PREFIX = "leadcrm-dev"
 DEFAULT_REGION = "us-east-1"
+# Chalice needs the queue name when the handler is declared (import time). The
+# deployment template points the event source at its own queue by reference.
+INTAKE_QUEUE_NAME = "leadcrm-intake"
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,8 @@ class Settings:
     # AWS SDK convention: when set, DynamoDB calls go to this endpoint
     # (DynamoDB Local, moto server); when unset, to AWS.
     dynamodb_endpoint: str | None
+    # Where the Telegram webhook enqueues intake messages.
+    intake_queue_url: str | None
 
     def table_name(self, entity: str) -> str:
         return f"{self.table_prefix}-{entity}"
@@ -30,4 +35,5 @@ def current_settings() -> Settings:
         table_prefix=os.environ.get("TABLE_PREFIX") or DEFAULT_TABLE_PREFIX,
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
         dynamodb_endpoint=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
+        intake_queue_url=os.environ.get("INTAKE_QUEUE_URL") or None,
     )

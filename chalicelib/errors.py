@@ -24,6 +24,10 @@ class NotFound(DomainError):
         return cls(f"{kind} {shown!r} not found")
 
 
+class Unauthorized(DomainError):
+    """A caller that did not prove who it is (e.g. a wrong webhook secret)."""
+
+
 class Conflict(DomainError):
     """The request is valid but the current state forbids it."""
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -119,3 +121,42 @@ def before_transaction(hook: Callable[[dict[str, Any]], None]) -> Iterator[None]
     finally:
         for client in clients:
             client.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", handler)
+
+
+def intake_message(source_id: str, **fields: Any) -> dict[str, Any]:
+    """A valid v1 intake queue message with a unique lead and message id."""
+    message = {
+        "version": 1,
+        "source_id": source_id,
+        "message_id": f"msg-{next(_message_ids)}",
+        "lead": {"external_id": f"tg:{next(_external_ids)}", "name": "Ivan"},
+        "text": "Hello, what does it cost?",
+    }
+    message.update(fields)
+    return message
+
+
+def sqs_record(body: str | dict[str, Any], *, message_id: str | None = None, receive_count: int = 1) -> dict[str, Any]:
+    """One SQS record as Lambda delivers it; every record gets its own messageId
+    (chalice's generate_sqs_event reuses one id for all records)."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": f"receipt-{uuid.uuid4()}",
+        "body": text,
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": "1763600000000",
+            "SenderId": "AIDAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": "1763600000001",
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:leadcrm-intake",
+        "awsRegion": "us-east-1",
+    }
+
+
+def sqs_event(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Records": records}

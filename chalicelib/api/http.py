@@ -3,6 +3,7 @@
 Every route is wrapped by `endpoint`, which maps:
     MalformedInput (bad JSON, foreign cursor) → 400
     InvalidInput / pydantic ValidationError   → 422 with field paths
+    Unauthorized                              → 401
     NotFound                                  → 404
     Conflict                                  → 409
     ServiceBusy                               → 503 with Retry-After
@@ -26,6 +27,7 @@ from chalicelib.errors import (
     MalformedInput,
     NotFound,
     ServiceBusy,
+    Unauthorized,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -33,6 +35,7 @@ M = TypeVar("M", bound=BaseModel)
 _STATUS: dict[type[DomainError], tuple[int, str]] = {
     MalformedInput: (400, "malformed_request"),
     InvalidInput: (422, "validation_error"),
+    Unauthorized: (401, "unauthorized"),
     NotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
     ServiceBusy: (503, "busy"),

@@ -32,6 +32,8 @@ class Source(Model):
     strategy = UnicodeAttribute()
     appeals_total = NumberAttribute(default=0)
     waiting_count = NumberAttribute(default=0)
+    # SHA-256 of the Telegram webhook secret; the secret itself is never stored.
+    telegram_secret_hash = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, StringConstraints
 
 from chalicelib.schemas.common import Description, EntityId, Input, Name, Output, Patch
 
@@ -23,12 +23,20 @@ class SourceCreate(Input):
     strategy: Strategy = Strategy.WEIGHTED
 
 
+# What Telegram accepts as a webhook secret_token; we ask for at least 16 characters.
+TelegramSecret = Annotated[str, StringConstraints(min_length=16, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class SourcePatch(Patch):
-    NULLABLE: ClassVar[frozenset[str]] = frozenset({"description"})
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"description", "telegram_secret_token"})
 
     name: Name | None = None
     description: Description | None = None
     strategy: Strategy | None = None
+    telegram_secret_token: TelegramSecret | None = Field(
+        default=None,
+        description="Write-only. Telegram sends it in X-Telegram-Bot-Api-Secret-Token; null disables the webhook.",
+    )
 
 
 class SourceOut(Output):
@@ -36,6 +44,7 @@ class SourceOut(Output):
     name: str
     description: str | None
     strategy: Strategy
+    telegram_webhook_enabled: bool = Field(description="True once a telegram_secret_token is set")
     created_at: datetime
     updated_at: datetime
 

@@ -11,6 +11,7 @@ from chalicelib.models.base import LISTED
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightOut, WeightSet, WeightsOut
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_page
+from chalicelib.services.secrets import hash_secret
 from chalicelib.services.transactions import Transaction, commit_with_retry, update_existing
 
 _LIST_KEY = ("source_id", "listed", "created_at")
@@ -24,6 +25,7 @@ def to_out(row: Source) -> SourceOut:
         name=row.name,
         description=row.description,
         strategy=row.strategy,
+        telegram_webhook_enabled=bool(row.telegram_secret_hash),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -69,6 +71,9 @@ def update_source(source_id: str, patch: SourcePatch) -> SourceOut:
     changes = patch.changes()
     if "strategy" in changes:
         changes["strategy"] = changes["strategy"].value
+    if "telegram_secret_token" in changes:
+        token = changes.pop("telegram_secret_token")
+        changes["telegram_secret_hash"] = hash_secret(token) if token is not None else None
     actions = [
         getattr(Source, name).set(value) if value is not None else getattr(Source, name).remove()
         for name, value in changes.items()

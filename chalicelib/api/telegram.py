@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import endpoint, parse_body, respond
+from chalicelib.schemas.telegram import TelegramUpdate
+from chalicelib.services import telegram
+
+bp = Blueprint(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+@bp.route("/channels/telegram/{source_id}", methods=["POST"])
+@endpoint
+def telegram_webhook(source_id: str) -> Response:
+    # The secret is checked before the body is read: strangers learn nothing.
+    telegram.verify_secret(source_id, bp.current_request.headers.get(SECRET_HEADER))
+    return respond(telegram.accept_update(source_id, parse_body(bp.current_request, TelegramUpdate)))

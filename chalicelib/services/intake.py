@@ -1,0 +1,49 @@
+"""Channel intake: one queue message becomes (at most) one appeal."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import boto3
+from botocore.client import BaseClient
+from pydantic import ValidationError
+
+from chalicelib.config import current_settings
+from chalicelib.errors import FieldProblem, InvalidInput, MalformedInput
+from chalicelib.schemas.intake import IntakeMessageV1
+from chalicelib.services import appeals
+from chalicelib.services.appeals import Intake
+
+
+def parse_message(raw: str) -> IntakeMessageV1:
+    """Validates a queue message. Errors carry field paths and reasons only,
+    never the values, so they are safe to log (no text, no contacts)."""
+    try:
+        return IntakeMessageV1.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        if any(error["type"] == "json_invalid" for error in errors):
+            raise MalformedInput("message body is not valid JSON") from None
+        problems = [FieldProblem(loc=tuple(error["loc"]), msg=error["msg"], type=error["type"]) for error in errors]
+        raise InvalidInput("intake message does not match schema v1", problems) from None
+
+
+def ingest(raw: str) -> Intake:
+    """Records the message as an appeal; a redelivered message changes nothing."""
+    return appeals.submit_appeal(parse_message(raw).to_appeal())
+
+
+@lru_cache(maxsize=4)
+def _sqs(region: str) -> BaseClient:
+    # boto3 honours AWS_ENDPOINT_URL_SQS itself (local stack, tests).
+    return boto3.session.Session().client("sqs", region_name=region)
+
+
+def enqueue(message: IntakeMessageV1) -> str:
+    """Puts an intake message on the queue; returns the SQS message id."""
+    settings = current_settings()
+    if not settings.intake_queue_url:
+        raise RuntimeError("INTAKE_QUEUE_URL is not configured")
+    body = json.dumps(message.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+    return _sqs(settings.region).send_message(QueueUrl=settings.intake_queue_url, MessageBody=body)["MessageId"]

@@ -1,0 +1,83 @@
+"""Telegram webhook: verify the secret, map an Update to an intake message, enqueue.
+
+Telegram retries a webhook until it gets a 2xx, with the same `update_id`;
+that id becomes the intake `message_id`, so retries map to the same appeal.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from chalicelib.errors import Unauthorized
+from chalicelib.schemas.intake import IntakeLead, IntakeMessageV1
+from chalicelib.schemas.telegram import TelegramMessage, TelegramUpdate, WebhookAck
+from chalicelib.services import intake
+from chalicelib.services.secrets import hash_secret
+from chalicelib.services.sources import get_source_row
+
+# Shown to operators for messages that carry no text.
+_PLACEHOLDERS = (
+    ("photo", "[photo]"),
+    ("video", "[video]"),
+    ("video_note", "[video message]"),
+    ("voice", "[voice message]"),
+    ("audio", "[audio]"),
+    ("document", "[document]"),
+    ("animation", "[GIF]"),
+    ("location", "[location]"),
+    ("poll", "[poll]"),
+    ("contact", "[contact]"),
+)
+_NAME_LIMIT = 200
+
+
+def verify_secret(source_id: str, header_token: str | None) -> None:
+    source = get_source_row(source_id)
+    if not source.telegram_secret_hash:
+        raise Unauthorized("this source has no Telegram webhook secret; set telegram_secret_token first")
+    if not header_token or not hmac.compare_digest(hash_secret(header_token), source.telegram_secret_hash):
+        raise Unauthorized("missing or wrong X-Telegram-Bot-Api-Secret-Token")
+
+
+def to_intake_message(source_id: str, update: TelegramUpdate) -> IntakeMessageV1 | None:
+    """None for updates that are not a person's message (bot joins, channel posts…)."""
+    message = update.message or update.edited_message
+    if message is None or message.sender is None or message.sender.is_bot:
+        return None
+    sender = message.sender
+    name = " ".join(part for part in (sender.first_name, sender.last_name) if part).strip()[:_NAME_LIMIT]
+    phone = None
+    if message.contact and message.contact.user_id == sender.id:
+        phone = message.contact.phone_number[:32]
+    text = _text_of(message)
+    if update.edited_message is not None:
+        text = f"[edited] {text}"
+    return IntakeMessageV1(
+        version=1,
+        source_id=source_id,
+        message_id=f"tg-update-{update.update_id}",
+        lead=IntakeLead(external_id=f"tg:{sender.id}", name=name or None, phone=phone),
+        text=text[:10_000],
+    )
+
+
+def _text_of(message: TelegramMessage) -> str:
+    if message.text:
+        return message.text
+    if message.caption:
+        return message.caption
+    if message.sticker is not None:
+        return f"[sticker {message.sticker.emoji}]" if message.sticker.emoji else "[sticker]"
+    for field, placeholder in _PLACEHOLDERS:
+        if getattr(message, field) is not None:
+            return placeholder
+    return "[unsupported message]"
+
+
+def accept_update(source_id: str, update: TelegramUpdate) -> WebhookAck:
+    message = to_intake_message(source_id, update)
+    if message is None:
+        # Acknowledge anyway: a non-2xx makes Telegram resend it forever.
+        return WebhookAck(ok=True, enqueued=False)
+    intake.enqueue(message)
+    return WebhookAck(ok=True, enqueued=True, message_id=message.message_id)
