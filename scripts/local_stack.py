@@ -1,14 +1,17 @@
 """The whole stack on one machine: `make run` (`python -m scripts.local_stack`).
 
-Starts, in order, a DynamoDB endpoint, the tables, and the HTTP API
-(`chalice local`); Ctrl-C or SIGTERM stops everything it started, in reverse
-order. Each long-running part is a `Component`, so further ones (the SQS
-poller, the scheduled functions) are one more entry in `build_components`.
+Starts, in order, a DynamoDB endpoint, the tables, an SQS endpoint with the
+intake queue and its DLQ, the HTTP API (`chalice local`) and a poller that
+feeds queue batches to the SQS handler as Lambda would; Ctrl-C or SIGTERM
+stops everything it started, in reverse order. Each long-running part is a
+`Component`: the scheduled functions are one more entry in `build_components`.
 
 Environment:
     PORT                       HTTP API port (default 8000).
     DYNAMODB_PORT              DynamoDB Local / moto port (default 8001).
     AWS_ENDPOINT_URL_DYNAMODB  When set, use that DynamoDB and start none.
+    SQS_PORT                   moto's SQS server port (default 8002).
+    AWS_ENDPOINT_URL_SQS       When set, use that SQS and start none.
     TABLE_PREFIX               Default leadcrm-dev; the dev stage in
                                .chalice/config.json overrides it for the app,
                                so the tables are created under the stage value.
@@ -26,6 +29,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -207,6 +211,115 @@ class Tables:
         return f"Tables     {prefix}-*  ({what})"
 
 
+# -- SQS: endpoint, intake queue + DLQ, Lambda-style poller ---------------------
+
+INTAKE_QUEUE = "leadcrm-intake"
+
+
+class SqsEndpoint:
+    """moto's server on loopback (SQS has no official local engine)."""
+
+    name = "sqs"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.endpoint = os.environ.get("AWS_ENDPOINT_URL_SQS") or f"http://{HOST}:{port}"
+        self._external = bool(os.environ.get("AWS_ENDPOINT_URL_SQS"))
+        self._server: ThreadedMotoServer | None = None
+
+    def start(self) -> None:
+        if self._external:
+            return
+        from moto.server import ThreadedMotoServer
+
+        if port_in_use(self.port):
+            raise StartupError(f"port {self.port} is already in use; set SQS_PORT to a free port")
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
+        server.start()
+        self._server = server
+        os.environ["AWS_ENDPOINT_URL_SQS"] = self.endpoint
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def failure(self) -> str | None:
+        return None
+
+    def describe(self) -> str:
+        where = "external" if self._external else "moto server, in memory"
+        return f"SQS        {self.endpoint}  ({where})"
+
+
+class IntakeQueues:
+    """One-shot: the intake queue with a DLQ after 5 receives, as in the template."""
+
+    name = "queues"
+
+    def __init__(self) -> None:
+        self.queue_url = ""
+        self.dlq_url = ""
+
+    def start(self) -> None:
+        import boto3
+
+        from scripts.sqs_poller import create_intake_queues
+
+        sqs = boto3.client("sqs", region_name=os.environ["AWS_DEFAULT_REGION"])
+        self.queue_url, self.dlq_url = create_intake_queues(sqs, INTAKE_QUEUE)
+        # The API's Telegram webhook enqueues here.
+        os.environ["INTAKE_QUEUE_URL"] = self.queue_url
+
+    def stop(self) -> None:
+        pass
+
+    def failure(self) -> str | None:
+        return None
+
+    def describe(self) -> str:
+        return f"Queue      {self.queue_url}  (point channel bots here)\n             DLQ {self.dlq_url}"
+
+
+class IntakePoller:
+    """Runs the SQS handler on queue batches in a thread, as Lambda would."""
+
+    name = "poller"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        import boto3
+        from chalice.test import Client
+
+        from app import app
+        from scripts.sqs_poller import SqsPoller
+
+        client = Client(app, stage_name=STAGE)
+        sqs = boto3.client("sqs", region_name=os.environ["AWS_DEFAULT_REGION"])
+        poller = SqsPoller(
+            sqs, os.environ["INTAKE_QUEUE_URL"], lambda event: client.lambda_.invoke("intake", event).payload
+        )
+        self._thread = threading.Thread(target=poller.run, args=(self._stop,), name="sqs-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def failure(self) -> str | None:
+        if self._thread is not None and not self._thread.is_alive() and not self._stop.is_set():
+            return "the SQS poller thread died"
+        return None
+
+    def describe(self) -> str:
+        return "Poller     intake queue → SQS handler (batches of 10, partial failures, DLQ after 5 receives)"
+
+
 # -- HTTP API -----------------------------------------------------------------
 
 
@@ -325,7 +438,15 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 def build_components() -> list[Component]:
     api_port = int(os.environ.get("PORT") or 8000)
-    return [dynamodb_component(), Tables(), ChaliceLocal(api_port)]
+    sqs_port = int(os.environ.get("SQS_PORT") or 8002)
+    return [
+        dynamodb_component(),
+        Tables(),
+        SqsEndpoint(sqs_port),
+        IntakeQueues(),
+        ChaliceLocal(api_port),
+        IntakePoller(),
+    ]
 
 
 def banner(components: list[Component]) -> str:
