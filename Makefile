@@ -42,6 +42,7 @@ format: install
 ## Benchmarks (DynamoDB requests per operation, throughput) on DynamoDB Local.
 bench: install
 	$(PY) -m bench.intake
+	$(PY) -m bench.sqs_intake
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis
