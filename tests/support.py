@@ -160,3 +160,18 @@ def sqs_record(body: str | dict[str, Any], *, message_id: str | None = None, rec
 
 def sqs_event(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Records": records}
+
+
+@contextmanager
+def on_dynamodb_call(operation: str, hook: Callable[..., Any]) -> Iterator[None]:
+    """Runs `hook(**kwargs)` before each DynamoDB `operation`; raising from it
+    fails that call as the network or the service would."""
+    event = f"before-call.dynamodb.{operation}"
+    clients = list(dynamodb_clients())
+    for client in clients:
+        client.meta.events.register(event, hook)
+    try:
+        yield
+    finally:
+        for client in clients:
+            client.meta.events.unregister(event, hook)

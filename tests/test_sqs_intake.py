@@ -7,10 +7,11 @@ import logging
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from chalice.test import Client
 
 from app import app
-from tests.support import Api, intake_message, sqs_event, sqs_record
+from tests.support import Api, intake_message, on_dynamodb_call, sqs_event, sqs_record
 
 
 @pytest.fixture
@@ -139,3 +140,23 @@ def test_GIVEN_sent_at_WHEN_handled_THEN_the_message_is_accepted(api: Api, lambd
 
     assert failures(lambda_client.invoke("intake", sqs_event([record]))) == []
     assert total_appeals(api) == 1
+
+
+def test_GIVEN_a_transient_dynamodb_failure_WHEN_handled_THEN_only_that_record_is_retried_and_redelivery_succeeds(
+    api: Api, lambda_client: Any, source_id: str
+) -> None:
+    records = [sqs_record(intake_message(source_id)) for _ in range(3)]
+    calls = {"GetItem": 0}
+
+    def fail_second_read(**_: Any) -> None:
+        calls["GetItem"] += 1
+        if calls["GetItem"] == 2:
+            raise EndpointConnectionError(endpoint_url="http://dynamodb.invalid")
+
+    with on_dynamodb_call("GetItem", fail_second_read):
+        first = lambda_client.invoke("intake", sqs_event(records))
+    retry = lambda_client.invoke("intake", sqs_event([records[1]]))
+
+    assert failures(first) == [records[1]["messageId"]]
+    assert failures(retry) == []
+    assert total_appeals(api) == 3

@@ -41,6 +41,18 @@ def handle_record(record: SQSRecord) -> None:
             },
         )
         raise
+    except Exception as exc:
+        # Infrastructure trouble (throttling, timeouts): the record is retried.
+        # Only the type is logged; driver messages may quote keys or values.
+        logger.warning(
+            "intake record failed; left for retry",
+            extra={
+                "sqs_message_id": record.message_id,
+                "error": type(exc).__name__,
+                "receive_count": record.attributes.approximate_receive_count,
+            },
+        )
+        raise
     logger.info(
         "intake record processed",
         extra={
