@@ -26,7 +26,7 @@ from typing import Any
 from chalice.test import Client
 
 from app import app
-from chalicelib.models import create_tables, dynamodb_clients
+from chalicelib.models import count_requests, create_tables
 from scripts.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
 
 
@@ -46,23 +46,6 @@ def dynamodb() -> Iterator[str]:
     os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
     with mock_aws():
         yield "moto"
-
-
-@contextlib.contextmanager
-def counted() -> Iterator[Counter[str]]:
-    counts: Counter[str] = Counter()
-
-    def hook(model: Any, **_: Any) -> None:
-        counts[model.name] += 1
-
-    clients = list(dynamodb_clients())
-    for client in clients:
-        client.meta.events.register("before-call.dynamodb", hook)
-    try:
-        yield counts
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-call.dynamodb", hook)
 
 
 class Bench:
@@ -93,7 +76,7 @@ class Bench:
         latencies: list[float] = []
         total: Counter[str] = Counter()
         for _ in range(repeats):
-            with counted() as counts:
+            with count_requests() as counts:
                 started = time.perf_counter()
                 action()
                 latencies.append((time.perf_counter() - started) * 1000)

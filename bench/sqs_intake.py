@@ -20,8 +20,8 @@ from typing import Any
 from chalice.test import Client
 
 from app import app
-from bench.intake import counted, dynamodb
-from chalicelib.models import create_tables
+from bench.intake import dynamodb
+from chalicelib.models import count_requests, create_tables
 
 
 def record(body: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def main() -> None:
                         )
                     batches.append({"Records": batch})
                 handled = 0
-                with counted() as counts:
+                with count_requests() as counts:
                     started = time.perf_counter()
                     for event in batches:
                         payload = client.lambda_.invoke("intake", event).payload

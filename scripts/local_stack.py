@@ -80,11 +80,14 @@ class Component(Protocol):
 # -- DynamoDB -----------------------------------------------------------------
 
 
-class ExternalDynamoDB:
-    name = "dynamodb"
+class ExternalEndpoint:
+    """A service someone else runs: we only use its endpoint."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, name: str, label: str, endpoint: str, variable: str) -> None:
+        self.name = name
+        self.label = label
         self.endpoint = endpoint
+        self.variable = variable
 
     def start(self) -> None:
         pass
@@ -96,7 +99,7 @@ class ExternalDynamoDB:
         return None
 
     def describe(self) -> str:
-        return f"DynamoDB   {self.endpoint}  (external, from AWS_ENDPOINT_URL_DYNAMODB; nothing started)"
+        return f"{self.label:<10} {self.endpoint}  (external, from {self.variable}; nothing started)"
 
 
 class DynamoDBLocalOnDisk:
@@ -122,28 +125,33 @@ class DynamoDBLocalOnDisk:
         return f"DynamoDB   {self.endpoint}  (DynamoDB Local, data on disk in {self.db_dir.relative_to(REPO_ROOT)}/)"
 
 
-class MotoDynamoDB:
-    name = "dynamodb"
+class MotoServer:
+    """moto's server on loopback; exports its endpoint as `variable`."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, name: str, label: str, port: int, variable: str, port_variable: str, note: str) -> None:
+        self.name = name
+        self.label = label
         self.port = port
+        self.variable = variable
+        self.port_variable = port_variable
+        self.note = note
         self.endpoint = f"http://{HOST}:{port}"
         self._server: ThreadedMotoServer | None = None
 
     def start(self) -> None:
-        # Imported here: moto's server pulls in Flask and is only the fallback.
+        # Imported here: moto's server pulls in Flask, which only this needs.
         from moto.server import ThreadedMotoServer
 
         # Checked first: moto binds in its thread and start() would wait forever.
         if port_in_use(self.port):
-            raise StartupError(f"port {self.port} is already in use; set DYNAMODB_PORT to a free port")
-        # Werkzeug logs every DynamoDB call (the 400s of `exists()` included),
+            raise StartupError(f"port {self.port} is already in use; set {self.port_variable} to a free port")
+        # Werkzeug logs every call (the 400s of `exists()` included),
         # burying the API's own log lines.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
         server.start()
         self._server = server
-        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.endpoint
+        os.environ[self.variable] = self.endpoint
 
     def stop(self) -> None:
         server, self._server = self._server, None
@@ -154,7 +162,7 @@ class MotoDynamoDB:
         return None
 
     def describe(self) -> str:
-        return f"DynamoDB   {self.endpoint}  (moto server, IN MEMORY: data is lost on restart)"
+        return f"{self.label:<10} {self.endpoint}  ({self.note})"
 
 
 MOTO_WARNING = """
@@ -170,7 +178,7 @@ MOTO_WARNING = """
 def dynamodb_component() -> Component:
     external = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
     if external:
-        return ExternalDynamoDB(external)
+        return ExternalEndpoint("dynamodb", "DynamoDB", external, "AWS_ENDPOINT_URL_DYNAMODB")
     port = int(os.environ.get("DYNAMODB_PORT") or 8001)
     if not java_available():
         reason = "LEADCRM_NO_JAVA is set" if os.environ.get("LEADCRM_NO_JAVA") else "no working `java` on PATH"
@@ -179,7 +187,14 @@ def dynamodb_component() -> Component:
     else:
         return DynamoDBLocalOnDisk(port)
     print(MOTO_WARNING.format(reason=reason), file=sys.stderr, flush=True)
-    return MotoDynamoDB(port)
+    return MotoServer(
+        "dynamodb",
+        "DynamoDB",
+        port,
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "DYNAMODB_PORT",
+        "moto server, IN MEMORY: data is lost on restart",
+    )
 
 
 # -- Tables -------------------------------------------------------------------
@@ -216,41 +231,13 @@ class Tables:
 INTAKE_QUEUE = "leadcrm-intake"
 
 
-class SqsEndpoint:
-    """moto's server on loopback (SQS has no official local engine)."""
-
-    name = "sqs"
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.endpoint = os.environ.get("AWS_ENDPOINT_URL_SQS") or f"http://{HOST}:{port}"
-        self._external = bool(os.environ.get("AWS_ENDPOINT_URL_SQS"))
-        self._server: ThreadedMotoServer | None = None
-
-    def start(self) -> None:
-        if self._external:
-            return
-        from moto.server import ThreadedMotoServer
-
-        if port_in_use(self.port):
-            raise StartupError(f"port {self.port} is already in use; set SQS_PORT to a free port")
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
-        server.start()
-        self._server = server
-        os.environ["AWS_ENDPOINT_URL_SQS"] = self.endpoint
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
-
-    def failure(self) -> str | None:
-        return None
-
-    def describe(self) -> str:
-        where = "external" if self._external else "moto server, in memory"
-        return f"SQS        {self.endpoint}  ({where})"
+def sqs_component() -> Component:
+    # SQS has no official local engine; moto's server stands in for it.
+    external = os.environ.get("AWS_ENDPOINT_URL_SQS")
+    if external:
+        return ExternalEndpoint("sqs", "SQS", external, "AWS_ENDPOINT_URL_SQS")
+    port = int(os.environ.get("SQS_PORT") or 8002)
+    return MotoServer("sqs", "SQS", port, "AWS_ENDPOINT_URL_SQS", "SQS_PORT", "moto server, in memory")
 
 
 class IntakeQueues:
@@ -438,11 +425,10 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 def build_components() -> list[Component]:
     api_port = int(os.environ.get("PORT") or 8000)
-    sqs_port = int(os.environ.get("SQS_PORT") or 8002)
     return [
         dynamodb_component(),
         Tables(),
-        SqsEndpoint(sqs_port),
+        sqs_component(),
         IntakeQueues(),
         ChaliceLocal(api_port),
         IntakePoller(),

@@ -6,7 +6,6 @@ import hashlib
 import itertools
 import json
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,24 +85,6 @@ def appeal_body(source_id: str, **fields: Any) -> dict[str, Any]:
     }
     body.update(fields)
     return body
-
-
-@contextmanager
-def count_dynamodb_requests() -> Iterator[Counter[str]]:
-    """Counts DynamoDB API calls by operation name through a botocore event hook."""
-    counts: Counter[str] = Counter()
-
-    def count(model: Any, **_: Any) -> None:
-        counts[model.name] += 1
-
-    clients = list(dynamodb_clients())
-    for client in clients:
-        client.meta.events.register("before-call.dynamodb", count)
-    try:
-        yield counts
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-call.dynamodb", count)
 
 
 @contextmanager

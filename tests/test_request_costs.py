@@ -3,7 +3,8 @@ botocore event hook. These pin the cost so a regression fails a test."""
 
 from __future__ import annotations
 
-from tests.support import Api, appeal_body, count_dynamodb_requests
+from chalicelib.models import count_requests
+from tests.support import Api, appeal_body
 
 
 def five_operator_source(api: Api) -> str:
@@ -15,7 +16,7 @@ def five_operator_source(api: Api) -> str:
 def test_GIVEN_five_operators_WHEN_an_appeal_is_assigned_THEN_it_costs_four_requests(api: Api) -> None:
     source_id = five_operator_source(api)
 
-    with count_dynamodb_requests() as counts:
+    with count_requests() as counts:
         reply = api.post("/appeals", appeal_body(source_id))
 
     assert reply.body["status"] == "active"
@@ -24,12 +25,12 @@ def test_GIVEN_five_operators_WHEN_an_appeal_is_assigned_THEN_it_costs_four_requ
 
 def test_GIVEN_more_appeals_in_the_table_WHEN_one_more_arrives_THEN_the_cost_is_the_same(api: Api) -> None:
     source_id = five_operator_source(api)
-    with count_dynamodb_requests() as first:
+    with count_requests() as first:
         api.post("/appeals", appeal_body(source_id))
     for _ in range(30):
         api.post("/appeals", appeal_body(source_id))
 
-    with count_dynamodb_requests() as later:
+    with count_requests() as later:
         api.post("/appeals", appeal_body(source_id))
 
     assert sum(later.values()) == sum(first.values())
@@ -38,12 +39,12 @@ def test_GIVEN_more_appeals_in_the_table_WHEN_one_more_arrives_THEN_the_cost_is_
 def test_GIVEN_appeals_WHEN_reading_stats_THEN_cost_does_not_grow_with_appeals(api: Api) -> None:
     source_id = five_operator_source(api)
     api.post("/appeals", appeal_body(source_id))
-    with count_dynamodb_requests() as few:
+    with count_requests() as few:
         api.get("/stats/distribution")
     for _ in range(30):
         api.post("/appeals", appeal_body(source_id))
 
-    with count_dynamodb_requests() as many:
+    with count_requests() as many:
         api.get("/stats/distribution")
 
     assert many == few
@@ -54,7 +55,7 @@ def test_GIVEN_an_active_appeal_WHEN_closed_THEN_it_costs_two_requests(api: Api)
     source_id = five_operator_source(api)
     appeal = api.post("/appeals", appeal_body(source_id)).body
 
-    with count_dynamodb_requests() as counts:
+    with count_requests() as counts:
         api.post(f"/appeals/{appeal['id']}/close")
 
     assert counts == {"GetItem": 1, "TransactWriteItems": 1}

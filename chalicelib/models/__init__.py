@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from botocore.client import BaseClient
 from pynamodb.connection import Connection
@@ -27,6 +30,7 @@ __all__ = [
     "Operator",
     "Source",
     "Weight",
+    "count_requests",
     "create_tables",
     "dynamodb_clients",
     "transaction",
@@ -57,6 +61,25 @@ def dynamodb_clients() -> Iterator[BaseClient]:
         yield model._get_connection().connection.client
     settings = current_settings()
     yield _transaction_connection(settings.region, settings.dynamodb_endpoint).client
+
+
+@contextmanager
+def count_requests() -> Iterator[Counter[str]]:
+    """Counts DynamoDB API calls by operation while the block runs (all threads);
+    what benchmarks and cost tests read, since requests are what a bill is made of."""
+    counts: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        counts[model.name] += 1
+
+    clients = list(dynamodb_clients())
+    for client in clients:
+        client.meta.events.register("before-call.dynamodb", count)
+    try:
+        yield counts
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-call.dynamodb", count)
 
 
 def create_tables(wait: bool = True) -> list[str]:
