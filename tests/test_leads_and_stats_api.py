@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from tests.support import Api
@@ -99,3 +102,50 @@ def test_GIVEN_the_service_WHEN_checking_health_THEN_ok(api: Api) -> None:
 
     assert reply.status == 200
     assert reply.body == {"status": "ok"}
+
+
+def forge(key: dict, **state: str) -> str:
+    raw = json.dumps({"k": key, **state}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_GIVEN_a_cursor_from_another_leads_appeals_WHEN_used_THEN_400_not_500(api: Api) -> None:
+    source = api.source()
+    a = next(api.appeal(source["id"], lead_external_id="a")["lead_id"] for _ in range(3))
+    b = api.appeal(source["id"], lead_external_id="b")["lead_id"]
+    cursor = api.get(f"/leads/{a}/appeals?limit=1").body["next"]
+
+    reply = api.get(f"/leads/{b}/appeals?cursor={cursor}")
+
+    assert cursor is not None
+    assert reply.status == 400
+    assert reply.body["error"] == "malformed_request"
+
+
+def test_GIVEN_a_cursor_from_another_operators_appeals_WHEN_used_THEN_400_not_500(api: Api) -> None:
+    anna, boris = api.operator("Anna"), api.operator("Boris")
+    source = api.source()
+    api.weights(source["id"], {anna["id"]: 10})
+    for _ in range(3):
+        api.appeal(source["id"])
+    cursor = api.get(f"/operators/{anna['id']}/appeals?limit=1").body["next"]
+
+    assert api.get(f"/operators/{boris['id']}/appeals?cursor={cursor}").status == 400
+    closed_cursor_for_active = forge(
+        {**json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["k"]}, phase="closed"
+    )
+    assert api.get(f"/operators/{anna['id']}/appeals?status=active&cursor={closed_cursor_for_active}").status == 400
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"lead_id": {"S": "ld_x"}, "listed": {"S": "other"}, "created_at": {"S": "2026"}},
+        {"lead_id": {"S": "ld_x"}, "listed": {"S": "all"}, "created_at": {"N": "1"}},
+        {"lead_id": {"S": ""}, "listed": {"S": "all"}, "created_at": {"S": "2026"}},
+    ],
+)
+def test_GIVEN_a_forged_cursor_WHEN_listing_leads_THEN_400_not_500(api: Api, key: dict) -> None:
+    reply = api.get(f"/leads?cursor={forge(key)}")
+
+    assert reply.status == 400

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.models.base import TableMeta, TableName
@@ -10,7 +10,8 @@ from chalicelib.models.base import TableMeta, TableName
 class LeadsNewestFirst(GlobalSecondaryIndex["Lead"]):
     class Meta:
         index_name = "newest_first"
-        projection = AllProjection()
+        # Keys only: rows change on every appeal, an index copy would too.
+        projection = KeysOnlyProjection()
 
     listed = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.models.base import TableMeta, TableName
@@ -12,7 +12,8 @@ class SourcesServedByOperator(GlobalSecondaryIndex["Weight"]):
 
     class Meta:
         index_name = "by_operator"
-        projection = AllProjection()
+        # Keys only: rows change on every appeal, an index copy would too.
+        projection = KeysOnlyProjection()
 
     serving_operator_id = UnicodeAttribute(hash_key=True)
     source_id = UnicodeAttribute(range_key=True)

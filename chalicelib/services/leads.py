@@ -12,7 +12,7 @@ from chalicelib.schemas.appeals import AppealOut
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.leads import LeadOut
 from chalicelib.services import appeals
-from chalicelib.services.paging import decode_cursor, encode_cursor, take_page
+from chalicelib.services.paging import decode_cursor, encode_cursor, take_page, take_rows_page
 
 _LIST_KEY = ("lead_id", "listed", "created_at")
 _APPEALS_KEY = ("appeal_id", "lead_id", "created_at")
@@ -51,13 +51,15 @@ def list_leads(limit: int, cursor: str | None, external_id: str | None = None) -
             return Page[LeadOut](items=[get_lead(lead_id_for(external_id))], next=None)
         except NotFound:
             return Page[LeadOut](items=[], next=None)
-    start, _ = decode_cursor(cursor, _LIST_KEY)
-    rows, last = take_page(lambda **kw: Lead.newest_first.query(LISTED, scan_index_forward=False, **kw), limit, start)
+    start, _ = decode_cursor(cursor, _LIST_KEY, pinned={"listed": LISTED})
+    rows, last = take_rows_page(
+        lambda **kw: Lead.newest_first.query(LISTED, scan_index_forward=False, **kw), Lead, limit, start
+    )
     return Page[LeadOut](items=[to_out(row) for row in rows], next=encode_cursor(last))
 
 
 def list_lead_appeals(lead_id: str, limit: int, cursor: str | None) -> Page[AppealOut]:
     get_lead_row(lead_id)
-    start, _ = decode_cursor(cursor, _APPEALS_KEY)
+    start, _ = decode_cursor(cursor, _APPEALS_KEY, pinned={"lead_id": lead_id})
     rows, last = take_page(lambda **kw: Appeal.by_lead.query(lead_id, scan_index_forward=False, **kw), limit, start)
     return Page[AppealOut](items=[appeals.to_out(row) for row in rows], next=encode_cursor(last))

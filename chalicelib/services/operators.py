@@ -13,7 +13,7 @@ from chalicelib.schemas.appeals import AppealOut
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.operators import OperatorCreate, OperatorOut, OperatorPatch
 from chalicelib.services import appeals
-from chalicelib.services.paging import decode_cursor, encode_cursor, take_page
+from chalicelib.services.paging import decode_cursor, encode_cursor, take_page, take_rows_page
 from chalicelib.services.transactions import update_existing
 
 _LIST_KEY = ("operator_id", "listed", "created_at")
@@ -62,9 +62,9 @@ def create_operator(request: OperatorCreate) -> OperatorOut:
 
 
 def list_operators(limit: int, cursor: str | None) -> Page[OperatorOut]:
-    start, _ = decode_cursor(cursor, _LIST_KEY)
-    rows, last = take_page(
-        lambda **kw: Operator.newest_first.query(LISTED, scan_index_forward=False, **kw), limit, start
+    start, _ = decode_cursor(cursor, _LIST_KEY, pinned={"listed": LISTED})
+    rows, last = take_rows_page(
+        lambda **kw: Operator.newest_first.query(LISTED, scan_index_forward=False, **kw), Operator, limit, start
     )
     return Page[OperatorOut](items=[to_out(row) for row in rows], next=encode_cursor(last))
 
@@ -84,11 +84,13 @@ def update_operator(operator_id: str, patch: OperatorPatch) -> OperatorOut:
 def list_operator_appeals(operator_id: str, status: str | None, limit: int, cursor: str | None) -> Page[AppealOut]:
     """Newest first. Without a status, active appeals come first, then closed."""
     get_operator_row(operator_id)
-    start, state = decode_cursor(cursor, _APPEALS_KEY)
+    start, state = decode_cursor(cursor, _APPEALS_KEY, pinned={"operator_id": operator_id})
     phases = [status] if status else [ACTIVE, CLOSED]
     phase = state.get("phase", phases[0])
     if phase not in phases:
         raise MalformedInput("this cursor belongs to a listing with another status filter")
+    if start is not None and not start["operator_status_key"]["S"].startswith(f"{phase}#"):
+        raise MalformedInput("this cursor belongs to another listing")
     items: list[AppealOut] = []
     for current in phases[phases.index(phase) :]:
         rows, last = take_page(

@@ -5,17 +5,21 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from pynamodb.exceptions import QueryError
+from pynamodb.models import Model
 from pynamodb.pagination import ResultIterator
 
 from chalicelib.errors import MalformedInput
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 Key = dict[str, dict[str, str]]
 
 _MAX_KEY_VALUE = 1024
+_NOT_OURS = "cursor is not valid; pass back the `next` value unchanged"
 
 
 def encode_cursor(key: Key | None, **state: str) -> str | None:
@@ -26,36 +30,48 @@ def encode_cursor(key: Key | None, **state: str) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, key_names: Iterable[str]) -> tuple[Key | None, dict[str, str]]:
-    """Returns (exclusive start key, extra state); MalformedInput if it is not ours."""
+def decode_cursor(
+    cursor: str | None, key_names: Iterable[str], pinned: Mapping[str, str] | None = None
+) -> tuple[Key | None, dict[str, str]]:
+    """Returns (exclusive start key, extra state); MalformedInput if it is not ours.
+
+    `pinned` names key values the listing fixes (its partition), so a cursor
+    taken from another listing is refused here instead of by DynamoDB.
+    """
     if cursor is None:
         return None, {}
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise MalformedInput("cursor is not valid; pass back the `next` value unchanged") from exc
+        raise MalformedInput(_NOT_OURS) from exc
     if not _well_formed(payload, set(key_names)):
-        raise MalformedInput("cursor is not valid; pass back the `next` value unchanged")
+        raise MalformedInput(_NOT_OURS)
+    key = payload["k"]
+    if key is not None and any(key[name]["S"] != value for name, value in (pinned or {}).items()):
+        raise MalformedInput("this cursor belongs to another listing")
     state = {k: v for k, v in payload.items() if k != "k"}
-    return payload["k"], state
+    return key, state
 
 
 def _well_formed(payload: Any, key_names: set[str]) -> bool:
     if not isinstance(payload, dict) or "k" not in payload:
         return False
+    if not all(isinstance(v, str) for k, v in payload.items() if k != "k"):
+        return False
     key = payload["k"]
     if key is None:
-        return all(isinstance(v, str) for k, v in payload.items() if k != "k") and len(payload) > 1
+        return len(payload) > 1
     if not isinstance(key, dict) or set(key) != key_names:
         return False
-    for value in key.values():
-        if not (isinstance(value, dict) and len(value) == 1):
-            return False
-        ((kind, text),) = value.items()
-        if kind not in ("S", "N") or not isinstance(text, str) or not 0 < len(text) <= _MAX_KEY_VALUE:
-            return False
-    return all(isinstance(v, str) for k, v in payload.items() if k != "k")
+    # Every key attribute of ours is a string.
+    return all(
+        isinstance(value, dict)
+        and set(value) == {"S"}
+        and isinstance(value["S"], str)
+        and 0 < len(value["S"]) <= _MAX_KEY_VALUE
+        for value in key.values()
+    )
 
 
 def take_page(query: Callable[..., ResultIterator[Any]], limit: int, start: Key | None) -> tuple[list[Any], Key | None]:
@@ -65,5 +81,28 @@ def take_page(query: Callable[..., ResultIterator[Any]], limit: int, start: Key 
     cursor, instead of a cursor that leads to an empty page.
     """
     results = query(limit=limit, page_size=limit + 1, last_evaluated_key=start)
-    items = list(results)
+    try:
+        items = list(results)
+    except QueryError as exc:
+        # A forged start key that passed our checks is still not DynamoDB's.
+        if start is not None and exc.cause_response_code == "ValidationException":
+            raise MalformedInput(_NOT_OURS) from None
+        raise
     return items, results.last_evaluated_key
+
+
+def take_rows_page(
+    query: Callable[..., ResultIterator[Any]], model: type[M], limit: int, start: Key | None
+) -> tuple[list[M], Key | None]:
+    """One page from a KEYS_ONLY index, then the rows themselves in page order.
+
+    Listing indexes project keys only, so the counters that change on every
+    appeal (loads, totals) never cost an index write; a page costs one extra
+    BatchGetItem instead.
+    """
+    keys, last = take_page(query, limit, start)
+    if not keys:
+        return [], last
+    hash_name = model._hash_key_attribute().attr_name
+    rows = {getattr(row, hash_name): row for row in model.batch_get([getattr(k, hash_name) for k in keys])}
+    return [rows[getattr(k, hash_name)] for k in keys if getattr(k, hash_name) in rows], last

@@ -10,7 +10,7 @@ from chalicelib.models import Operator, Source, Weight
 from chalicelib.models.base import LISTED
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightOut, WeightSet, WeightsOut
-from chalicelib.services.paging import decode_cursor, encode_cursor, take_page
+from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
 from chalicelib.services.secrets import hash_secret
 from chalicelib.services.transactions import Transaction, commit_with_retry, update_existing
 
@@ -60,8 +60,10 @@ def create_source(request: SourceCreate) -> SourceOut:
 
 
 def list_sources(limit: int, cursor: str | None) -> Page[SourceOut]:
-    start, _ = decode_cursor(cursor, _LIST_KEY)
-    rows, last = take_page(lambda **kw: Source.newest_first.query(LISTED, scan_index_forward=False, **kw), limit, start)
+    start, _ = decode_cursor(cursor, _LIST_KEY, pinned={"listed": LISTED})
+    rows, last = take_rows_page(
+        lambda **kw: Source.newest_first.query(LISTED, scan_index_forward=False, **kw), Source, limit, start
+    )
     return Page[SourceOut](items=[to_out(row) for row in rows], next=encode_cursor(last))
 
 

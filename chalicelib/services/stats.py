@@ -13,7 +13,7 @@ from chalicelib.schemas.stats import (
     SourceOperators,
 )
 from chalicelib.services import distribution
-from chalicelib.services.paging import decode_cursor, encode_cursor, take_page
+from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
 from chalicelib.services.sources import get_source_row
 
 _LIST_KEY = ("source_id", "listed", "created_at")
@@ -24,9 +24,9 @@ def _share(part: int, whole: int) -> float:
 
 
 def distribution_stats(limit: int, cursor: str | None) -> Page[SourceDistribution]:
-    start, _ = decode_cursor(cursor, _LIST_KEY)
-    sources, last = take_page(
-        lambda **kw: Source.newest_first.query(LISTED, scan_index_forward=False, **kw), limit, start
+    start, _ = decode_cursor(cursor, _LIST_KEY, pinned={"listed": LISTED})
+    sources, last = take_rows_page(
+        lambda **kw: Source.newest_first.query(LISTED, scan_index_forward=False, **kw), Source, limit, start
     )
     # Every row, weight 0 included: operators taken off a source keep their history.
     rows_by_source = {source.source_id: list(Weight.query(source.source_id)) for source in sources}

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -89,6 +90,12 @@ class Transaction:
                     for _, add in self._ops[kind]:
                         add(tx)
         except TransactWriteError as exc:
+            if not isinstance(exc.cause, ClientError):
+                # No answer at all (connection/timeout errors outlasted botocore's
+                # retries): not a cancellation, and whether it committed is
+                # unknown. A clean "retry later" for every caller, instead of a
+                # `Cancelled` that callers would re-raise as an internal error.
+                raise ServiceBusy("the database did not answer; retry shortly") from exc
             reasons = exc.cancellation_reasons or []
             codes = {label: reason.code for label, reason in zip(labels, reasons, strict=False) if reason is not None}
             raise Cancelled(codes, exc.cause_response_code) from exc
