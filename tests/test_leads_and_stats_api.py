@@ -111,7 +111,8 @@ def forge(key: dict, **state: str) -> str:
 
 def test_GIVEN_a_cursor_from_another_leads_appeals_WHEN_used_THEN_400_not_500(api: Api) -> None:
     source = api.source()
-    a = next(api.appeal(source["id"], lead_external_id="a")["lead_id"] for _ in range(3))
+    appeals_of_a = [api.appeal(source["id"], lead_external_id="a") for _ in range(3)]
+    a = appeals_of_a[0]["lead_id"]
     b = api.appeal(source["id"], lead_external_id="b")["lead_id"]
     cursor = api.get(f"/leads/{a}/appeals?limit=1").body["next"]
 
