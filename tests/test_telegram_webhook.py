@@ -148,8 +148,39 @@ def test_GIVEN_a_source_without_a_secret_WHEN_posted_THEN_401(api: Api, queue: A
     assert queue() == []
 
 
-def test_GIVEN_an_unknown_source_WHEN_posted_THEN_404(api: Api, queue: Any) -> None:
-    assert post_update("src_00000000000000000000ff", TEXT_UPDATE)[0] == 404
+@pytest.mark.parametrize("source_id", ["src_00000000000000000000ff", "garbage"])
+def test_GIVEN_an_unknown_source_WHEN_posted_THEN_401_like_a_wrong_secret(api: Api, queue: Any, source_id: str) -> None:
+    # Answering 404 would let strangers probe which sources exist.
+    assert post_update(source_id, TEXT_UPDATE)[0] == 401
+
+
+@pytest.mark.parametrize("phone", ["", "   ", "+7" + "9" * 40])
+def test_GIVEN_an_unusable_own_contact_phone_WHEN_posted_THEN_the_update_is_enqueued_without_a_phone(
+    queue: Any, telegram_source: str, phone: str
+) -> None:
+    update = {"update_id": 8, "message": message(contact={"phone_number": phone, "first_name": "I", "user_id": 100500})}
+
+    status, _ = post_update(telegram_source, update)
+
+    assert status == 200
+    assert "phone" not in queue()[0]["lead"]
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"update_id": 10**200, "message": message(text="hi")},
+        {"update_id": 9, "message": {**message(text="hi"), "from": {**sender(), "id": 10**200}}},
+    ],
+)
+def test_GIVEN_ids_no_telegram_could_send_WHEN_posted_THEN_422_and_nothing_enqueued(
+    queue: Any, telegram_source: str, update: dict
+) -> None:
+    status, body = post_update(telegram_source, update)
+
+    assert status == 422
+    assert body["error"] == "validation_error"
+    assert queue() == []
 
 
 def test_GIVEN_a_disabled_secret_WHEN_posted_THEN_401(api: Api, queue: Any, telegram_source: str) -> None:

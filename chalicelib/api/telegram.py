@@ -14,6 +14,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 @bp.route("/channels/telegram/{source_id}", methods=["POST"])
 @endpoint
 def telegram_webhook(source_id: str) -> Response:
-    # The secret is checked before the body is read: strangers learn nothing.
+    # The secret is checked before the body is read, and an unknown source
+    # answers like a wrong secret: strangers learn nothing.
     telegram.verify_secret(source_id, bp.current_request.headers.get(SECRET_HEADER))
     return respond(telegram.accept_update(source_id, parse_body(bp.current_request, TelegramUpdate)))

@@ -6,11 +6,14 @@ own API, where they are rejected).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.schemas.common import Output
+
+# Telegram ids are signed 64-bit integers; anything larger is not from Telegram.
+TelegramId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class TelegramObject(BaseModel):
@@ -18,7 +21,7 @@ class TelegramObject(BaseModel):
 
 
 class TelegramUser(TelegramObject):
-    id: int
+    id: TelegramId
     is_bot: bool = False
     first_name: str = ""
     last_name: str | None = None
@@ -29,7 +32,7 @@ class TelegramContact(TelegramObject):
     phone_number: str
     first_name: str = ""
     last_name: str | None = None
-    user_id: int | None = None
+    user_id: TelegramId | None = None
 
 
 class TelegramSticker(TelegramObject):
@@ -37,7 +40,7 @@ class TelegramSticker(TelegramObject):
 
 
 class TelegramMessage(TelegramObject):
-    message_id: int
+    message_id: TelegramId
     sender: TelegramUser | None = Field(default=None, alias="from")
     date: int
     text: str | None = None
@@ -56,7 +59,7 @@ class TelegramMessage(TelegramObject):
 
 
 class TelegramUpdate(TelegramObject):
-    update_id: int
+    update_id: TelegramId
     message: TelegramMessage | None = None
     edited_message: TelegramMessage | None = None
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hmac
 
-from chalicelib.errors import Unauthorized
+from chalicelib.errors import NotFound, Unauthorized
+from chalicelib.schemas.appeals import MESSAGE_MAX_LENGTH, PHONE_MAX_LENGTH
+from chalicelib.schemas.common import NAME_MAX_LENGTH
 from chalicelib.schemas.intake import IntakeLead, IntakeMessageV1
 from chalicelib.schemas.telegram import TelegramMessage, TelegramUpdate, WebhookAck
 from chalicelib.services import intake
@@ -28,11 +30,14 @@ _PLACEHOLDERS = (
     ("poll", "[poll]"),
     ("contact", "[contact]"),
 )
-_NAME_LIMIT = 200
 
 
 def verify_secret(source_id: str, header_token: str | None) -> None:
-    source = get_source_row(source_id)
+    try:
+        source = get_source_row(source_id)
+    except NotFound:
+        # Same answer as a wrong secret: strangers cannot probe for sources.
+        raise Unauthorized("missing or wrong X-Telegram-Bot-Api-Secret-Token") from None
     if not source.telegram_secret_hash:
         raise Unauthorized("this source has no Telegram webhook secret; set telegram_secret_token first")
     if not header_token or not hmac.compare_digest(hash_secret(header_token), source.telegram_secret_hash):
@@ -45,10 +50,10 @@ def to_intake_message(source_id: str, update: TelegramUpdate) -> IntakeMessageV1
     if message is None or message.sender is None or message.sender.is_bot:
         return None
     sender = message.sender
-    name = " ".join(part for part in (sender.first_name, sender.last_name) if part).strip()[:_NAME_LIMIT]
+    name = " ".join(part for part in (sender.first_name, sender.last_name) if part).strip()
     phone = None
     if message.contact and message.contact.user_id == sender.id:
-        phone = message.contact.phone_number[:32]
+        phone = message.contact.phone_number.strip() or None
     text = _text_of(message)
     if update.edited_message is not None:
         text = f"[edited] {text}"
@@ -56,8 +61,12 @@ def to_intake_message(source_id: str, update: TelegramUpdate) -> IntakeMessageV1
         version=1,
         source_id=source_id,
         message_id=f"tg-update-{update.update_id}",
-        lead=IntakeLead(external_id=f"tg:{sender.id}", name=name or None, phone=phone),
-        text=text[:10_000],
+        lead=IntakeLead(
+            external_id=f"tg:{sender.id}",
+            name=name[:NAME_MAX_LENGTH] or None,
+            phone=phone if phone and len(phone) <= PHONE_MAX_LENGTH else None,
+        ),
+        text=text[:MESSAGE_MAX_LENGTH],
     )
 
 
