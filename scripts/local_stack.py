@@ -228,8 +228,6 @@ class Tables:
 
 # -- SQS: endpoint, intake queue + DLQ, Lambda-style poller ---------------------
 
-INTAKE_QUEUE = "leadcrm-intake"
-
 
 def sqs_component() -> Component:
     # SQS has no official local engine; moto's server stands in for it.
@@ -255,7 +253,9 @@ class IntakeQueues:
         from scripts.sqs_poller import create_intake_queues
 
         sqs = boto3.client("sqs", region_name=os.environ["AWS_DEFAULT_REGION"])
-        self.queue_url, self.dlq_url = create_intake_queues(sqs, INTAKE_QUEUE)
+        from chalicelib.config import INTAKE_QUEUE_NAME
+
+        self.queue_url, self.dlq_url = create_intake_queues(sqs, INTAKE_QUEUE_NAME)
         # The API's Telegram webhook enqueues here.
         os.environ["INTAKE_QUEUE_URL"] = self.queue_url
 

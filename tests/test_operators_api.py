@@ -92,7 +92,13 @@ def test_GIVEN_an_operator_WHEN_patching_one_field_THEN_only_that_field_changes(
 
 @pytest.mark.parametrize(
     ("body", "path"),
-    [({}, "body"), ({"name": None}, "body"), ({"max_load": 5000}, "body.max_load"), ({"load": 1}, "body.load")],
+    [
+        ({}, "body"),
+        ({"name": None}, "body.name"),
+        ({"max_load": None}, "body.max_load"),
+        ({"max_load": 5000}, "body.max_load"),
+        ({"load": 1}, "body.load"),
+    ],
 )
 def test_GIVEN_a_bad_patch_WHEN_patching_THEN_422(api: Api, body: dict, path: str) -> None:
     operator = api.operator("Anna")
@@ -188,3 +194,11 @@ def test_GIVEN_a_bad_status_WHEN_listing_operator_appeals_THEN_422(api: Api) -> 
 
 def test_GIVEN_an_unknown_operator_WHEN_listing_its_appeals_THEN_404(api: Api) -> None:
     assert api.get("/operators/op_0000000000000000000000ff/appeals").status == 404
+
+
+def test_GIVEN_a_body_with_many_unknown_fields_WHEN_posting_THEN_the_error_list_is_capped(api: Api) -> None:
+    reply = api.post("/operators", {"name": "Anna", **{f"field_{i}": i for i in range(50)}})
+
+    assert reply.status == 422
+    assert len(reply.body["errors"]) == 20
+    assert reply.body["more_errors"] == 30

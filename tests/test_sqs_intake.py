@@ -98,7 +98,9 @@ def test_GIVEN_a_bad_record_WHEN_rejected_THEN_the_log_says_why_without_personal
 ) -> None:
     secret_text = "my passport is 4510 123456"
     message = intake_message(
-        source_id, text=secret_text, lead={"external_id": "tg:1", "phone": "+7" + "9" * 40, "email": "a@b.co"}
+        source_id,
+        text=secret_text,
+        lead={"external_id": "tg:1", "phone": "+7" + "9" * 40, "email": "a@b.co", "+79991112233": "as a key"},
     )
     record = sqs_record(message)
 
@@ -109,6 +111,7 @@ def test_GIVEN_a_bad_record_WHEN_rejected_THEN_the_log_says_why_without_personal
     logged = "\n".join(r.getMessage() + json.dumps(getattr(r, "__dict__", {}), default=str) for r in caplog.records)
     assert record["messageId"] in logged
     assert "lead.phone" in logged
+    assert "lead.<unknown field>" in logged
     for personal in (secret_text, "+7999", "a@b.co"):
         assert personal not in logged
 

@@ -41,6 +41,8 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     ServiceBusy: (503, "busy"),
 }
 _JSON = {"Content-Type": "application/json"}
+# A body with thousands of unknown keys must not earn a megabyte of errors.
+_MAX_PROBLEMS = 20
 
 
 def parse_body(request: Request, model: type[M]) -> M:
@@ -79,8 +81,10 @@ def error_response(exc: DomainError) -> Response:
     if isinstance(exc, InvalidInput):
         body["errors"] = [
             {"loc": list(p.loc), "path": ".".join(str(part) for part in p.loc), "msg": p.msg, "type": p.type}
-            for p in exc.problems
+            for p in exc.problems[:_MAX_PROBLEMS]
         ]
+        if len(exc.problems) > _MAX_PROBLEMS:
+            body["more_errors"] = len(exc.problems) - _MAX_PROBLEMS
     if isinstance(exc, ServiceBusy):
         headers["Retry-After"] = "1"
     return Response(body=json.dumps(body), status_code=status, headers=headers)

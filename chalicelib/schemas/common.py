@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 T = TypeVar("T")
 
@@ -28,14 +28,18 @@ class Patch(Input):
 
     @model_validator(mode="before")
     @classmethod
-    def _reject_nulls_and_empty(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            if not data:
-                raise ValueError("give at least one field to change")
-            for key, value in data.items():
-                if value is None and key in cls.model_fields and key not in cls.NULLABLE:
-                    raise ValueError(f"{key} cannot be null")
+    def _reject_empty(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data:
+            raise ValueError("give at least one field to change")
         return data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _reject_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Per field, so the 422 names the field (body.max_load), not the body.
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise ValueError("cannot be null")
+        return value
 
     def changes(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from typing import Any
 
 import boto3
 from botocore.client import BaseClient
@@ -25,8 +26,15 @@ def parse_message(raw: str) -> IntakeMessageV1:
         errors = exc.errors(include_url=False, include_input=False, include_context=False)
         if any(error["type"] == "json_invalid" for error in errors):
             raise MalformedInput("message body is not valid JSON") from None
-        problems = [FieldProblem(loc=tuple(error["loc"]), msg=error["msg"], type=error["type"]) for error in errors]
+        problems = [FieldProblem(loc=_safe_loc(error), msg=error["msg"], type=error["type"]) for error in errors]
         raise InvalidInput("intake message does not match schema v1", problems) from None
+
+
+def _safe_loc(error: Any) -> tuple[str | int, ...]:
+    # An unknown key is named by the sender and may itself be personal data.
+    if error["type"] == "extra_forbidden":
+        return (*error["loc"][:-1], "<unknown field>")
+    return tuple(error["loc"])
 
 
 def ingest(raw: str) -> Intake:

@@ -35,7 +35,9 @@ def get_source_row(source_id: str) -> Source:
     if not is_well_formed(source_id):
         raise NotFound.entity("source", source_id)
     try:
-        return Source.get(source_id)
+        # Consistent: a bot or webhook right after the source was created or
+        # its secret set must see it.
+        return Source.get(source_id, consistent_read=True)
     except DoesNotExist:
         raise NotFound.entity("source", source_id) from None
 
@@ -154,7 +156,7 @@ def _operators_named(weights: dict[str, int]) -> list[Operator]:
 
 def get_weights(source_id: str) -> WeightsOut:
     get_source_row(source_id)
-    rows = list(Weight.query(source_id, filter_condition=Weight.weight >= 1))
+    rows = list(Weight.query(source_id, filter_condition=Weight.weight >= 1, consistent_read=True))
     weights = {row.operator_id: int(row.weight) for row in rows}
     names = {op.operator_id: op.name for op in Operator.batch_get(list(weights))} if weights else {}
     return _weights_out(source_id, weights, names)

@@ -56,7 +56,8 @@ class Cancelled(Exception):
 
 
 class Transaction:
-    _ORDER = ("check", "put", "update")
+    # PynamoDB sends condition checks, deletes, puts, then updates; we use the last two.
+    _ORDER = ("put", "update")
 
     def __init__(self) -> None:
         self._ops: dict[str, list[tuple[str, Callable[[Any], None]]]] = {kind: [] for kind in self._ORDER}
@@ -69,14 +70,6 @@ class Transaction:
         self, label: str, item: Model, actions: Sequence[Action], condition: Condition | None = None
     ) -> Transaction:
         self._ops["update"].append((label, lambda tx: tx.update(item, actions=list(actions), condition=condition)))
-        return self
-
-    def check(
-        self, label: str, model: type[Model], hash_key: str, condition: Condition, range_key: str | None = None
-    ) -> Transaction:
-        self._ops["check"].append(
-            (label, lambda tx: tx.condition_check(model, hash_key, range_key=range_key, condition=condition))
-        )
         return self
 
     def __len__(self) -> int:
