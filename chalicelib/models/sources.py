@@ -33,6 +33,9 @@ class Source(Model):
     strategy = UnicodeAttribute()
     appeals_total = NumberAttribute(default=0)
     waiting_count = NumberAttribute(default=0)
+    # Bumped (conditionally) by every weight-set replacement: concurrent
+    # replacements serialise instead of merging.
+    weights_version = NumberAttribute(default=0)
     # SHA-256 of the Telegram webhook secret; the secret itself is never stored.
     telegram_secret_hash = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()

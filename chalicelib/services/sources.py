@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.errors import FieldProblem, InvalidInput, NotFound
+from chalicelib.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from chalicelib.ids import is_well_formed, iso, new_id, utc_now
 from chalicelib.models import Operator, Source, Weight
 from chalicelib.models.base import LISTED
@@ -12,7 +12,7 @@ from chalicelib.schemas.common import Page
 from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightOut, WeightSet, WeightsOut
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
 from chalicelib.services.secrets import hash_secret
-from chalicelib.services.transactions import Transaction, commit_with_retry, update_existing
+from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry, update_existing
 
 _LIST_KEY = ("source_id", "listed", "created_at")
 # DynamoDB's limit of items in one TransactWriteItems.
@@ -88,40 +88,60 @@ def update_source(source_id: str, patch: SourcePatch) -> SourceOut:
     return to_out(row)
 
 
-def replace_weights(source_id: str, weight_set: WeightSet) -> WeightsOut:
+def replace_weights(source_id: str, weight_set: WeightSet, *, attempts: int = 5) -> WeightsOut:
     """Replaces the source's whole weight set.
 
     Rows leaving the set keep their history (weight 0), so stats stay exact.
-    Up to 100 changed rows commit in one transaction.
+    The source's `weights_version` is bumped under a condition in the same
+    transaction, so two concurrent replacements never merge: the one that
+    lost re-reads and applies its whole set over the winner's. Up to 99
+    changed rows commit in that one transaction (more go in further ones).
     """
     _reject_repeats(weight_set)
-    get_source_row(source_id)
     wanted = {item.operator_id: item.weight for item in weight_set.root}
     operators = _operators_named(wanted)
+    for _ in range(attempts):
+        source = get_source_row(source_id)
+        try:
+            _write_weights(source, wanted)
+        except Cancelled as failure:
+            if failure.failed("source"):
+                continue
+            raise
+        return _weights_out(source_id, wanted, {op.operator_id: op.name for op in operators})
+    raise Conflict("the weight set keeps changing under this request; retry")
+
+
+def _write_weights(source: Source, wanted: dict[str, int]) -> None:
+    source_id = source.source_id
     current = {row.operator_id: int(row.weight) for row in Weight.query(source_id, consistent_read=True)}
     now = iso(utc_now())
-    tx = Transaction()
-    pending: list[Transaction] = [tx]
-    for operator_id, weight in wanted.items():
-        if current.get(operator_id) != weight:
-            tx = _room(pending)
-            tx.update(
-                operator_id,
-                Weight(source_id, operator_id),
-                [Weight.weight.set(weight), Weight.serving_operator_id.set(operator_id), Weight.updated_at.set(now)],
-            )
-    for operator_id, weight in current.items():
-        if weight >= 1 and operator_id not in wanted:
-            tx = _room(pending)
-            tx.update(
-                operator_id,
-                Weight(source_id, operator_id),
-                [Weight.weight.set(0), Weight.serving_operator_id.remove(), Weight.updated_at.set(now)],
-            )
+    version = int(source.weights_version or 0)
+    first = Transaction()
+    first.update(
+        "source",
+        Source(source_id),
+        [Source.weights_version.set(version + 1)],
+        condition=(Source.weights_version == version) | Source.weights_version.does_not_exist()
+        if version == 0
+        else Source.weights_version == version,
+    )
+    pending = [first]
+    changes = [
+        (operator_id, [Weight.weight.set(weight), Weight.serving_operator_id.set(operator_id)])
+        for operator_id, weight in wanted.items()
+        if current.get(operator_id) != weight
+    ] + [
+        (operator_id, [Weight.weight.set(0), Weight.serving_operator_id.remove()])
+        for operator_id, weight in current.items()
+        if weight >= 1 and operator_id not in wanted
+    ]
+    for operator_id, actions in changes:
+        if len(pending[-1]) >= _TRANSACTION_ITEMS:
+            pending.append(Transaction())
+        pending[-1].update(operator_id, Weight(source_id, operator_id), [*actions, Weight.updated_at.set(now)])
     for chunk in pending:
-        if len(chunk):
-            commit_with_retry(chunk)
-    return _weights_out(source_id, wanted, {op.operator_id: op.name for op in operators})
+        commit_with_retry(chunk)
 
 
 def _reject_repeats(weight_set: WeightSet) -> None:
@@ -135,12 +155,6 @@ def _reject_repeats(weight_set: WeightSet) -> None:
         seen.add(item.operator_id)
     if problems:
         raise InvalidInput("each operator may appear once in a weight set", problems)
-
-
-def _room(pending: list[Transaction]) -> Transaction:
-    if len(pending[-1]) >= _TRANSACTION_ITEMS:
-        pending.append(Transaction())
-    return pending[-1]
 
 
 def _operators_named(weights: dict[str, int]) -> list[Operator]:
