@@ -43,6 +43,7 @@ format: install
 bench: install
 	$(PY) -m bench.intake
 	$(PY) -m bench.sqs_intake
+	$(PY) -m bench.concurrency
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis
