@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.models import create_tables
 from scripts.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
+from tests.integration.helpers import tables_on
 
 _missing_reason: list[str] = []
 
@@ -38,18 +38,10 @@ def dynamodb_local() -> Iterator[str]:
 
 
 @pytest.fixture
-def real_tables(dynamodb_local: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def real_tables(dynamodb_local: str) -> Iterator[str]:
     """Fresh tables on DynamoDB Local; the services read this env at call time."""
-    prefix = f"it-{uuid.uuid4().hex[:10]}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.setenv("TABLE_PREFIX", prefix)
-    create_tables()
-    return prefix
+    with tables_on(dynamodb_local, f"it-{uuid.uuid4().hex[:10]}") as prefix:
+        yield prefix
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -17,13 +17,14 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import boto3
+import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
 from chalicelib.config import current_settings
-from chalicelib.models import Appeal, Lead, Operator, Source, Weight, dynamodb_clients
+from chalicelib.models import Appeal, Lead, Operator, Source, Weight, create_tables, dynamodb_clients
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate, OperatorOut
@@ -441,3 +442,19 @@ def watch_transactions() -> contextlib.AbstractContextManager[FaultLog]:
     """Counts TransactWriteItems calls and their outcomes (lost races show as
     `ConditionalCheckFailed`), injecting nothing."""
     return failing_transactions(None)
+
+
+@contextmanager
+def tables_on(endpoint: str, prefix: str) -> Iterator[str]:
+    """Points the services at `endpoint` under a table prefix of their own and
+    creates the tables; the environment is restored afterwards."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+        env.setenv("AWS_ACCESS_KEY_ID", "local")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "local")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        env.delenv("AWS_REGION", raising=False)
+        env.delenv("AWS_SESSION_TOKEN", raising=False)
+        env.setenv("TABLE_PREFIX", prefix)
+        create_tables()
+        yield prefix

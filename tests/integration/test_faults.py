@@ -22,7 +22,6 @@ import pytest
 
 from chalicelib.errors import ServiceBusy
 from chalicelib.ids import lead_id_for
-from chalicelib.models import create_tables
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
 from chalicelib.schemas.appeals import AppealCreate, AppealOut
 from chalicelib.schemas.operators import OperatorOut
@@ -37,6 +36,7 @@ from tests.integration.helpers import (
     new_source,
     race,
     snapshot,
+    tables_on,
     warm_up,
 )
 
@@ -52,16 +52,7 @@ LASTING = (Fault.THROTTLING, Fault.UNREACHABLE)
 @pytest.fixture(scope="module")
 def shared_tables(dynamodb_local: str) -> Iterator[str]:
     """Like `real_tables`, once for the module."""
-    prefix = f"it-faults-{uuid.uuid4().hex[:8]}"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local)
-        env.setenv("AWS_ACCESS_KEY_ID", "local")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "local")
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.delenv("AWS_REGION", raising=False)
-        env.delenv("AWS_SESSION_TOKEN", raising=False)
-        env.setenv("TABLE_PREFIX", prefix)
-        create_tables()
+    with tables_on(dynamodb_local, f"it-faults-{uuid.uuid4().hex[:8]}") as prefix:
         yield prefix
 
 
