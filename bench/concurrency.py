@@ -33,10 +33,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.models import count_requests, create_tables, dynamodb_clients
@@ -46,48 +43,10 @@ from chalicelib.schemas.sources import SourceCreate, WeightIn, WeightSet
 from chalicelib.services import appeals, operators, sources
 from scripts.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
 
+# The same TransactWriteItems watcher the fault tests use (botocore hooks, nothing injected).
+from tests.integration.helpers import watch_transactions
+
 SCENARIOS = {"ample": (5, 1000), "scarce": (3, 5)}  # operators, max_load each
-
-
-@dataclass
-class Transactions:
-    """TransactWriteItems outcomes and HTTP attempts, from botocore hooks."""
-
-    outcomes: Counter[str] = field(default_factory=Counter)
-    sends: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-@contextmanager
-def watched_transactions() -> Iterator[Transactions]:
-    seen = Transactions()
-
-    def after_call(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
-        outcome = "OK"
-        if http_response.status_code >= 300:
-            reasons = [r["Code"] for r in parsed.get("CancellationReasons", []) if r.get("Code") != "None"]
-            outcome = "+".join(reasons) or parsed.get("Error", {}).get("Code", "?")
-        with seen.lock:
-            seen.outcomes[outcome] += 1
-
-    def before_send(**_: Any) -> None:
-        with seen.lock:
-            seen.sends += 1
-
-    hooks = [
-        ("after-call.dynamodb.TransactWriteItems", after_call),
-        ("before-send.dynamodb.TransactWriteItems", before_send),
-    ]
-    emitters = {id(client.meta.events): client.meta.events for client in dynamodb_clients()}.values()
-    for emitter in emitters:
-        for event, handler in hooks:
-            emitter.register(event, handler)
-    try:
-        yield seen
-    finally:
-        for emitter in emitters:
-            for event, handler in hooks:
-                emitter.unregister(event, handler)
 
 
 def new_source(operator_count: int, max_load: int) -> str:
@@ -127,7 +86,7 @@ def run(scenario: str, threads: int, total: int) -> dict[str, Any]:
         with lock:
             statuses.update(mine)
 
-    with count_requests() as requests, watched_transactions() as tx, ThreadPoolExecutor(threads) as pool:
+    with count_requests() as requests, watch_transactions() as tx, ThreadPoolExecutor(threads) as pool:
         started = time.perf_counter()
         for future in [pool.submit(work, thread) for thread in range(threads)]:
             future.result()

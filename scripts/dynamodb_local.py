@@ -86,6 +86,16 @@ def signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         os.killpg(proc.pid, sig)
 
 
+def terminate_group(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM the child's group, SIGKILL it if it has not exited within `timeout`."""
+    signal_group(proc, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        signal_group(proc, signal.SIGKILL)
+        proc.wait()
+
+
 def _tail(path: Path | None, lines: int = _LOG_TAIL_LINES) -> str:
     if path is None:
         return "(no log kept)"
@@ -201,12 +211,7 @@ class DynamoDBLocal:
         if proc is not None:
             atexit.unregister(self.stop)
             if proc.poll() is None:
-                signal_group(proc, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=self.stop_timeout)
-                except subprocess.TimeoutExpired:
-                    signal_group(proc, signal.SIGKILL)
-                    proc.wait()
+                terminate_group(proc, self.stop_timeout)
         self._close_log()
 
     def __enter__(self) -> Self:

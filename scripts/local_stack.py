@@ -44,7 +44,7 @@ from scripts.dynamodb_local import (
     find_jar,
     java_available,
     port_in_use,
-    signal_group,
+    terminate_group,
 )
 
 if TYPE_CHECKING:
@@ -361,12 +361,7 @@ class ChaliceLocal:
             return
         # SIGTERM, not SIGINT: without autoreload it is one process with
         # nothing to flush, and SIGINT only makes click print "Aborted!".
-        signal_group(proc, signal.SIGTERM)
-        try:
-            proc.wait(timeout=self.stop_timeout)
-        except subprocess.TimeoutExpired:
-            signal_group(proc, signal.SIGKILL)
-            proc.wait()
+        terminate_group(proc, self.stop_timeout)
 
     def failure(self) -> str | None:
         if self._proc is None or self._proc.poll() is None:
