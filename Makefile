@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint format bench install clean
+.PHONY: run reassign audit test lint format bench install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,14 @@ install: $(VENV)/.installed node_modules/.installed
 ## Whole local stack: DynamoDB Local (data in .data/), tables, API on $(PORT). Ctrl-C stops it all.
 run: install
 	PORT=$(PORT) $(PY) -m scripts.local_stack
+
+## Run the reassignment job now (waiting-line drain + SLA reclaim) on `make run`'s DynamoDB; prints its report.
+reassign: install
+	$(PY) -m scripts.run_job reassign
+
+## Run the counter audit now (operators' active_load vs the appeals table) on `make run`'s DynamoDB; prints its report.
+audit: install
+	$(PY) -m scripts.run_job audit
 
 ## Lint + every test (moto unit/API tests and the DynamoDB Local tier).
 test: install

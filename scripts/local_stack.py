@@ -1,10 +1,11 @@
 """The whole stack on one machine: `make run` (`python -m scripts.local_stack`).
 
 Starts, in order, a DynamoDB endpoint, the tables, an SQS endpoint with the
-intake queue and its DLQ, the HTTP API (`chalice local`) and a poller that
-feeds queue batches to the SQS handler as Lambda would; Ctrl-C or SIGTERM
-stops everything it started, in reverse order. Each long-running part is a
-`Component`: the scheduled functions are one more entry in `build_components`.
+intake queue and its DLQ, the HTTP API (`chalice local`), a poller that
+feeds queue batches to the SQS handler as Lambda would, and a scheduler that
+runs the scheduled jobs (`chalicelib.services.jobs.JOBS`) on their rates;
+Ctrl-C or SIGTERM stops everything it started, in reverse order. Each
+long-running part is a `Component` in `build_components`.
 
 Environment:
     PORT                       HTTP API port (default 8000).
@@ -16,6 +17,8 @@ Environment:
                                .chalice/config.json overrides it for the app,
                                so the tables are created under the stage value.
     LEADCRM_NO_JAVA=1          Pretend Java is missing (tests the moto fallback).
+    LEADCRM_SCHEDULE_SPEEDUP   Run the schedules N times faster for demos
+                               (60: "every 1 min" fires every second).
 
 Data lives in `.data/dynamodb/` (DynamoDB Local, survives restarts) unless
 Java or the jar is missing: then moto's server keeps it in memory only.
@@ -32,6 +35,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
@@ -49,6 +53,8 @@ from scripts.dynamodb_local import (
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
+
+    from chalicelib.services.jobs import Job
 
 STAGE = "dev"
 DATA_DIR = REPO_ROOT / ".data"
@@ -175,11 +181,20 @@ MOTO_WARNING = """
 """
 
 
+def dynamodb_port() -> int:
+    return int(os.environ.get("DYNAMODB_PORT") or 8001)
+
+
+def dynamodb_endpoint() -> str:
+    """Where the stack's DynamoDB is (or will be): the external one, else the local port."""
+    return os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or f"http://{HOST}:{dynamodb_port()}"
+
+
 def dynamodb_component() -> Component:
     external = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
     if external:
         return ExternalEndpoint("dynamodb", "DynamoDB", external, "AWS_ENDPOINT_URL_DYNAMODB")
-    port = int(os.environ.get("DYNAMODB_PORT") or 8001)
+    port = dynamodb_port()
     if not java_available():
         reason = "LEADCRM_NO_JAVA is set" if os.environ.get("LEADCRM_NO_JAVA") else "no working `java` on PATH"
     elif find_jar(REPO_ROOT) is None:
@@ -307,6 +322,106 @@ class IntakePoller:
         return "Poller     intake queue → SQS handler (batches of 10, partial failures, DLQ after 5 receives)"
 
 
+# -- Scheduled jobs -----------------------------------------------------------
+
+
+def _print_line(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} scheduler  {line}", flush=True)
+
+
+class Scheduler:
+    """Runs each scheduled job on its rate, as the Lambda schedules would.
+
+    One daemon thread per job, so a slow audit never delays the reassignment.
+    The first run comes one interval after start (a schedule, not a startup
+    hook); ticks missed while a run was still going are skipped, not queued.
+    A job that raises is logged and runs again on its next tick. Jobs run in
+    this process, whose environment `prepare_environment` made the app's.
+    """
+
+    name = "scheduler"
+    stop_timeout = 5.0
+
+    def __init__(
+        self,
+        jobs: Sequence[Job] | None = None,
+        *,
+        minute_seconds: float = 60.0,
+        log: Callable[[str], None] = _print_line,
+    ) -> None:
+        self._jobs = list(jobs) if jobs is not None else None
+        self.minute_seconds = minute_seconds
+        self._log = log
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def jobs(self) -> list[Job]:
+        if self._jobs is None:
+            # Imported late: chalicelib reads the environment set up above.
+            from chalicelib.services.jobs import JOBS
+
+            self._jobs = list(JOBS.values())
+        return self._jobs
+
+    def start(self) -> None:
+        self._stop.clear()
+        started = time.monotonic()
+        for job in self.jobs:
+            thread = threading.Thread(target=self._loop, args=(job, started), name=f"scheduler-{job.name}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _loop(self, job: Job, started: float) -> None:
+        interval = job.every_minutes * self.minute_seconds
+        due = started + interval
+        while not self._stop.wait(max(0.0, due - time.monotonic())):
+            self.run_once(job)
+            now = time.monotonic()
+            # The next tick of the rate still ahead of us.
+            due += interval * max(1, int((now - due) // interval) + 1)
+
+    def run_once(self, job: Job) -> None:
+        began = time.monotonic()
+        try:
+            report = job.run()
+        except Exception as exc:
+            self._log(f"{job.name} FAILED after {time.monotonic() - began:.2f}s: {type(exc).__name__}: {exc}")
+            return
+        dump = getattr(report, "model_dump_json", None)
+        shown = dump() if dump is not None else repr(report)
+        self._log(f"{job.name} done in {time.monotonic() - began:.2f}s: {shown}")
+
+    def stop(self) -> None:
+        self._stop.set()
+        threads, self._threads = self._threads, []
+        deadline = time.monotonic() + self.stop_timeout
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def failure(self) -> str | None:
+        if self._stop.is_set():
+            return None
+        dead = [thread.name for thread in self._threads if not thread.is_alive()]
+        return f"scheduler thread(s) died: {', '.join(dead)}" if dead else None
+
+    def describe(self) -> str:
+        every = ", ".join(f"{job.name} every {job.every_minutes} min" for job in self.jobs)
+        speed = "" if self.minute_seconds == 60 else f"  (sped up: a minute lasts {self.minute_seconds:g}s)"
+        return f"Scheduler  schedules: {every}{speed}"
+
+
+def schedule_minute_seconds() -> float:
+    raw = os.environ.get("LEADCRM_SCHEDULE_SPEEDUP") or "1"
+    try:
+        speedup = float(raw)
+    except ValueError:
+        speedup = 0.0
+    if not speedup > 0:
+        raise StartupError(f"LEADCRM_SCHEDULE_SPEEDUP must be a positive number, not {raw!r}")
+    return 60.0 / speedup
+
+
 # -- HTTP API -----------------------------------------------------------------
 
 
@@ -427,6 +542,8 @@ def build_components() -> list[Component]:
         IntakeQueues(),
         ChaliceLocal(api_port),
         IntakePoller(),
+        # After the tables; stopped first, before the database it writes to.
+        Scheduler(minute_seconds=schedule_minute_seconds()),
     ]
 
 
