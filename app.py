@@ -2,8 +2,8 @@
 
 from chalice import Chalice
 
-from chalicelib.api import appeals, health, leads, operators, sources, stats, telegram
-from chalicelib.handlers import intake
+from chalicelib.api import admin, appeals, health, leads, operators, sources, stats, telegram
+from chalicelib.handlers import intake, schedules
 
 app = Chalice(app_name="leadcrm")
 
@@ -14,4 +14,6 @@ app.register_blueprint(appeals.bp)
 app.register_blueprint(leads.bp)
 app.register_blueprint(stats.bp)
 app.register_blueprint(telegram.bp)
+app.register_blueprint(admin.bp)
 app.register_blueprint(intake.bp)
+app.register_blueprint(schedules.bp)

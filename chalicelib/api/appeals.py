@@ -3,7 +3,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import endpoint, parse_body, respond
-from chalicelib.schemas.appeals import AppealCreate
+from chalicelib.schemas.appeals import AppealAccept, AppealCreate
 from chalicelib.services import appeals
 
 bp = Blueprint(__name__)
@@ -27,3 +27,16 @@ def get_appeal(appeal_id: str) -> Response:
 @endpoint
 def close_appeal(appeal_id: str) -> Response:
     return respond(appeals.close_appeal(appeal_id))
+
+
+@bp.route("/appeals/{appeal_id}/accept", methods=["POST"])
+@endpoint
+def accept_appeal(appeal_id: str) -> Response:
+    request = parse_body(bp.current_request, AppealAccept)
+    return respond(appeals.accept_appeal(appeal_id, request.operator_id))
+
+
+@bp.route("/appeals/{appeal_id}/history", methods=["GET"])
+@endpoint
+def get_appeal_history(appeal_id: str) -> Response:
+    return respond(appeals.get_history(appeal_id))

@@ -4,7 +4,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http import endpoint, parse_body, parse_query, respond
 from chalicelib.schemas.common import PageQuery
-from chalicelib.schemas.operators import OperatorAppealsQuery, OperatorCreate, OperatorPatch
+from chalicelib.schemas.operators import OperatorAppealsQuery, OperatorCreate, OperatorPatch, OperatorUpdateQuery
 from chalicelib.services import operators
 
 bp = Blueprint(__name__)
@@ -32,7 +32,9 @@ def get_operator(operator_id: str) -> Response:
 @bp.route("/operators/{operator_id}", methods=["PATCH"])
 @endpoint
 def update_operator(operator_id: str) -> Response:
-    return respond(operators.update_operator(operator_id, parse_body(bp.current_request, OperatorPatch)))
+    query = parse_query(bp.current_request, OperatorUpdateQuery)
+    patch = parse_body(bp.current_request, OperatorPatch)
+    return respond(operators.update_operator(operator_id, patch, redistribute=query.redistribute))
 
 
 @bp.route("/operators/{operator_id}/appeals", methods=["GET"])

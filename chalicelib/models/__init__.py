@@ -14,7 +14,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import current_settings
-from chalicelib.models.appeals import Appeal
+from chalicelib.models.appeals import Appeal, OpenAppealMarker
 from chalicelib.models.base import TableMeta
 from chalicelib.models.leads import Lead
 from chalicelib.models.operators import Operator
@@ -22,11 +22,14 @@ from chalicelib.models.sources import Source
 from chalicelib.models.weights import Weight
 
 ALL_MODELS: tuple[type[Model], ...] = (Operator, Source, Weight, Lead, Appeal)
+# Models sharing a table with one above (no table of their own to create).
+SHARED_TABLE_MODELS: tuple[type[Model], ...] = (OpenAppealMarker,)
 
 __all__ = [
     "ALL_MODELS",
     "Appeal",
     "Lead",
+    "OpenAppealMarker",
     "Operator",
     "Source",
     "Weight",
@@ -57,7 +60,7 @@ def transaction() -> TransactWrite:
 
 def dynamodb_clients() -> Iterator[BaseClient]:
     """Every botocore client the models use, for request-counting hooks."""
-    for model in ALL_MODELS:
+    for model in ALL_MODELS + SHARED_TABLE_MODELS:
         yield model._get_connection().connection.client
     settings = current_settings()
     yield _transaction_connection(settings.region, settings.dynamodb_endpoint).client

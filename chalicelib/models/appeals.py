@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.models.base import TableMeta, TableName
@@ -10,18 +10,50 @@ WAITING = "waiting"
 ACTIVE = "active"
 CLOSED = "closed"
 
+# Segments of a source's waiting line (the `waiting_key` prefix): drains read
+# `queued#` oldest first; escalated appeals wait for a human in their own segment.
+QUEUED_SEGMENT = "queued"
+ESCALATED_SEGMENT = "escalated"
+
+# What the indexes copy: everything an AppealOut needs, not the event history,
+# which grows with every decision and would be rewritten into each index.
+PROJECTED = [
+    "lead_id",
+    "lead_external_id",
+    "source_id",
+    "message",
+    "message_id",
+    "status",
+    "created_at",
+    "assigned_at",
+    "accepted_at",
+    "closed_at",
+    "operator_id",
+    "operator_name",
+    "operator_status_key",
+    "waiting_source_id",
+    "waiting_key",
+    "sla_source_id",
+    "sla_due_at",
+    "reassign_count",
+    "escalated",
+    "lapsed_operator_ids",
+    "message_count",
+    "last_message_at",
+]
+
 
 class AppealsByLead(GlobalSecondaryIndex["Appeal"]):
     class Meta:
         index_name = "by_lead"
-        projection = AllProjection()
+        projection = IncludeProjection(PROJECTED)
 
     lead_id = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
 class AppealsByOperator(GlobalSecondaryIndex["Appeal"]):
-    """Operator's appeals by status then time: `active#<created_at>`.
+    """Operator's appeals by status then time: `active#<created_at>#<id>`.
 
     Listing an operator's active appeals (and auditing its counter) reads
     O(active) rows, never its history.
@@ -29,7 +61,7 @@ class AppealsByOperator(GlobalSecondaryIndex["Appeal"]):
 
     class Meta:
         index_name = "by_operator"
-        projection = AllProjection()
+        projection = IncludeProjection(PROJECTED)
 
     operator_id = UnicodeAttribute(hash_key=True)
     operator_status_key = UnicodeAttribute(range_key=True)
@@ -37,14 +69,29 @@ class AppealsByOperator(GlobalSecondaryIndex["Appeal"]):
 
 class WaitingAppealsBySource(GlobalSecondaryIndex["Appeal"]):
     """Sparse: only waiting appeals carry `waiting_source_id`, so draining a
-    source's line oldest first costs O(waiting), never O(history)."""
+    source's line oldest first costs O(waiting), never O(history).
+
+    `waiting_key` is `queued#<since>#<id>` or `escalated#<since>#<id>`."""
 
     class Meta:
         index_name = "waiting_by_source"
-        projection = AllProjection()
+        projection = IncludeProjection(PROJECTED)
 
     waiting_source_id = UnicodeAttribute(hash_key=True)
-    waiting_since = UnicodeAttribute(range_key=True)
+    waiting_key = UnicodeAttribute(range_key=True)
+
+
+class AwaitingAcceptBySource(GlobalSecondaryIndex["Appeal"]):
+    """Sparse: only active, not yet accepted appeals of a source with a
+    response SLA carry `sla_source_id`; `sla_due_at` is `<deadline>#<id>`, so
+    the lapsed ones are one range query, O(lapsed)."""
+
+    class Meta:
+        index_name = "awaiting_accept"
+        projection = IncludeProjection(PROJECTED)
+
+    sla_source_id = UnicodeAttribute(hash_key=True)
+    sla_due_at = UnicodeAttribute(range_key=True)
 
 
 class Appeal(Model):
@@ -60,18 +107,58 @@ class Appeal(Model):
     status = UnicodeAttribute()
     created_at = UnicodeAttribute()
     assigned_at = UnicodeAttribute(null=True)
+    accepted_at = UnicodeAttribute(null=True)
     closed_at = UnicodeAttribute(null=True)
     # Denormalised at assignment so reading an appeal costs one GetItem.
     operator_id = UnicodeAttribute(null=True)
     operator_name = UnicodeAttribute(null=True)
     operator_status_key = UnicodeAttribute(null=True)
     waiting_source_id = UnicodeAttribute(null=True)
-    waiting_since = UnicodeAttribute(null=True)
+    waiting_key = UnicodeAttribute(null=True)
+    sla_source_id = UnicodeAttribute(null=True)
+    sla_due_at = UnicodeAttribute(null=True)
+    reassign_count = NumberAttribute(default=0)
+    escalated = BooleanAttribute(null=True)
+    # Operators who let this appeal lapse past the SLA: never offered it again.
+    lapsed_operator_ids = UnicodeSetAttribute(null=True)
+    message_count = NumberAttribute(default=1)
+    last_message_at = UnicodeAttribute(null=True)
+    # Hashes of message ids attached to this open appeal, so a redelivered
+    # message is not counted twice.
+    attached_message_hashes = UnicodeSetAttribute(null=True)
+    # JSON events (created, assigned with its decision record, accepted, ...),
+    # appended in the same write that changes the state they describe.
+    events = ListAttribute(of=UnicodeAttribute, null=True)
 
     by_lead = AppealsByLead()
     by_operator = AppealsByOperator()
     waiting_by_source = WaitingAppealsBySource()
+    awaiting_accept = AwaitingAcceptBySource()
+
+
+class OpenAppealMarker(Model):
+    """Which appeal is open for a (lead, source) pair, kept in the appeals table.
+
+    Its key is `open#<lead_id>#<source_id>`; it carries none of the index
+    keys, so no index sees it. Intake on a sticky source writes it under a
+    condition (absent, or naming an appeal that has since closed), so two
+    messages racing from one person open one appeal, not two.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("appeals")
+
+    appeal_id = UnicodeAttribute(hash_key=True)
+    open_appeal_id = UnicodeAttribute()
+
+
+def open_marker_key(lead_id: str, source_id: str) -> str:
+    return f"open#{lead_id}#{source_id}"
 
 
 def operator_status_key(status: str, created_at: str, appeal_id: str) -> str:
     return f"{status}#{created_at}#{appeal_id}"
+
+
+def waiting_key(segment: str, since: str, appeal_id: str) -> str:
+    return f"{segment}#{since}#{appeal_id}"

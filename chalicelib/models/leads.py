@@ -30,6 +30,10 @@ class Lead(Model):
     phone = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
     appeals_count = NumberAttribute(default=0)
+    # Who was last handed one of this lead's appeals (any source): sticky
+    # routing offers the next appeal to them first. Set by the same
+    # transaction that assigns.
+    last_operator_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()

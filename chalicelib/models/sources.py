@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -36,6 +36,11 @@ class Source(Model):
     # Bumped (conditionally) by every weight-set replacement: concurrent
     # replacements serialise instead of merging.
     weights_version = NumberAttribute(default=0)
+    # Seconds an operator has to accept an appeal before it is reassigned (None: no SLA).
+    response_sla_seconds = NumberAttribute(null=True)
+    # Returning leads go to their last operator first; a new message on an
+    # open appeal attaches to it.
+    sticky = BooleanAttribute(default=False)
     # SHA-256 of the Telegram webhook secret; the secret itself is never stored.
     telegram_secret_hash = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()

@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from chalicelib.schemas.common import EntityId, Input, Name, Output
+from chalicelib.schemas.sources import Strategy
 
 MESSAGE_MAX_LENGTH = 10_000
 PHONE_MAX_LENGTH = 32
@@ -47,4 +48,57 @@ class AppealOut(Output):
     message_id: str | None
     created_at: datetime
     assigned_at: datetime | None
+    accepted_at: datetime | None
     closed_at: datetime | None
+    accept_by: datetime | None = Field(description="When the response SLA lapses unless the operator accepts")
+    reassign_count: int = Field(description="Times the appeal was taken back from an operator")
+    escalated: bool = Field(description="Lapsed too often: waits for a person, skipped by automatic drains")
+    message_count: int = Field(description="Messages on this appeal (sticky sources attach follow-ups)")
+    last_message_at: datetime
+
+
+class AppealAccept(Input):
+    operator_id: EntityId
+
+
+Trigger = Literal["intake", "drain", "sla_lapse", "redistribute"]
+EventType = Literal[
+    "created", "queued", "assigned", "accepted", "reassigned", "returned_to_line", "escalated", "closed"
+]
+
+
+class CandidateRecord(Output):
+    operator_id: str
+    weight: int
+    active_load: int
+    max_load: int
+    is_active: bool
+    eligible: bool = Field(description="Active, serving the source, below max_load and not excluded")
+    draw_weight: int = Field(description="Its share of the draw (weight, or weight x free capacity)")
+
+
+class DecisionRecord(Output):
+    trigger: Trigger
+    strategy: Strategy
+    sticky: bool = Field(description="Went to the lead's last operator without a draw")
+    candidates: list[CandidateRecord]
+    excluded: list[str] = Field(description="Operators never offered this appeal (they let it lapse, or it was theirs)")
+    lost_races: list[str] = Field(description="Drawn, but filled up before the claim committed; drawn again")
+    draw: float | None = Field(description="Where the draw landed in [0, draw_total)")
+    draw_total: int
+    winner: str | None
+
+
+class AppealEvent(Output):
+    type: EventType
+    at: datetime
+    operator_id: str | None = None
+    previous_operator_id: str | None = None
+    reason: str | None = None
+    decision: DecisionRecord | None = None
+
+
+class AppealHistory(Output):
+    appeal_id: str
+    status: AppealStatus
+    events: list[AppealEvent]

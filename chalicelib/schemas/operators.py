@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch
+from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch, Query
 
 MaxLoad = Annotated[int, Field(ge=0, le=1000)]
 
@@ -30,6 +30,12 @@ class OperatorOut(Output):
     current_load: int
     created_at: datetime
     updated_at: datetime
+
+
+class OperatorUpdateQuery(Query):
+    redistribute: bool = Field(
+        False, description="With is_active=false: put its unaccepted active appeals back through distribution"
+    )
 
 
 class OperatorAppealsQuery(PageQuery):

@@ -16,11 +16,24 @@ class Strategy(StrEnum):
     WEIGHTED_CAPACITY = "weighted_capacity"
 
 
+# From 10 seconds to a week: shorter cannot be checked by a once-a-minute run anyway.
+ResponseSla = Annotated[int, Field(ge=10, le=7 * 24 * 3600)]
+SLA_DESCRIPTION = (
+    "Seconds an operator has to accept (POST /appeals/{id}/accept) before the appeal is reassigned; null: no SLA"
+)
+STICKY_DESCRIPTION = (
+    "Returning leads go first to the operator last assigned one of their appeals, "
+    "and a new message on an open appeal of this source attaches to it"
+)
+
+
 class SourceCreate(Input):
     name: Name
     description: Description | None = None
     # strict mode takes enum members only from Python; JSON strings are fine.
     strategy: Strategy = Strategy.WEIGHTED
+    response_sla_seconds: ResponseSla | None = Field(default=None, description=SLA_DESCRIPTION)
+    sticky: bool = Field(default=False, description=STICKY_DESCRIPTION)
 
 
 # What Telegram accepts as a webhook secret_token; we ask for at least 16 characters.
@@ -28,11 +41,13 @@ TelegramSecret = Annotated[str, StringConstraints(min_length=16, max_length=256,
 
 
 class SourcePatch(Patch):
-    NULLABLE: ClassVar[frozenset[str]] = frozenset({"description", "telegram_secret_token"})
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"description", "telegram_secret_token", "response_sla_seconds"})
 
     name: Name | None = None
     description: Description | None = None
     strategy: Strategy | None = None
+    response_sla_seconds: ResponseSla | None = Field(default=None, description=SLA_DESCRIPTION)
+    sticky: bool | None = Field(default=None, description=STICKY_DESCRIPTION)
     telegram_secret_token: TelegramSecret | None = Field(
         default=None,
         description="Write-only. Telegram sends it in X-Telegram-Bot-Api-Secret-Token; null disables the webhook.",
@@ -44,6 +59,8 @@ class SourceOut(Output):
     name: str
     description: str | None
     strategy: Strategy
+    response_sla_seconds: int | None
+    sticky: bool
     telegram_webhook_enabled: bool = Field(description="True once a telegram_secret_token is set")
     created_at: datetime
     updated_at: datetime

@@ -1,21 +1,33 @@
-"""Appeal intake (idempotent), reading and closing."""
+"""Appeal intake (idempotent, sticky-aware), reading, accepting and closing."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.errors import Conflict, NotFound, ServiceBusy
 from chalicelib.ids import appeal_id_for_message, is_well_formed, iso, lead_id_for, new_id, utc_now
-from chalicelib.models import Appeal, Lead, Source
-from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING, operator_status_key
+from chalicelib.models import Appeal, Lead, OpenAppealMarker, Source
+from chalicelib.models.appeals import (
+    ACTIVE,
+    CLOSED,
+    QUEUED_SEGMENT,
+    WAITING,
+    open_marker_key,
+    operator_status_key,
+    waiting_key,
+)
 from chalicelib.models.base import LISTED
-from chalicelib.schemas.appeals import AppealCreate, AppealOut, OperatorRef
-from chalicelib.services import distribution
+from chalicelib.schemas.appeals import AppealCreate, AppealEvent, AppealHistory, AppealOut, OperatorRef
+from chalicelib.services import distribution, waiting_line
+from chalicelib.services.appeal_state import append_events, deadline_of, event, sla_deadline
 from chalicelib.services.sources import get_source_row
-from chalicelib.services.transactions import Backoff, Cancelled, Transaction
+from chalicelib.services.transactions import Backoff, Cancelled, Transaction, is_contention
+
+# A follow-up that races a new appeal's creation re-reads the marker at most this often.
+_ATTACH_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,13 @@ def to_out(row: Appeal) -> AppealOut:
         message_id=row.message_id,
         created_at=row.created_at,
         assigned_at=row.assigned_at,
+        accepted_at=row.accepted_at,
         closed_at=row.closed_at,
+        accept_by=deadline_of(row),
+        reassign_count=int(row.reassign_count or 0),
+        escalated=bool(row.escalated),
+        message_count=int(row.message_count or 1),
+        last_message_at=row.last_message_at or row.created_at,
     )
 
 
@@ -54,21 +72,60 @@ def get_appeal(appeal_id: str) -> AppealOut:
     return to_out(get_appeal_row(appeal_id))
 
 
+def get_history(appeal_id: str) -> AppealHistory:
+    row = get_appeal_row(appeal_id)
+    events = [AppealEvent.model_validate_json(raw) for raw in row.events or []]
+    return AppealHistory(appeal_id=row.appeal_id, status=row.status, events=events)
+
+
 def submit_appeal(request: AppealCreate, *, rng: random.Random | None = None) -> Intake:
     """Creates the appeal and hands it to an operator, or queues it as waiting.
 
-    One transaction writes the appeal, upserts the lead (its id derives from
-    the external id, so there is never a second lead), bumps the source's
-    counters and, when someone is free, claims that operator's capacity. With
-    a `message_id` the appeal id derives from (source, message), so a repeat
-    hits the same key and returns the first appeal untouched.
+    One transaction writes the appeal (with its decision record), upserts the
+    lead (its id derives from the external id, so there is never a second
+    lead), bumps the source's counters and, when someone is free, claims that
+    operator's capacity. With a `message_id` the appeal id derives from
+    (source, message), so a repeat hits the same key and returns the first
+    appeal untouched. On a sticky source a message from a lead with an open
+    appeal there attaches to it instead.
     """
     source = get_source_row(request.source_id)
-    now = iso(utc_now())
-    appeal_id = appeal_id_for_message(source.source_id, request.message_id) if request.message_id else new_id("ap")
     lead_id = lead_id_for(request.lead_external_id)
+    if not source.sticky:
+        return _create(source, request, lead_id, rng=rng)
+    prefer = _last_operator(lead_id)
+    marker_key = open_marker_key(lead_id, source.source_id)
+    for _ in range(_ATTACH_ATTEMPTS):
+        open_appeal_id = _open_appeal_id(marker_key)
+        if open_appeal_id is not None:
+            attached = _attach(open_appeal_id, source, request)
+            if attached is not None:
+                return Intake(attached, created=False)
+        try:
+            return _create(source, request, lead_id, rng=rng, prefer=prefer, marker=(marker_key, open_appeal_id))
+        except _MarkerMoved:
+            continue  # another message opened an appeal first: attach to that one
+    raise ServiceBusy("this lead's conversation is changing too fast; retry shortly")
 
-    def appeal_row(chosen: distribution.Candidate | None) -> Appeal:
+
+class _MarkerMoved(Exception):
+    pass
+
+
+def _create(
+    source: Source,
+    request: AppealCreate,
+    lead_id: str,
+    *,
+    rng: random.Random | None,
+    prefer: str | None = None,
+    marker: tuple[str, str | None] | None = None,
+) -> Intake:
+    now = utc_now()
+    at = iso(now)
+    appeal_id = appeal_id_for_message(source.source_id, request.message_id) if request.message_id else new_id("ap")
+
+    def appeal_row(decision: distribution.Decision) -> Appeal:
         appeal = Appeal(
             appeal_id,
             lead_id=lead_id,
@@ -76,44 +133,75 @@ def submit_appeal(request: AppealCreate, *, rng: random.Random | None = None) ->
             source_id=source.source_id,
             message=request.message,
             message_id=request.message_id,
-            created_at=now,
+            created_at=at,
+            last_message_at=at,
+            message_count=1,
+            reassign_count=0,
         )
-        if chosen is None:
+        winner = decision.winner
+        if winner is None:
             appeal.status = WAITING
             appeal.waiting_source_id = source.source_id
-            appeal.waiting_since = f"{now}#{appeal_id}"
+            appeal.waiting_key = waiting_key(QUEUED_SEGMENT, at, appeal_id)
+            appeal.events = [event("created", at), event("queued", at, decision=decision, reason="nobody_free")]
         else:
             appeal.status = ACTIVE
-            appeal.assigned_at = now
-            appeal.operator_id = chosen.operator_id
-            appeal.operator_name = chosen.name
-            appeal.operator_status_key = operator_status_key(ACTIVE, now, appeal_id)
+            appeal.assigned_at = at
+            appeal.operator_id = winner.operator_id
+            appeal.operator_name = winner.name
+            appeal.operator_status_key = operator_status_key(ACTIVE, at, appeal_id)
+            deadline = sla_deadline(source, now, appeal_id)
+            if deadline is not None:
+                appeal.sla_source_id, appeal.sla_due_at = source.source_id, deadline
+            appeal.events = [
+                event("created", at),
+                event("assigned", at, decision=decision, operator_id=winner.operator_id),
+            ]
         return appeal
 
-    def build(chosen: distribution.Candidate | None) -> Transaction:
+    built: list[Appeal] = []
+
+    def build(decision: distribution.Decision) -> Transaction:
+        built[:] = [appeal_row(decision)]
         tx = Transaction()
-        tx.put("appeal", appeal_row(chosen), condition=Appeal.appeal_id.does_not_exist())
-        tx.update("lead", Lead(lead_id), _lead_upsert(request, now), condition=_same_person(request.lead_external_id))
+        tx.put("appeal", built[0], condition=Appeal.appeal_id.does_not_exist())
+        if marker is not None:
+            key, previous = marker
+            tx.put(
+                "marker",
+                OpenAppealMarker(key, open_appeal_id=appeal_id),
+                condition=OpenAppealMarker.appeal_id.does_not_exist()
+                if previous is None
+                else OpenAppealMarker.open_appeal_id == previous,
+            )
+        tx.update(
+            "lead",
+            Lead(lead_id),
+            _lead_upsert(request, at, decision.winner),
+            condition=_same_person(request.lead_external_id),
+        )
         counters = [Source.appeals_total.add(1)]
-        if chosen is None:
+        if decision.winner is None:
             counters.append(Source.waiting_count.add(1))
         tx.update("source", Source(source.source_id), counters, condition=Source.source_id.exists())
         return tx
 
     try:
-        chosen = distribution.place(source, build, rng=rng)
+        distribution.place(source, build, trigger="intake", prefer=prefer, rng=rng)
     except Cancelled as failure:
         if failure.failed("appeal"):
             return Intake(_existing_for_repeat(appeal_id, request), created=False)
+        if failure.failed("marker"):
+            raise _MarkerMoved from None
         if failure.failed("lead"):
             raise Conflict("this external id collides with another lead's; use a different one") from None
         if failure.failed("source"):
             raise NotFound.entity("source", request.source_id) from None
         raise ServiceBusy("could not record the appeal right now; retry shortly") from failure
-    return Intake(to_out(appeal_row(chosen)), created=True)
+    return Intake(to_out(built[0]), created=True)
 
 
-def _lead_upsert(request: AppealCreate, now: str) -> list:
+def _lead_upsert(request: AppealCreate, now: str, winner: distribution.Candidate | None) -> list:
     actions = [
         Lead.external_id.set(request.lead_external_id),
         Lead.listed.set(LISTED),
@@ -121,6 +209,8 @@ def _lead_upsert(request: AppealCreate, now: str) -> list:
         Lead.updated_at.set(now),
         Lead.appeals_count.add(1),
     ]
+    if winner is not None:
+        actions.append(Lead.last_operator_id.set(winner.operator_id))
     contacts = ((Lead.name, request.lead_name), (Lead.phone, request.lead_phone), (Lead.email, request.lead_email))
     actions.extend(attribute.set(value) for attribute, value in contacts if value is not None)
     return actions
@@ -139,8 +229,84 @@ def _existing_for_repeat(appeal_id: str, request: AppealCreate) -> AppealOut:
     return existing
 
 
+def _last_operator(lead_id: str) -> str | None:
+    try:
+        return Lead.get(lead_id, consistent_read=True, attributes_to_get=["last_operator_id"]).last_operator_id
+    except DoesNotExist:
+        return None
+
+
+def _open_appeal_id(marker_key: str) -> str | None:
+    try:
+        return OpenAppealMarker.get(marker_key, consistent_read=True).open_appeal_id
+    except DoesNotExist:
+        return None
+
+
+def _attach(appeal_id: str, source: Source, request: AppealCreate, backoff: Backoff | None = None) -> AppealOut | None:
+    """Counts a follow-up message on the lead's open appeal; None when that appeal has closed."""
+    message_key = appeal_id_for_message(source.source_id, request.message_id) if request.message_id else None
+    if message_key == appeal_id:
+        return get_appeal(appeal_id)  # the message that opened it, redelivered
+    now = iso(utc_now())
+    actions = [Appeal.message_count.add(1), Appeal.last_message_at.set(now)]
+    condition = Appeal.status.is_in(WAITING, ACTIVE)
+    if message_key is not None:
+        actions.append(Appeal.attached_message_hashes.add({message_key}))
+        condition &= ~Appeal.attached_message_hashes.contains(message_key)
+    backoff = backoff or Backoff()
+    for attempt in range(backoff.attempts):
+        row = Appeal(appeal_id)
+        try:
+            row.update(actions=actions, condition=condition)
+            return to_out(row)
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                current = get_appeal_row(appeal_id)
+                # Still open: this very message was attached before (a redelivery).
+                return None if current.status == CLOSED else to_out(current)
+            if not is_contention(exc):
+                raise
+            backoff.sleep(attempt)
+    raise ServiceBusy("appeal is busy; retry shortly")
+
+
+def accept_appeal(appeal_id: str, operator_id: str, backoff: Backoff | None = None) -> AppealOut:
+    """The assigned operator acknowledges the appeal, which stops its SLA clock."""
+    backoff = backoff or Backoff()
+    for attempt in range(backoff.attempts):
+        row = get_appeal_row(appeal_id)
+        if row.status != ACTIVE or row.operator_id != operator_id:
+            whose = "nobody" if row.operator_id is None else "another operator"
+            raise Conflict(f"appeal {appeal_id} is {row.status} and assigned to {whose}; only its operator may accept")
+        if row.accepted_at is not None:
+            return to_out(row)  # accepting twice changes nothing
+        now = iso(utc_now())
+        try:
+            row.update(
+                actions=[
+                    Appeal.accepted_at.set(now),
+                    Appeal.sla_source_id.remove(),
+                    Appeal.sla_due_at.remove(),
+                    append_events(event("accepted", now, operator_id=operator_id)),
+                ],
+                condition=(Appeal.status == ACTIVE)
+                & (Appeal.operator_id == operator_id)
+                & Appeal.accepted_at.does_not_exist(),
+            )
+            return to_out(row)
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                continue  # reassigned or closed meanwhile: look again
+            if not is_contention(exc):
+                raise
+            backoff.sleep(attempt)
+    raise ServiceBusy("appeal is changing too fast to accept; retry shortly")
+
+
 def close_appeal(appeal_id: str, *, backoff: Backoff | None = None) -> AppealOut:
-    """Closes an active or waiting appeal; an active one frees its operator's slot."""
+    """Closes an active or waiting appeal; an active one frees its operator's
+    slot, which goes straight to the oldest waiting appeal it can take."""
     backoff = backoff or Backoff()
     for attempt in range(backoff.attempts):
         row = get_appeal_row(appeal_id)
@@ -148,14 +314,17 @@ def close_appeal(appeal_id: str, *, backoff: Backoff | None = None) -> AppealOut
             raise Conflict(f"appeal {appeal_id} is already closed")
         now = iso(utc_now())
         tx = Transaction()
+        closing = [Appeal.status.set(CLOSED), Appeal.closed_at.set(now)]
         if row.status == ACTIVE:
             tx.update(
                 "appeal",
                 Appeal(appeal_id),
                 [
-                    Appeal.status.set(CLOSED),
-                    Appeal.closed_at.set(now),
+                    *closing,
                     Appeal.operator_status_key.set(operator_status_key(CLOSED, row.created_at, appeal_id)),
+                    Appeal.sla_source_id.remove(),
+                    Appeal.sla_due_at.remove(),
+                    append_events(event("closed", now, operator_id=row.operator_id)),
                 ],
                 condition=(Appeal.status == ACTIVE) & (Appeal.operator_id == row.operator_id),
             )
@@ -165,18 +334,16 @@ def close_appeal(appeal_id: str, *, backoff: Backoff | None = None) -> AppealOut
                 "appeal",
                 Appeal(appeal_id),
                 [
-                    Appeal.status.set(CLOSED),
-                    Appeal.closed_at.set(now),
+                    *closing,
                     Appeal.waiting_source_id.remove(),
-                    Appeal.waiting_since.remove(),
+                    Appeal.waiting_key.remove(),
+                    append_events(event("closed", now)),
                 ],
-                condition=Appeal.status == WAITING,
+                condition=(Appeal.status == WAITING) & (Appeal.waiting_key == row.waiting_key),
             )
             tx.update("source", Source(row.source_id), [Source.waiting_count.add(-1)])
         try:
             tx.commit()
-            row.status, row.closed_at = CLOSED, now
-            return to_out(row)
         except Cancelled as failure:
             if failure.failed("appeal"):
                 continue  # it moved under us (closed, drained, reassigned): look again
@@ -185,4 +352,9 @@ def close_appeal(appeal_id: str, *, backoff: Backoff | None = None) -> AppealOut
             if not failure.contended:
                 raise
             backoff.sleep(attempt)
+            continue
+        if row.status == ACTIVE:
+            waiting_line.drain_after_release(row.operator_id)
+        row.status, row.closed_at, row.sla_due_at = CLOSED, now, None
+        return to_out(row)
     raise ServiceBusy("appeal is changing too fast to close; retry shortly")

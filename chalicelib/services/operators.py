@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.errors import MalformedInput, NotFound
+from chalicelib.errors import FieldProblem, InvalidInput, MalformedInput, NotFound
 from chalicelib.ids import is_well_formed, iso, new_id, utc_now
 from chalicelib.models import Appeal, Operator
 from chalicelib.models.appeals import ACTIVE, CLOSED
@@ -12,7 +12,7 @@ from chalicelib.models.base import LISTED
 from chalicelib.schemas.appeals import AppealOut
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.operators import OperatorCreate, OperatorOut, OperatorPatch
-from chalicelib.services import appeals
+from chalicelib.services import appeals, reassignment, waiting_line
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_page, take_rows_page
 from chalicelib.services.transactions import update_existing
 
@@ -69,16 +69,32 @@ def list_operators(limit: int, cursor: str | None) -> Page[OperatorOut]:
     return Page[OperatorOut](items=[to_out(row) for row in rows], next=encode_cursor(last))
 
 
-def update_operator(operator_id: str, patch: OperatorPatch) -> OperatorOut:
+def update_operator(operator_id: str, patch: OperatorPatch, *, redistribute: bool = False) -> OperatorOut:
     """Changes name, activity or limit. Lowering `max_load` below the current
-    load is allowed: the operator just gets nothing new until below it."""
+    load is allowed: the operator just gets nothing new until below it.
+
+    Capacity that appears (activated, limit changed) goes straight to the
+    waiting lines of the sources it serves. Deactivating with `redistribute`
+    puts its unaccepted active appeals back through distribution.
+    """
+    changes = patch.changes()
+    if redistribute and changes.get("is_active") is not False:
+        raise InvalidInput(
+            "redistribute=true goes with is_active=false",
+            [FieldProblem(("query", "redistribute"), "only valid with is_active=false in the body", "value_error")],
+        )
     if not is_well_formed(operator_id):
         raise NotFound.entity("operator", operator_id)
-    actions = [getattr(Operator, name).set(value) for name, value in patch.changes().items()]
+    actions = [getattr(Operator, name).set(value) for name, value in changes.items()]
     actions.append(Operator.updated_at.set(iso(utc_now())))
     row = Operator(operator_id)
     update_existing(row, actions, "operator")
-    return to_out(row)
+    moved = 0
+    if redistribute:
+        moved = sum(reassignment.redistribute(operator_id).values())
+    elif changes.get("is_active") is True or "max_load" in changes:
+        moved = waiting_line.drain_after_release(operator_id)
+    return to_out(get_operator_row(operator_id) if moved else row)
 
 
 def list_operator_appeals(operator_id: str, status: str | None, limit: int, cursor: str | None) -> Page[AppealOut]:

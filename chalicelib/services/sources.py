@@ -10,6 +10,7 @@ from chalicelib.models import Operator, Source, Weight
 from chalicelib.models.base import LISTED
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightOut, WeightSet, WeightsOut
+from chalicelib.services import waiting_line
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
 from chalicelib.services.secrets import hash_secret
 from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry, update_existing
@@ -25,6 +26,8 @@ def to_out(row: Source) -> SourceOut:
         name=row.name,
         description=row.description,
         strategy=row.strategy,
+        response_sla_seconds=None if row.response_sla_seconds is None else int(row.response_sla_seconds),
+        sticky=bool(row.sticky),
         telegram_webhook_enabled=bool(row.telegram_secret_hash),
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -53,6 +56,8 @@ def create_source(request: SourceCreate) -> SourceOut:
         name=request.name,
         description=request.description,
         strategy=request.strategy.value,
+        response_sla_seconds=request.response_sla_seconds,
+        sticky=request.sticky,
         created_at=now,
         updated_at=now,
         listed=LISTED,
@@ -108,6 +113,8 @@ def replace_weights(source_id: str, weight_set: WeightSet, *, attempts: int = 5)
             if failure.failed("source"):
                 continue
             raise
+        # New or heavier weights are capacity for this source's waiting line.
+        waiting_line.drain_source_after_change(source_id)
         return _weights_out(source_id, wanted, {op.operator_id: op.name for op in operators})
     raise Conflict("the weight set keeps changing under this request; retry")
 

@@ -8,7 +8,7 @@ from chalicelib.schemas.sources import SourceCreate, WeightIn, WeightSet
 from chalicelib.services import appeals, operators, sources
 
 
-def test_GIVEN_dynamodb_local_WHEN_an_appeal_is_assigned_and_closed_THEN_the_counter_returns_to_zero(
+def test_GIVEN_dynamodb_local_WHEN_an_appeal_is_closed_THEN_the_waiting_one_takes_the_slot_and_then_frees_it(
     real_tables: str,
 ) -> None:
     anna = operators.create_operator(OperatorCreate(name="Anna", max_load=1))
@@ -22,4 +22,7 @@ def test_GIVEN_dynamodb_local_WHEN_an_appeal_is_assigned_and_closed_THEN_the_cou
 
     assert first.appeal.status == "active"
     assert second.appeal.status == "waiting"
+    assert appeals.get_appeal(second.appeal.id).operator.id == anna.id
+    assert operators.get_operator(anna.id).current_load == 1
+    appeals.close_appeal(second.appeal.id)
     assert operators.get_operator(anna.id).current_load == 0

@@ -16,9 +16,11 @@ must agree with the model:
   active, weighted for the source and below its max_load at that moment; and
   the load never rises above max(max_load, the load it had when max_load last
   changed), since lowering the limit below the load is allowed;
-- a waiting appeal only when nobody eligible was free at intake (nothing
-  drains the waiting line yet, so the model keeps it waiting until closed;
-  when the drain lands, `close` here must follow it);
+- a waiting appeal only when nobody eligible was free at intake, and the
+  line is served the moment capacity appears: after a close, an operator
+  patch or a weight change, each appeal the immediate drain handed out went
+  to an operator eligible at that moment, oldest first per source, and no
+  source is left with a waiting appeal while one of its operators is free;
 - one lead per external id, with its appeals_count;
 - stats: each source's appeals_total / waiting_count and each weight row's
   weight / assigned_total / active_count.
@@ -180,6 +182,7 @@ class DistributionMachine(RuleBasedStateMachine):
 
         self.model.weights[source_id] = wanted
         self.model.seen_pairs.update((source_id, op) for op in wanted)
+        self._follow_drain()
         stored = {item.operator_id: item.weight for item in sources.get_weights(source_id).items}
         assert stored == wanted
 
@@ -303,6 +306,7 @@ class DistributionMachine(RuleBasedStateMachine):
         else:
             self.model.waiting[appeal.source_id] -= 1
         appeal.status = CLOSED
+        self._follow_drain()
 
     @precondition(lambda self: any(appeal.status == CLOSED for appeal in self.model.appeals))
     @rule(data=st.data())
@@ -344,7 +348,34 @@ class DistributionMachine(RuleBasedStateMachine):
                 self._saw("patch: max_load lowered below the load")
             operator.max_load = max_load
             operator.load_at_limit_change = operator.load
+        self._follow_drain()
         assert (out.is_active, out.max_load, out.current_load) == (operator.is_active, operator.max_load, operator.load)
+
+    def _follow_drain(self) -> None:
+        """Follows the immediate drain the last step ran: each waiting appeal it
+        handed out is judged like an intake claim, and per source the ones
+        handed out must be the oldest waiting."""
+        handed_out: dict[str, list[bool]] = {}
+        waiting = [(a, appeals.get_appeal(a.id)) for a in self.model.appeals if a.status == WAITING]
+        # The line's order: when each appeal came in (an overtaken intake
+        # commits after its racer but arrived before it).
+        for appeal, stored in sorted(waiting, key=lambda pair: (pair[1].created_at, pair[1].id)):
+            handed_out.setdefault(appeal.source_id, []).append(stored.status == ACTIVE)
+            if stored.status == WAITING:
+                continue
+            assert stored.status == ACTIVE and stored.operator is not None
+            eligible = self.model.eligible(appeal.source_id)
+            assert stored.operator.id in eligible, f"drained to {stored.operator.id}; free were {sorted(eligible)}"
+            chosen = self.model.operator(stored.operator.id)
+            chosen.load += 1
+            self.touched.add(chosen.id)
+            self.model.assigned[(appeal.source_id, chosen.id)] += 1
+            self.model.active[(appeal.source_id, chosen.id)] += 1
+            self.model.waiting[appeal.source_id] -= 1
+            appeal.status, appeal.operator_id = ACTIVE, chosen.id
+            self._saw("drain: handed out")
+        for source_id, taken in handed_out.items():
+            assert taken == sorted(taken, reverse=True), f"{source_id}: a younger appeal was served before an older one"
 
     # --- invariants, after every step --------------------------------------------
 
@@ -365,6 +396,12 @@ class DistributionMachine(RuleBasedStateMachine):
                 active = operators.list_operator_appeals(model.id, ACTIVE, 200, None).items
                 assert len(active) == model.load, f"{stored.name}: {len(active)} active appeals, counter {model.load}"
         self.touched.clear()
+
+    @invariant()
+    def nobody_waits_while_someone_is_free(self) -> None:
+        for source_id in self.sources:
+            if self.model.waiting[source_id]:
+                assert not self.model.eligible(source_id), f"{source_id} has a line and free operators"
 
     @invariant()
     def one_lead_per_external_id(self) -> None:
@@ -426,6 +463,7 @@ def test_GIVEN_random_operation_sequences_WHEN_run_on_dynamodb_local_THEN_servic
         "intake: waiting",
         "overtaken: lost the claim and re-drew",
         "close: active",
+        "drain: handed out",
         "patch: max_load lowered below the load",
     ):
         assert seen[path] >= 1, f"never exercised: {path} (saw {dict(seen)})"

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import endpoint, respond
+from chalicelib.services import jobs
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/admin/jobs/{name}/run", methods=["POST"])
+@endpoint
+def run_job(name: str) -> Response:
+    # The scheduled jobs, now: for demos, tests and an operator in a hurry.
+    return respond(jobs.run_job(name))

@@ -1,0 +1,34 @@
+"""Reports of the scheduled jobs (also returned by the admin route that runs them now)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.schemas.common import Output
+
+JobName = Literal["reassign", "audit"]
+
+
+class ReassignReport(Output):
+    sources_checked: int = Field(description="Sources whose waiting line or SLA index was read")
+    lapsed: int = Field(description="Active appeals found past their response SLA")
+    reassigned: int = Field(description="Lapsed appeals handed to another operator")
+    returned_to_line: int = Field(description="Lapsed appeals sent back to the waiting line (nobody eligible)")
+    escalated: int = Field(description="Appeals that lapsed once too often and now wait for a human")
+    drained: int = Field(description="Waiting appeals handed out")
+    still_waiting: int = Field(description="Appeals left in the line after the run (nobody free)")
+
+
+class CounterDrift(Output):
+    operator_id: str
+    recorded: int = Field(description="active_load on the operator row before the audit")
+    actual: int = Field(description="Active appeals of this operator in the appeals table")
+    repaired: bool
+
+
+class AuditReport(Output):
+    operators_checked: int
+    drift_total: int = Field(description="Sum of |recorded - actual| over all operators; 0 when counters are exact")
+    drifts: list[CounterDrift]

@@ -1,0 +1,44 @@
+"""The scheduled jobs, by name: what the Lambda schedules, `make run`'s
+scheduler, `make reassign` and the admin route all run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chalicelib.errors import NotFound
+from chalicelib.schemas.common import Output
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_minutes: int
+    run: Callable[[], Output]
+
+
+def _reassign() -> Output:
+    from chalicelib.services.reassignment import run_reassignment
+
+    return run_reassignment()
+
+
+def _audit() -> Output:
+    from chalicelib.services.audit import audit_counters
+
+    return audit_counters()
+
+
+JOBS: dict[str, Job] = {
+    # Serves the waiting line and reclaims appeals past their response SLA.
+    "reassign": Job("reassign", 1, _reassign),
+    # Recomputes every operator's load counter from the appeals index.
+    "audit": Job("audit", 15, _audit),
+}
+
+
+def run_job(name: str) -> Output:
+    job = JOBS.get(name)
+    if job is None:
+        raise NotFound(f"no job named {name[:64]!r}; known: {', '.join(sorted(JOBS))}")
+    return job.run()
