@@ -84,9 +84,10 @@ class DecisionRecord(Output):
     candidates: list[CandidateRecord]
     excluded: list[str] = Field(description="Operators never offered this appeal (they let it lapse, or it was theirs)")
     lost_races: list[str] = Field(description="Drawn, but filled up before the claim committed; drawn again")
-    draw: float | None = Field(description="Where the draw landed in [0, draw_total)")
+    # Defaults: events are stored without nulls.
+    draw: float | None = Field(None, description="Where the draw landed in [0, draw_total); null when none was made")
     draw_total: int
-    winner: str | None
+    winner: str | None = Field(None, description="Null: nobody eligible was free")
 
 
 class AppealEvent(Output):

@@ -41,13 +41,14 @@ def reclaim(
     pool: Pool,
     *,
     reason: str,
+    now: datetime | None = None,
     rng: random.Random | None = None,
 ) -> Outcome:
     """Takes an active, unaccepted appeal from its operator and places it again."""
     old = row.operator_id
     if old is None:
         return "skipped"
-    now = utc_now()
+    now = now or utc_now()
     lapsed_before = set(row.lapsed_operator_ids or ())
     lapse = reason == SLA_LAPSED
     # Still with the same operator, still not accepted, and (for a lapse)
@@ -210,7 +211,7 @@ def run_reassignment(now: datetime | None = None, rng: random.Random | None = No
         if source.response_sla_seconds is not None:
             for row in lapsed_appeals(source.source_id, now):
                 counts["lapsed"] += 1
-                outcome = reclaim(row, source, pool, reason=SLA_LAPSED, rng=rng)
+                outcome = reclaim(row, source, pool, reason=SLA_LAPSED, now=now, rng=rng)
                 if outcome != "skipped":
                     counts[outcome] += 1
                 if outcome in ("returned_to_line", "escalated"):
