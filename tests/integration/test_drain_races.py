@@ -4,12 +4,18 @@ and the counters stay exact."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter
+from datetime import timedelta
 
+from chalicelib.errors import Conflict
+from chalicelib.ids import utc_now
 from chalicelib.models import Appeal, Operator, Source
 from chalicelib.models.appeals import ACTIVE, WAITING
-from chalicelib.services import appeals, waiting_line
+from chalicelib.schemas.operators import OperatorPatch
+from chalicelib.schemas.sources import SourcePatch
+from chalicelib.services import appeals, operators, sources, waiting_line
 from chalicelib.services.audit import audit_counters
 from chalicelib.services.reassignment import run_reassignment
 from tests.integration.helpers import (
@@ -79,10 +85,8 @@ def test_GIVEN_closes_intakes_and_drains_at_once_WHEN_the_dust_settles_THEN_nobo
             if kind == 0:
                 appeals.submit_appeal(appeal_for(source.id), rng=rng)
             elif kind == 1:
-                try:
+                with contextlib.suppress(Conflict):  # another thread closed it first
                     appeals.close_appeal(opened[rng.randrange(len(opened))])
-                except Exception as exc:  # closing an appeal another thread closed: 409
-                    assert type(exc).__name__ == "Conflict"
             else:
                 waiting_line.drain_source(Source.get(source.id), rng=rng)
 
@@ -95,3 +99,63 @@ def test_GIVEN_closes_intakes_and_drains_at_once_WHEN_the_dust_settles_THEN_nobo
     waiting = snap.statuses()[WAITING]
     assert waiting == 0 or free == 0, f"{waiting} waiting while {free} slots are free"
     assert audit_counters(settle=lambda: None).drift_total == 0
+
+
+def test_GIVEN_lapsed_appeals_WHEN_their_operator_accepts_while_the_run_reclaims_THEN_each_ends_one_way_only(
+    real_tables: str,
+) -> None:
+    warm_up()
+    anna, boris = new_operator("Anna", max_load=40), new_operator("Boris", max_load=40, is_active=False)
+    source = new_source({anna.id: 10, boris.id: 10})
+    sources.update_source(source.id, SourcePatch(response_sla_seconds=60))
+    lapsing = [appeals.submit_appeal(appeal_for(source.id)).appeal.id for _ in range(40)]
+    operators.update_operator(boris.id, OperatorPatch(is_active=True))
+    later = utc_now() + timedelta(seconds=90)
+
+    def work(index: int) -> int:
+        if index == 0:
+            return run_reassignment(now=later, rng=random.Random(1)).reassigned
+        accepted = 0
+        for appeal_id in lapsing[index - 1 :: 3]:
+            try:
+                appeals.accept_appeal(appeal_id, anna.id)
+                accepted += 1
+            except Conflict:
+                pass  # reclaimed first: no longer hers to accept
+        return accepted
+
+    reassigned, *accepted = race(4, work)
+
+    rows = [Appeal.get(appeal_id, consistent_read=True) for appeal_id in lapsing]
+    kept = [row for row in rows if row.operator_id == anna.id]
+    moved = [row for row in rows if row.operator_id == boris.id]
+    assert len(kept) == sum(accepted) and len(moved) == reassigned and len(kept) + len(moved) == 40
+    assert all(row.accepted_at is not None and row.reassign_count == 0 for row in kept)
+    assert all(row.accepted_at is None and row.lapsed_operator_ids == {anna.id} for row in moved)
+    assert Operator.get(anna.id, consistent_read=True).active_load == len(kept)
+    assert Operator.get(boris.id, consistent_read=True).active_load == len(moved)
+    assert audit_counters(settle=lambda: None).drift_total == 0
+
+
+def test_GIVEN_a_sticky_source_WHEN_one_lead_sends_ten_messages_at_once_THEN_one_appeal_counts_them_all(
+    real_tables: str,
+) -> None:
+    from chalicelib.services import sources
+
+    warm_up()
+    anna = new_operator("Anna", max_load=20)
+    source = new_source({anna.id: 10})
+    sources.update_source(source.id, SourcePatch(sticky=True))
+
+    results = race(
+        10,
+        lambda index: (
+            appeals.submit_appeal(appeal_for(source.id, external_id="tg:burst", message_id=f"burst-{index}")).appeal
+        ),
+    )
+
+    assert len({appeal.id for appeal in results}) == 1
+    stored = Appeal.get(results[0].id, consistent_read=True)
+    assert stored.message_count == 10
+    assert Operator.get(anna.id, consistent_read=True).active_load == 1
+    assert counter_problems(snapshot()) == []
