@@ -3,7 +3,9 @@ botocore event hook. These pin the cost so a regression fails a test."""
 
 from __future__ import annotations
 
-from chalicelib.models import count_requests
+from chalicelib.models import Appeal, Operator, count_requests
+from chalicelib.services import appeals
+from chalicelib.services.reassignment import run_reassignment
 from tests.support import Api, appeal_body
 
 
@@ -61,3 +63,73 @@ def test_GIVEN_nothing_waiting_WHEN_an_active_appeal_is_closed_THEN_it_costs_fou
     # Read + close transaction, then the freed slot looks for a line to serve:
     # the sources the operator serves (index Query) and their waiting counters.
     assert counts == {"GetItem": 1, "TransactWriteItems": 1, "Query": 1, "BatchGetItem": 1}
+
+
+def line_of_ten(api: Api, closed_history: int) -> tuple[str, str]:
+    """A source with `closed_history` closed appeals and 10 waiting ones, and
+    capacity that appeared without its immediate drain."""
+    anna = api.operator("Anna", max_load=closed_history + 10)
+    source = api.source()
+    api.weights(source["id"], {anna["id"]: 10})
+    for _ in range(closed_history):
+        api.post(f"/appeals/{api.appeal(source['id'])['id']}/close")
+    Operator(anna["id"]).update(actions=[Operator.max_load.set(0)])
+    for _ in range(10):
+        api.appeal(source["id"])
+    Operator(anna["id"]).update(actions=[Operator.max_load.set(10)])
+    return anna["id"], source["id"]
+
+
+def test_GIVEN_ten_waiting_WHEN_the_scheduled_run_drains_them_THEN_the_cost_does_not_grow_with_history(
+    api: Api,
+) -> None:
+    costs = []
+    for history in (0, 40):
+        line_of_ten(api, history)
+        with count_requests() as counts:
+            report = run_reassignment()
+        assert report.drained == 10
+        costs.append(counts)
+        api.post("/admin/jobs/reassign/run")  # leave nothing for the next round
+
+    # Sources listing + batch read, the line (one Query), the candidates (Query
+    # + BatchGetItem), then one transaction per appeal handed out.
+    assert costs[0] == costs[1] == {"Query": 3, "BatchGetItem": 2, "TransactWriteItems": 10}
+
+
+def test_GIVEN_nothing_to_do_WHEN_the_scheduled_run_comes_THEN_it_reads_only_the_source_list(api: Api) -> None:
+    five_operator_source(api)
+
+    with count_requests() as counts:
+        run_reassignment()
+
+    assert counts == {"Query": 1, "BatchGetItem": 1}
+
+
+def test_GIVEN_an_appeal_with_every_field_set_WHEN_read_from_its_listing_indexes_THEN_the_answer_is_the_same(
+    api: Api,
+) -> None:
+    anna = api.operator("Anna")
+    source = api.source(sticky=True, response_sla_seconds=60)
+    api.weights(source["id"], {anna["id"]: 10})
+    appeal = api.appeal(source["id"], lead_external_id="tg:full")
+    api.post("/appeals", appeal_body(source["id"], lead_external_id="tg:full"))  # attaches
+    api.post(f"/appeals/{appeal['id']}/accept", {"operator_id": anna["id"]})
+    stored = appeals.to_out(Appeal.get(appeal["id"]))
+
+    from_lead_index = [appeals.to_out(row) for row in Appeal.by_lead.query(stored.lead_id)]
+    from_operator_index = [appeals.to_out(row) for row in Appeal.by_operator.query(anna["id"])]
+
+    assert from_lead_index == from_operator_index == [stored]
+    assert stored.message_count == 2 and stored.accepted_at is not None
+
+
+def test_GIVEN_the_appeal_indexes_WHEN_counting_projected_attributes_THEN_dynamodb_limits_hold() -> None:
+    projected = [
+        index.Meta.projection.non_key_attributes
+        for index in (Appeal.by_lead, Appeal.by_operator, Appeal.waiting_by_source, Appeal.awaiting_accept)
+    ]
+
+    assert all(len(names) <= 20 for names in projected)  # per index
+    assert sum(len(names) for names in projected) <= 100  # per table
+    assert not any("events" in names for names in projected)

@@ -15,9 +15,11 @@ CLOSED = "closed"
 QUEUED_SEGMENT = "queued"
 ESCALATED_SEGMENT = "escalated"
 
-# What the indexes copy: everything an AppealOut needs, not the event history,
-# which grows with every decision and would be rewritten into each index.
-PROJECTED = [
+# What the indexes copy (INCLUDE, not ALL): never the event history, which
+# grows with every decision and would be rewritten into each index copy.
+# DynamoDB allows 20 projected attributes per index and 100 per table.
+# Listings answer AppealOut straight from the index:
+LISTING_ATTRIBUTES = (
     "lead_id",
     "lead_external_id",
     "source_id",
@@ -30,23 +32,38 @@ PROJECTED = [
     "closed_at",
     "operator_id",
     "operator_name",
-    "operator_status_key",
-    "waiting_source_id",
-    "waiting_key",
-    "sla_source_id",
     "sla_due_at",
     "reassign_count",
     "escalated",
-    "lapsed_operator_ids",
     "message_count",
     "last_message_at",
-]
+    # Redistribution reclaims from the operator listing: who may not get it again.
+    "lapsed_operator_ids",
+)
+# Drains and reclaims read only what they need to move an appeal:
+WORK_ATTRIBUTES = (
+    "lead_id",
+    "source_id",
+    "status",
+    "created_at",
+    "operator_id",
+    "accepted_at",
+    "waiting_key",
+    "sla_due_at",
+    "reassign_count",
+    "lapsed_operator_ids",
+)
+
+
+def include_projection(attributes: tuple[str, ...], *index_keys: str) -> IncludeProjection:
+    # An index's own keys are projected anyway; naming them again counts against the limits.
+    return IncludeProjection([name for name in attributes if name not in index_keys])
 
 
 class AppealsByLead(GlobalSecondaryIndex["Appeal"]):
     class Meta:
         index_name = "by_lead"
-        projection = IncludeProjection(PROJECTED)
+        projection = include_projection(LISTING_ATTRIBUTES, "lead_id", "created_at")
 
     lead_id = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
@@ -61,7 +78,7 @@ class AppealsByOperator(GlobalSecondaryIndex["Appeal"]):
 
     class Meta:
         index_name = "by_operator"
-        projection = IncludeProjection(PROJECTED)
+        projection = include_projection(LISTING_ATTRIBUTES, "operator_id", "operator_status_key")
 
     operator_id = UnicodeAttribute(hash_key=True)
     operator_status_key = UnicodeAttribute(range_key=True)
@@ -75,7 +92,7 @@ class WaitingAppealsBySource(GlobalSecondaryIndex["Appeal"]):
 
     class Meta:
         index_name = "waiting_by_source"
-        projection = IncludeProjection(PROJECTED)
+        projection = include_projection(WORK_ATTRIBUTES, "waiting_source_id", "waiting_key")
 
     waiting_source_id = UnicodeAttribute(hash_key=True)
     waiting_key = UnicodeAttribute(range_key=True)
@@ -88,7 +105,7 @@ class AwaitingAcceptBySource(GlobalSecondaryIndex["Appeal"]):
 
     class Meta:
         index_name = "awaiting_accept"
-        projection = IncludeProjection(PROJECTED)
+        projection = include_projection(WORK_ATTRIBUTES, "sla_source_id", "sla_due_at")
 
     sla_source_id = UnicodeAttribute(hash_key=True)
     sla_due_at = UnicodeAttribute(range_key=True)
