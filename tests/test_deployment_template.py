@@ -73,3 +73,16 @@ def test_GIVEN_the_merged_package_WHEN_reading_the_api_THEN_it_gets_the_queue_ur
     variables = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
 
     assert variables["INTAKE_QUEUE_URL"] == {"Ref": "IntakeQueue"}
+
+
+def test_GIVEN_the_merged_package_WHEN_reading_the_schedules_THEN_reassign_runs_each_minute_and_audit_each_quarter(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+
+    reassign, audit = resources["Reassign"]["Properties"], resources["Audit"]["Properties"]
+
+    assert reassign["Events"]["ReassignEvent"]["Properties"]["Schedule"] == "rate(1 minute)"
+    assert audit["Events"]["AuditEvent"]["Properties"]["Schedule"] == "rate(15 minutes)"
+    # A run ends before the next one starts (overlap is safe, just wasteful).
+    assert reassign["Timeout"] < 60
