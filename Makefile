@@ -52,6 +52,7 @@ bench: install
 	$(PY) -m bench.intake
 	$(PY) -m bench.sqs_intake
 	$(PY) -m bench.concurrency
+	$(PY) -m bench.reassign
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis
