@@ -140,7 +140,44 @@ def test_GIVEN_three_lapses_WHEN_the_fourth_operator_lets_it_lapse_too_THEN_it_e
     assert api.get(f"/appeals/{appeal['id']}").body["status"] == "waiting"
     kinds = [event["type"] for event in api.get(f"/appeals/{appeal['id']}/history").body["events"]]
     assert kinds == ["created", "assigned", "reassigned", "reassigned", "reassigned", "escalated"]
+    escalated_line = api.get(f"/sources/{source['id']}/waiting?escalated=true").body["items"]
+    assert [item["id"] for item in escalated_line] == [appeal["id"]]
+    assert api.get(f"/sources/{source['id']}/waiting").body["items"] == []
+
+
+def test_GIVEN_an_escalated_appeal_WHEN_a_person_assigns_it_THEN_that_operator_gets_it(api: Api) -> None:
+    source, (anna, boris) = team(api, "Anna", "Boris", active=2, sla=None)
+    api.patch(f"/operators/{anna['id']}", {"max_load": 0})
+    api.patch(f"/operators/{boris['id']}", {"max_load": 0})
+    appeal = api.appeal(source["id"])
+    chen = api.operator("Chen", max_load=1)  # serves no source: a person may still choose her
+
+    assigned = api.post(f"/appeals/{appeal['id']}/assign", {"operator_id": chen["id"]})
+
+    assert assigned.status == 200
+    assert (assigned.body["status"], assigned.body["operator"]["id"]) == ("active", chen["id"])
+    assert load(api, chen) == 1
+    assert api.get(f"/sources/{source['id']}/waiting").body["items"] == []
+    event = api.get(f"/appeals/{appeal['id']}/history").body["events"][-1]
+    assert (event["type"], event["reason"]) == ("assigned", "assigned_by_hand")
     assert api.post(f"/appeals/{appeal['id']}/close").status == 200
+    assert load(api, chen) == 0
+
+
+def test_GIVEN_bad_manual_assignments_WHEN_posted_THEN_409_or_404(api: Api) -> None:
+    source, (anna,) = team(api, "Anna", sla=None)
+    active = api.appeal(source["id"])
+    api.patch(f"/operators/{anna['id']}", {"max_load": 1})
+    waiting = api.appeal(source["id"])
+
+    on_active = api.post(f"/appeals/{active['id']}/assign", {"operator_id": anna["id"]})
+    to_full = api.post(f"/appeals/{waiting['id']}/assign", {"operator_id": anna["id"]})
+    to_unknown = api.post(f"/appeals/{waiting['id']}/assign", {"operator_id": "op_0000000000000"})
+
+    assert on_active.status == 409 and "only a waiting appeal" in on_active.body["message"]
+    assert to_full.status == 409 and "max_load" in to_full.body["message"]
+    assert to_unknown.status == 404
+    assert api.get(f"/appeals/{waiting['id']}").body["status"] == "waiting"
 
 
 def test_GIVEN_a_source_without_sla_WHEN_the_run_comes_much_later_THEN_nothing_is_reclaimed(api: Api) -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import endpoint, parse_body, respond
-from chalicelib.schemas.appeals import AppealAccept, AppealCreate
+from chalicelib.api.http import endpoint, parse_body, parse_query, respond
+from chalicelib.schemas.appeals import AppealAccept, AppealAssign, AppealCreate, WaitingQuery
 from chalicelib.services import appeals
 
 bp = Blueprint(__name__)
@@ -40,3 +40,17 @@ def accept_appeal(appeal_id: str) -> Response:
 @endpoint
 def get_appeal_history(appeal_id: str) -> Response:
     return respond(appeals.get_history(appeal_id))
+
+
+@bp.route("/appeals/{appeal_id}/assign", methods=["POST"])
+@endpoint
+def assign_appeal(appeal_id: str) -> Response:
+    request = parse_body(bp.current_request, AppealAssign)
+    return respond(appeals.assign_appeal(appeal_id, request.operator_id))
+
+
+@bp.route("/sources/{source_id}/waiting", methods=["GET"])
+@endpoint
+def list_waiting(source_id: str) -> Response:
+    query = parse_query(bp.current_request, WaitingQuery)
+    return respond(appeals.list_waiting(source_id, query.escalated, query.limit, query.cursor))

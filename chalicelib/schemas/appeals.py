@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from chalicelib.schemas.common import EntityId, Input, Name, Output
+from chalicelib.schemas.common import EntityId, Input, Name, Output, PageQuery
 from chalicelib.schemas.sources import Strategy
 
 MESSAGE_MAX_LENGTH = 10_000
@@ -59,6 +59,14 @@ class AppealOut(Output):
 
 class AppealAccept(Input):
     operator_id: EntityId
+
+
+class AppealAssign(Input):
+    operator_id: EntityId
+
+
+class WaitingQuery(PageQuery):
+    escalated: bool = Field(False, description="true: the appeals waiting for a person instead of the queue")
 
 
 Trigger = Literal["intake", "drain", "sla_lapse", "redistribute"]

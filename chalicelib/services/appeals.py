@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.errors import Conflict, NotFound, ServiceBusy
+from chalicelib.errors import Conflict, MalformedInput, NotFound, ServiceBusy
 from chalicelib.ids import appeal_id_for_message, is_well_formed, iso, lead_id_for, new_id, utc_now
-from chalicelib.models import Appeal, Lead, OpenAppealMarker, Source
+from chalicelib.models import Appeal, Lead, OpenAppealMarker, Operator, Source
 from chalicelib.models.appeals import (
     ACTIVE,
     CLOSED,
+    ESCALATED_SEGMENT,
     QUEUED_SEGMENT,
     WAITING,
     open_marker_key,
@@ -21,11 +22,14 @@ from chalicelib.models.appeals import (
 )
 from chalicelib.models.base import LISTED
 from chalicelib.schemas.appeals import AppealCreate, AppealEvent, AppealHistory, AppealOut, OperatorRef
+from chalicelib.schemas.common import Page
 from chalicelib.services import distribution, waiting_line
-from chalicelib.services.appeal_state import append_events, deadline_of, event, sla_deadline
+from chalicelib.services.appeal_state import append_events, assigned_actions, deadline_of, event, sla_deadline
+from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
 from chalicelib.services.sources import get_source_row
 from chalicelib.services.transactions import Backoff, Cancelled, Transaction, is_contention
 
+_LINE_KEY = ("appeal_id", "waiting_source_id", "waiting_key")
 # A follow-up that races a new appeal's creation re-reads the marker at most this often.
 _ATTACH_ATTEMPTS = 5
 
@@ -269,6 +273,75 @@ def _attach(appeal_id: str, source: Source, request: AppealCreate, backoff: Back
                 raise
             backoff.sleep(attempt)
     raise ServiceBusy("appeal is busy; retry shortly")
+
+
+def assign_appeal(appeal_id: str, operator_id: str, backoff: Backoff | None = None) -> AppealOut:
+    """A person hands a waiting (or escalated) appeal to the operator they chose.
+
+    The operator must be active and below its limit (the same claim as any
+    assignment) but need not serve the source, and may be one who let it lapse.
+    """
+    backoff = backoff or Backoff()
+    operator = _operator_row(operator_id)
+    for attempt in range(backoff.attempts):
+        row = get_appeal_row(appeal_id)
+        if row.status != WAITING:
+            raise Conflict(f"appeal {appeal_id} is {row.status}; only a waiting appeal can be assigned by hand")
+        source = get_source_row(row.source_id)
+        now = utc_now()
+        chosen = distribution.Candidate(operator_id, operator.name, 0, True, 0, 0)
+        tx = Transaction()
+        tx.update(
+            "appeal",
+            Appeal(appeal_id),
+            [
+                *assigned_actions(row, source, chosen, now),
+                Appeal.escalated.remove(),
+                append_events(event("assigned", iso(now), operator_id=operator_id, reason="assigned_by_hand")),
+            ],
+            condition=(Appeal.status == WAITING) & (Appeal.waiting_key == row.waiting_key),
+        )
+        tx.update("source", Source(row.source_id), [Source.waiting_count.add(-1)])
+        tx.update("lead", Lead(row.lead_id), [Lead.last_operator_id.set(operator_id)], condition=Lead.lead_id.exists())
+        distribution.add_claim(tx, row.source_id, operator_id, serving=False)
+        try:
+            tx.commit()
+        except Cancelled as failure:
+            if failure.failed("operator"):
+                raise Conflict(f"operator {operator_id} is inactive or at its max_load") from None
+            if not failure.failed("appeal") and not failure.contended:
+                raise
+            backoff.sleep(attempt)  # it moved (or the rows are busy): look again
+            continue
+        return get_appeal(appeal_id)
+    raise ServiceBusy("appeal is changing too fast to assign; retry shortly")
+
+
+def _operator_row(operator_id: str) -> Operator:
+    if not is_well_formed(operator_id):
+        raise NotFound.entity("operator", operator_id)
+    try:
+        return Operator.get(operator_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound.entity("operator", operator_id) from None
+
+
+def list_waiting(source_id: str, escalated: bool, limit: int, cursor: str | None) -> Page[AppealOut]:
+    """A source's line, oldest first: the queue the drains serve, or the escalated appeals."""
+    get_source_row(source_id)
+    segment = ESCALATED_SEGMENT if escalated else QUEUED_SEGMENT
+    start, _ = decode_cursor(cursor, _LINE_KEY, pinned={"waiting_source_id": source_id})
+    if start is not None and not start["waiting_key"]["S"].startswith(f"{segment}#"):
+        raise MalformedInput("this cursor belongs to another listing")
+    rows, last = take_rows_page(
+        lambda **kw: Appeal.waiting_by_source.query(
+            source_id, range_key_condition=Appeal.waiting_key.startswith(f"{segment}#"), **kw
+        ),
+        Appeal,
+        limit,
+        start,
+    )
+    return Page[AppealOut](items=[to_out(row) for row in rows], next=encode_cursor(last))
 
 
 def accept_appeal(appeal_id: str, operator_id: str, backoff: Backoff | None = None) -> AppealOut:

@@ -188,7 +188,9 @@ class Decision:
         }
 
 
-def add_claim(tx: Transaction, source_id: str, operator_id: str) -> None:
+def add_claim(tx: Transaction, source_id: str, operator_id: str, *, serving: bool = True) -> None:
+    """Takes one slot. `serving=False` (a person's choice) drops the "still serves
+    this source" condition; the pair's counters still move, so releasing finds them."""
     tx.update(
         "operator",
         Operator(operator_id),
@@ -199,7 +201,7 @@ def add_claim(tx: Transaction, source_id: str, operator_id: str) -> None:
         "weight",
         Weight(source_id, operator_id),
         [Weight.assigned_total.add(1), Weight.active_count.add(1)],
-        condition=Weight.weight >= 1,
+        condition=Weight.weight >= 1 if serving else None,
     )
 
 

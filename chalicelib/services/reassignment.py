@@ -24,7 +24,7 @@ from chalicelib.schemas.jobs import ReassignReport
 from chalicelib.services import waiting_line
 from chalicelib.services.appeal_state import append_events, assigned_actions, event, queued_actions
 from chalicelib.services.distribution import Decision, Pool, add_release, place
-from chalicelib.services.transactions import Backoff, Cancelled, Transaction
+from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry
 
 logger = Logger(service="leadcrm")
 
@@ -155,19 +155,7 @@ def _escalate(row: Appeal, old: str, still_theirs, taken_back: list, now: dateti
     )
     add_release(tx, row.source_id, old, label="released_")
     tx.update("source", Source(row.source_id), [Source.waiting_count.add(1)])
-    _commit_contended(tx)
-
-
-def _commit_contended(tx: Transaction, backoff: Backoff | None = None) -> None:
-    backoff = backoff or Backoff()
-    for attempt in range(backoff.attempts):
-        try:
-            tx.commit()
-            return
-        except Cancelled as failure:
-            if not failure.contended or attempt == backoff.attempts - 1:
-                raise
-            backoff.sleep(attempt)
+    commit_with_retry(tx)
 
 
 def lapsed_appeals(source_id: str, now: datetime) -> Iterator[Appeal]:

@@ -114,7 +114,7 @@ class Backoff:
 
 
 def commit_with_retry(tx: Transaction, backoff: Backoff | None = None) -> None:
-    """Commits a transaction whose conditions cannot fail, riding out contention."""
+    """Commits a transaction, riding out contention; a failed condition propagates as `Cancelled`."""
     backoff = backoff or Backoff()
     for attempt in range(backoff.attempts):
         try:
