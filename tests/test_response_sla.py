@@ -99,7 +99,7 @@ def test_GIVEN_an_appeal_within_its_sla_WHEN_the_run_comes_THEN_it_stays(api: Ap
 def test_GIVEN_nobody_else_eligible_WHEN_the_sla_lapses_THEN_the_appeal_waits_and_never_returns_to_that_operator(
     api: Api,
 ) -> None:
-    source, (anna,) = team(api, "Anna")
+    source, (anna, _offline) = team(api, "Anna", "Boris")
     appeal = api.appeal(source["id"])
 
     report = after_the_sla()
@@ -111,6 +111,26 @@ def test_GIVEN_nobody_else_eligible_WHEN_the_sla_lapses_THEN_the_appeal_waits_an
     assert api.get("/stats/distribution").body["items"][0]["waiting_now"] == 1
     newcomer = api.appeal(source["id"])
     assert newcomer["operator"]["id"] == anna["id"]
+
+
+def test_GIVEN_every_operator_of_a_source_let_an_appeal_lapse_WHEN_the_line_is_drained_THEN_it_goes_to_a_person(
+    api: Api,
+) -> None:
+    source, (anna,) = team(api, "Anna")
+    appeal = api.appeal(source["id"])
+    after_the_sla()  # back to the line; Anna may never get it again, and she is the only one
+
+    report = run_reassignment()
+
+    assert report.drained == 0
+    stuck = api.get(f"/appeals/{appeal['id']}").body
+    assert (stuck["status"], stuck["escalated"]) == ("waiting", True)
+    assert [item["id"] for item in api.get(f"/sources/{source['id']}/waiting?escalated=true").body["items"]] == [
+        appeal["id"]
+    ]
+    event = api.get(f"/appeals/{appeal['id']}/history").body["events"][-1]
+    assert (event["type"], event["reason"]) == ("escalated", "no_operator_left")
+    assert api.post(f"/appeals/{appeal['id']}/assign", {"operator_id": anna["id"]}).status == 200
 
 
 def test_GIVEN_three_lapses_WHEN_the_fourth_operator_lets_it_lapse_too_THEN_it_escalates_to_a_human(api: Api) -> None:

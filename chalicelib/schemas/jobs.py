@@ -18,7 +18,9 @@ class ReassignReport(Output):
     returned_to_line: int = Field(description="Lapsed appeals sent back to the waiting line (nobody eligible)")
     escalated: int = Field(description="Appeals that lapsed once too often and now wait for a human")
     drained: int = Field(description="Waiting appeals handed out")
-    still_waiting: int = Field(description="Appeals left in the line after the run (nobody free)")
+    still_waiting: int = Field(
+        description="Appeals still waiting after the run, from the sources' counters (escalated ones included)"
+    )
 
 
 class CounterDrift(Output):

@@ -15,12 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from chalicelib.errors import DomainError
 from chalicelib.ids import iso, utc_now
 from chalicelib.models import Appeal, Lead, Source, Weight
-from chalicelib.models.appeals import QUEUED_SEGMENT, WAITING
+from chalicelib.models.appeals import ESCALATED_SEGMENT, QUEUED_SEGMENT, WAITING, waiting_key
 from chalicelib.services.appeal_state import append_events, assigned_actions, event
 from chalicelib.services.distribution import Decision, Pool, place
 from chalicelib.services.transactions import Cancelled, Transaction
@@ -54,12 +54,38 @@ def drain_source(
             if not pool.has_capacity():
                 break
             exclude = set(row.lapsed_operator_ids or ())
-            if pool.has_capacity(exclude) and _hand_out(source, row, pool, exclude, rng):
+            if exclude and _nobody_left(pool, exclude):
+                _escalate_in_line(row)
+            elif pool.has_capacity(exclude) and _hand_out(source, row, pool, exclude, rng):
                 handed_out += 1
         if start is None:
             break
         page = None
     return Drained(source.source_id, handed_out)
+
+
+def _nobody_left(pool: Pool, exclude: set[str]) -> bool:
+    """Everyone who serves the source has let this appeal lapse: no drain can ever place it."""
+    return all(c.operator_id in exclude for c in pool.candidates if c.weight >= 1)
+
+
+def _escalate_in_line(row: Appeal) -> None:
+    """Moves the appeal to the escalated segment, for a person to assign or close."""
+    at = iso(utc_now())
+    try:
+        row.update(
+            actions=[
+                Appeal.waiting_key.set(waiting_key(ESCALATED_SEGMENT, at, row.appeal_id)),
+                Appeal.escalated.set(True),
+                append_events(event("escalated", at, reason="no_operator_left")),
+            ],
+            condition=(Appeal.status == WAITING) & (Appeal.waiting_key == row.waiting_key),
+        )
+    except UpdateError as exc:
+        # Moved meanwhile (closed, assigned by hand) or busy: the next run looks again.
+        logger.info("escalation skipped", extra={"appeal_id": row.appeal_id, "error": exc.cause_response_code})
+        return
+    logger.info("appeal escalated", extra={"appeal_id": row.appeal_id, "reason": "no_operator_left"})
 
 
 def _line_page(source_id: str, limit: int, start: dict | None) -> Page:
