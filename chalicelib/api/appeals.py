@@ -3,7 +3,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import endpoint, parse_body, parse_query, respond
-from chalicelib.schemas.appeals import AppealAccept, AppealAssign, AppealCreate, WaitingQuery
+from chalicelib.schemas.appeals import AppealCreate, OperatorChoice, WaitingQuery
 from chalicelib.services import appeals
 
 bp = Blueprint(__name__)
@@ -32,7 +32,7 @@ def close_appeal(appeal_id: str) -> Response:
 @bp.route("/appeals/{appeal_id}/accept", methods=["POST"])
 @endpoint
 def accept_appeal(appeal_id: str) -> Response:
-    request = parse_body(bp.current_request, AppealAccept)
+    request = parse_body(bp.current_request, OperatorChoice)
     return respond(appeals.accept_appeal(appeal_id, request.operator_id))
 
 
@@ -45,7 +45,7 @@ def get_appeal_history(appeal_id: str) -> Response:
 @bp.route("/appeals/{appeal_id}/assign", methods=["POST"])
 @endpoint
 def assign_appeal(appeal_id: str) -> Response:
-    request = parse_body(bp.current_request, AppealAssign)
+    request = parse_body(bp.current_request, OperatorChoice)
     return respond(appeals.assign_appeal(appeal_id, request.operator_id))
 
 

@@ -57,11 +57,9 @@ class AppealOut(Output):
     last_message_at: datetime
 
 
-class AppealAccept(Input):
-    operator_id: EntityId
+class OperatorChoice(Input):
+    """Body of accept (the operator acknowledging) and assign (the operator a person chose)."""
 
-
-class AppealAssign(Input):
     operator_id: EntityId
 
 
