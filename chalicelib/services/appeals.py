@@ -9,7 +9,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.errors import Conflict, MalformedInput, NotFound, ServiceBusy
 from chalicelib.ids import appeal_id_for_message, is_well_formed, iso, lead_id_for, new_id, utc_now
-from chalicelib.models import Appeal, Lead, OpenAppealMarker, Operator, Source
+from chalicelib.models import Appeal, Lead, OpenAppealMarker, Source
 from chalicelib.models.appeals import (
     ACTIVE,
     CLOSED,
@@ -23,7 +23,9 @@ from chalicelib.models.appeals import (
 from chalicelib.models.base import LISTED
 from chalicelib.schemas.appeals import AppealCreate, AppealEvent, AppealHistory, AppealOut, OperatorRef
 from chalicelib.schemas.common import Page
-from chalicelib.services import distribution, waiting_line
+
+# `operators` imports this module; used at call time only, so the cycle is harmless.
+from chalicelib.services import distribution, operators, waiting_line
 from chalicelib.services.appeal_state import append_events, assigned_actions, deadline_of, event, sla_deadline
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
 from chalicelib.services.sources import get_source_row
@@ -282,7 +284,7 @@ def assign_appeal(appeal_id: str, operator_id: str, backoff: Backoff | None = No
     assignment) but need not serve the source, and may be one who let it lapse.
     """
     backoff = backoff or Backoff()
-    operator = _operator_row(operator_id)
+    operator = operators.get_operator_row(operator_id)
     for attempt in range(backoff.attempts):
         row = get_appeal_row(appeal_id)
         if row.status != WAITING:
@@ -315,15 +317,6 @@ def assign_appeal(appeal_id: str, operator_id: str, backoff: Backoff | None = No
             continue
         return get_appeal(appeal_id)
     raise ServiceBusy("appeal is changing too fast to assign; retry shortly")
-
-
-def _operator_row(operator_id: str) -> Operator:
-    if not is_well_formed(operator_id):
-        raise NotFound.entity("operator", operator_id)
-    try:
-        return Operator.get(operator_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound.entity("operator", operator_id) from None
 
 
 def list_waiting(source_id: str, escalated: bool, limit: int, cursor: str | None) -> Page[AppealOut]:

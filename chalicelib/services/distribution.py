@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.errors import ServiceBusy
@@ -161,7 +161,7 @@ class Decision:
     sticky: bool = False
     point: float | None = None
     total: int = 0
-    lost_races: tuple[str, ...] = field(default=())
+    lost_races: tuple[str, ...] = ()
 
     def record(self) -> dict[str, Any]:
         return {
