@@ -122,3 +122,20 @@ def test_GIVEN_a_source_WHEN_sticky_and_sla_are_patched_THEN_they_read_back_and_
     assert (patched.body["sticky"], patched.body["response_sla_seconds"]) == (True, 300)
     assert (cleared.body["sticky"], cleared.body["response_sla_seconds"]) == (True, None)
     assert too_short.status == 422 and too_short.body["errors"][0]["loc"] == ["body", "response_sla_seconds"]
+
+
+def test_GIVEN_a_follow_up_whose_appeal_has_closed_WHEN_it_is_redelivered_THEN_no_second_appeal_opens(
+    api: Api,
+) -> None:
+    anna = api.operator("Anna")
+    source = api.source(sticky=True)
+    api.weights(source["id"], {anna["id"]: 10})
+    first = api.appeal(source["id"], lead_external_id="tg:late")
+    api.post("/appeals", appeal_body(source["id"], lead_external_id="tg:late", message_id="m-late"))
+    api.post(f"/appeals/{first['id']}/close")
+
+    redelivered = api.post("/appeals", appeal_body(source["id"], lead_external_id="tg:late", message_id="m-late"))
+
+    assert redelivered.status == 200 and redelivered.body["id"] == first["id"]
+    assert redelivered.body["message_count"] == 2
+    assert api.get("/stats/distribution").body["items"][0]["total_appeals"] == 1

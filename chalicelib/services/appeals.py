@@ -269,7 +269,8 @@ def _attach(appeal_id: str, source: Source, request: AppealCreate, backoff: Back
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 current = get_appeal_row(appeal_id)
-                # Still open: this very message was attached before (a redelivery).
+                if message_key is not None and message_key in (current.attached_message_hashes or ()):
+                    return to_out(current)  # this very message was attached before: a redelivery
                 return None if current.status == CLOSED else to_out(current)
             if not is_contention(exc):
                 raise
