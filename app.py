@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.api import admin, appeals, health, leads, operators, sources, stats, telegram
+from chalicelib.api import admin, appeals, deals, health, leads, operators, sources, stats, telegram
 from chalicelib.handlers import intake, schedules
 
 app = Chalice(app_name="leadcrm")
@@ -12,6 +12,7 @@ app.register_blueprint(operators.bp)
 app.register_blueprint(sources.bp)
 app.register_blueprint(appeals.bp)
 app.register_blueprint(leads.bp)
+app.register_blueprint(deals.bp)
 app.register_blueprint(stats.bp)
 app.register_blueprint(telegram.bp)
 app.register_blueprint(admin.bp)

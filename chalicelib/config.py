@@ -25,6 +25,12 @@ class Settings:
     dynamodb_endpoint: str | None
     # Where the Telegram webhook enqueues intake messages.
     intake_queue_url: str | None
+    # Which scorer answers: "rules" (default), "model" (the latest trained
+    # model, rules until one exists) or "llm" (Bedrock, falling back to model).
+    scorer: str = "rules"
+    # Bedrock model for the llm scorer, and how long a call may take.
+    bedrock_model_id: str | None = None
+    bedrock_timeout_seconds: float = 5.0
 
     def table_name(self, entity: str) -> str:
         return f"{self.table_prefix}-{entity}"
@@ -36,4 +42,7 @@ def current_settings() -> Settings:
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
         dynamodb_endpoint=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
         intake_queue_url=os.environ.get("INTAKE_QUEUE_URL") or None,
+        scorer=(os.environ.get("SCORER") or "rules").strip().lower(),
+        bedrock_model_id=os.environ.get("BEDROCK_MODEL_ID") or None,
+        bedrock_timeout_seconds=float(os.environ.get("BEDROCK_TIMEOUT_SECONDS") or 5.0),
     )

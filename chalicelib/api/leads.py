@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import endpoint, parse_query, respond
+from chalicelib.api.http import endpoint, parse_body, parse_query, respond
 from chalicelib.schemas.common import PageQuery
-from chalicelib.schemas.leads import LeadsQuery
-from chalicelib.services import leads
+from chalicelib.schemas.leads import LeadPatch, LeadsQuery, StageChange
+from chalicelib.services import deals, leads, scoring
 
 bp = Blueprint(__name__)
 
@@ -14,13 +14,43 @@ bp = Blueprint(__name__)
 @endpoint
 def list_leads() -> Response:
     query = parse_query(bp.current_request, LeadsQuery)
-    return respond(leads.list_leads(query.limit, query.cursor, query.external_id))
+    return respond(leads.list_leads(query.limit, query.cursor, query.external_id, query.stage))
 
 
 @bp.route("/leads/{lead_id}", methods=["GET"])
 @endpoint
 def get_lead(lead_id: str) -> Response:
     return respond(leads.get_lead(lead_id))
+
+
+@bp.route("/leads/{lead_id}", methods=["PATCH"])
+@endpoint
+def update_lead(lead_id: str) -> Response:
+    return respond(leads.update_lead(lead_id, parse_body(bp.current_request, LeadPatch)))
+
+
+@bp.route("/leads/{lead_id}/stage", methods=["POST"])
+@endpoint
+def change_stage(lead_id: str) -> Response:
+    return respond(leads.change_stage(lead_id, parse_body(bp.current_request, StageChange).stage))
+
+
+@bp.route("/leads/{lead_id}/transfer", methods=["POST"])
+@endpoint
+def transfer_lead(lead_id: str) -> Response:
+    return respond(deals.transfer_lead(lead_id), 201)
+
+
+@bp.route("/leads/{lead_id}/analyze", methods=["POST"])
+@endpoint
+def analyze_lead(lead_id: str) -> Response:
+    return respond(scoring.analyze_lead(lead_id))
+
+
+@bp.route("/leads/{lead_id}/history", methods=["GET"])
+@endpoint
+def lead_history(lead_id: str) -> Response:
+    return respond(leads.get_history(lead_id))
 
 
 @bp.route("/leads/{lead_id}/appeals", methods=["GET"])

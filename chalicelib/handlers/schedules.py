@@ -1,23 +1,29 @@
 """Scheduled functions: the waiting line and SLA sweep every minute, the
-counter audit every 15 minutes. Each reports its figures as CloudWatch
+counter audit every 15 minutes, rescoring changed leads every 5 minutes and
+training the scoring model daily. Each reports its figures as CloudWatch
 metrics (EMF), so drift above zero can raise an alarm."""
 
 from __future__ import annotations
+
+import time
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Blueprint, Rate
 from chalice.app import CloudWatchEvent
 
-from chalicelib.schemas.jobs import AuditReport, ReassignReport
-from chalicelib.services.jobs import JOBS
+from chalicelib.schemas.jobs import AuditReport, ReassignReport, RescoreReport, TrainingReport
+from chalicelib.services.jobs import JOBS, MINUTES_PER_DAY
 
 bp = Blueprint(__name__)
 metrics = Metrics(namespace="LeadCRM", service="leadcrm")
 
 
 def _every(name: str) -> Rate:
-    return Rate(JOBS[name].every_minutes, unit=Rate.MINUTES)
+    minutes = JOBS[name].every_minutes
+    if minutes % MINUTES_PER_DAY == 0:
+        return Rate(minutes // MINUTES_PER_DAY, unit=Rate.DAYS)
+    return Rate(minutes, unit=Rate.MINUTES)
 
 
 @bp.schedule(_every("reassign"), name="reassign", description="Serve waiting lines; reclaim lapsed SLAs")
@@ -34,4 +40,25 @@ def audit(event: CloudWatchEvent) -> None:
     report = JOBS["audit"].run()
     assert isinstance(report, AuditReport)
     metrics.add_metric(name="counter_drift", unit=MetricUnit.Count, value=report.drift_total)
+    metrics.flush_metrics()
+
+
+@bp.schedule(_every("rescore"), name="rescore", description="Score leads whose scoring inputs changed")
+def rescore(event: CloudWatchEvent) -> None:
+    started = time.monotonic()
+    report = JOBS["rescore"].run()
+    assert isinstance(report, RescoreReport)
+    for name in ("scored", "changed_meanwhile", "fallbacks"):
+        metrics.add_metric(name=f"leads_{name}", unit=MetricUnit.Count, value=getattr(report, name))
+    metrics.add_metric(name="rescore_seconds", unit=MetricUnit.Seconds, value=time.monotonic() - started)
+    metrics.flush_metrics()
+
+
+@bp.schedule(_every("train"), name="train", description="Retrain the lead scoring model on outcomes")
+def train(event: CloudWatchEvent) -> None:
+    report = JOBS["train"].run()
+    assert isinstance(report, TrainingReport)
+    metrics.add_metric(name="model_trained", unit=MetricUnit.Count, value=int(report.trained))
+    if report.holdout_auc is not None:
+        metrics.add_metric(name="model_holdout_auc", unit=MetricUnit.NoUnit, value=report.holdout_auc)
     metrics.flush_metrics()

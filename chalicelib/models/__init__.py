@@ -16,21 +16,23 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.config import current_settings
 from chalicelib.models.appeals import Appeal, OpenAppealMarker
 from chalicelib.models.base import TableMeta
-from chalicelib.models.leads import Lead
+from chalicelib.models.leads import Deal, Lead, ScoringModel
 from chalicelib.models.operators import Operator
 from chalicelib.models.sources import Source
 from chalicelib.models.weights import Weight
 
 ALL_MODELS: tuple[type[Model], ...] = (Operator, Source, Weight, Lead, Appeal)
 # Models sharing a table with one above (no table of their own to create).
-SHARED_TABLE_MODELS: tuple[type[Model], ...] = (OpenAppealMarker,)
+SHARED_TABLE_MODELS: tuple[type[Model], ...] = (OpenAppealMarker, Deal, ScoringModel)
 
 __all__ = [
     "ALL_MODELS",
     "Appeal",
+    "Deal",
     "Lead",
     "OpenAppealMarker",
     "Operator",
+    "ScoringModel",
     "Source",
     "Weight",
     "count_requests",

@@ -1,10 +1,27 @@
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.models.base import TableMeta, TableName
+
+# Lead funnel. Final stages never change.
+NEW, CONTACTED, QUALIFIED, TRANSFERRED, LOST = "new", "contacted", "qualified", "transferred", "lost"
+LEAD_STAGES = (NEW, CONTACTED, QUALIFIED, TRANSFERRED, LOST)
+FINAL_LEAD_STAGES = frozenset({TRANSFERRED, LOST})
+
+# Sales pipeline of a transferred lead; `paid` is final.
+DEAL_STAGES = ("new", "kyc", "agreement", "paid")
+
+# The one partition of the sparse `needs_scoring` index. A lead enters it
+# once when its inputs first change and leaves when scored, so it takes about
+# two index writes per lead per rescoring period, far below one partition's limit.
+RESCORE_DUE = "due"
+# `listed` partitions of the newest-first index this table's rows share.
+DEALS_LISTED = "deals"
+# Key of the pointer to the scoring model in use; versions are `model#000001`...
+CURRENT_MODEL_KEY = "model#current"
 
 
 class LeadsNewestFirst(GlobalSecondaryIndex["Lead"]):
@@ -15,6 +32,37 @@ class LeadsNewestFirst(GlobalSecondaryIndex["Lead"]):
 
     listed = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
+
+
+class LeadsByStage(GlobalSecondaryIndex["Lead"]):
+    """A stage's leads, latest stage change first: `GET /leads?stage=` and the
+    trainer's outcomes (`transferred`, `lost`). Keys only, so an appeal (which
+    changes counters, not the stage) never rewrites it."""
+
+    class Meta:
+        index_name = "by_stage"
+        projection = KeysOnlyProjection()
+
+    stage = UnicodeAttribute(hash_key=True)
+    stage_changed_at = UnicodeAttribute(range_key=True)
+
+
+class LeadsNeedingScore(GlobalSecondaryIndex["Lead"]):
+    """Sparse: only leads whose scoring inputs changed since their last score
+    carry `rescore_due`, so the rescoring job costs O(changed leads)."""
+
+    class Meta:
+        index_name = "needs_scoring"
+        projection = KeysOnlyProjection()
+
+    rescore_due = UnicodeAttribute(hash_key=True)
+    # When the inputs first changed (kept while they keep changing): oldest first.
+    rescore_since = UnicodeAttribute(range_key=True)
+
+
+class FactorAttribute(MapAttribute):
+    feature = UnicodeAttribute()
+    contribution = NumberAttribute()
 
 
 class Lead(Model):
@@ -29,13 +77,103 @@ class Lead(Model):
     name = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
+    business_domain = UnicodeAttribute(null=True)
+    # The source of the lead's first appeal (where it was acquired).
+    source_id = UnicodeAttribute(null=True)
     appeals_count = NumberAttribute(default=0)
+    message_count = NumberAttribute(default=0)
+    # Rows written before the funnel existed have no stage: they read as `new`.
+    stage = UnicodeAttribute(null=True)
+    stage_changed_at = UnicodeAttribute(null=True)
+    deal_id = UnicodeAttribute(null=True)
     # Who was last handed one of this lead's appeals (any source): sticky
     # routing offers the next appeal to them first. Set by the same
     # transaction that assigns.
     last_operator_id = UnicodeAttribute(null=True)
+    # Advice only: written by scorers, never read by a stage change except the
+    # transfer gate.
+    ai_score = NumberAttribute(null=True)
+    ai_recommendation = UnicodeAttribute(null=True)
+    ai_reason = UnicodeAttribute(null=True)
+    ai_factors = ListAttribute(of=FactorAttribute, null=True)
+    scored_at = UnicodeAttribute(null=True)
+    model_version = UnicodeAttribute(null=True)
+    score_fallback_reason = UnicodeAttribute(null=True)
+    # Bumped by every change to a scoring input; a score is written only if
+    # it is still the version that was read, so a score never describes
+    # inputs older than the ones it claims.
+    inputs_version = NumberAttribute(default=0)
+    scored_inputs_version = NumberAttribute(null=True)
+    rescore_due = UnicodeAttribute(null=True)
+    rescore_since = UnicodeAttribute(null=True)
+    # JSON events (stage changes, scores, transfer), appended in the write
+    # that makes the change.
+    events = ListAttribute(of=UnicodeAttribute, null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()
 
     newest_first = LeadsNewestFirst()
+    by_stage = LeadsByStage()
+    needs_scoring = LeadsNeedingScore()
+
+
+class DealsNewestFirst(GlobalSecondaryIndex["Deal"]):
+    class Meta:
+        index_name = "newest_first"
+        projection = KeysOnlyProjection()
+
+    listed = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class Deal(Model):
+    """A transferred lead in the sales pipeline, kept in the leads table.
+
+    Its key is `deal#<deal_id>`; the id derives from the lead's, so a lead has
+    at most one deal and a retried transfer cannot make a second. Its stage
+    is `deal_stage`, not `stage`, so the leads' `by_stage` index never sees it.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("leads")
+
+    key = UnicodeAttribute(hash_key=True, attr_name="lead_id")
+    deal_id = UnicodeAttribute()
+    deal_lead_id = UnicodeAttribute()
+    deal_stage = UnicodeAttribute()
+    business_domain = UnicodeAttribute(null=True)
+    ai_score_at_transfer = NumberAttribute(null=True)
+    events = ListAttribute(of=UnicodeAttribute, null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    listed = UnicodeAttribute()
+
+    newest_first = DealsNewestFirst()
+
+
+class ScoringModel(Model):
+    """A trained scoring model, kept in the leads table: `model#000001`,
+    `model#000002`... and a copy of the one in use at `model#current`, so
+    scoring reads one item. `body` is the trainer's JSON."""
+
+    class Meta(TableMeta):
+        table_name = TableName("leads")
+
+    key = UnicodeAttribute(hash_key=True, attr_name="lead_id")
+    version = NumberAttribute()
+    body = UnicodeAttribute()
+    trained_at = UnicodeAttribute()
+    positives = NumberAttribute()
+    negatives = NumberAttribute()
+    # Held-out quality at training time, so a reader can judge the model.
+    holdout_auc = NumberAttribute(null=True)
+    holdout_brier = NumberAttribute(null=True)
+
+
+def deal_key(deal_id: str) -> str:
+    return f"deal#{deal_id}"
+
+
+def model_key(version: int) -> str:
+    return f"model#{version:06d}"

@@ -41,6 +41,8 @@ class Source(Model):
     # Returning leads go to their last operator first; a new message on an
     # open appeal attaches to it.
     sticky = BooleanAttribute(default=False)
+    # Points the rules scorer adds to (or takes from) this source's leads.
+    lead_points = NumberAttribute(default=0)
     # SHA-256 of the Telegram webhook secret; the secret itself is never stored.
     telegram_secret_hash = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()

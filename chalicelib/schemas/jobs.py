@@ -8,7 +8,7 @@ from pydantic import Field
 
 from chalicelib.schemas.common import Output
 
-JobName = Literal["reassign", "audit"]
+JobName = Literal["reassign", "audit", "rescore", "train"]
 
 
 class ReassignReport(Output):
@@ -34,3 +34,23 @@ class AuditReport(Output):
     operators_checked: int
     drift_total: int = Field(description="Sum of |recorded - actual| over all operators; 0 when counters are exact")
     drifts: list[CounterDrift]
+
+
+class RescoreReport(Output):
+    scored: int = Field(description="Leads scored because their inputs changed")
+    settled_final: int = Field(description="Transferred or lost leads taken off the list without a score")
+    changed_meanwhile: int = Field(description="Leads whose inputs changed while scored; left for the next run")
+    fallbacks: int = Field(description="Scores answered by a fallback because the configured scorer failed")
+    more_due: bool = Field(description="The run stopped at its limit with leads still due")
+    scorer: str = Field(description="The scorer configured for this run")
+
+
+class TrainingReport(Output):
+    trained: bool
+    reason: str = Field(description="Why a model was or was not trained")
+    version: int | None = Field(description="Version of the stored model (model-v<N>)")
+    positives: int = Field(description="Outcomes labelled 1: transferred leads (deal paid or not)")
+    negatives: int = Field(description="Outcomes labelled 0: lost leads")
+    holdout_auc: float | None = Field(description="ROC AUC on a 30% stratified holdout")
+    holdout_brier: float | None = Field(description="Brier score on the holdout (lower is better)")
+    seconds: float = Field(description="Wall time of reading outcomes and training")

@@ -1,15 +1,48 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
-from chalicelib.schemas.common import Output, PageQuery
+from chalicelib.schemas.appeals import Email, Phone
+from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch
+
+LeadStage = Literal["new", "contacted", "qualified", "transferred", "lost"]
+DealStage = Literal["new", "kyc", "agreement", "paid"]
+Recommendation = Literal["transfer_to_sales", "continue_qualification", "drop_lead"]
+BusinessDomain = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")]
+
+TRANSFER_RULE = "a lead can be transferred from `qualified` with ai_score >= 0.6 and a business_domain"
 
 
 class LeadsQuery(PageQuery):
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    stage: LeadStage | None = Field(None, description="Only leads in this stage, latest stage change first")
+
+
+class LeadPatch(Patch):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"name", "phone", "email", "business_domain"})
+
+    name: Name | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    business_domain: BusinessDomain | None = Field(
+        None, description="What the lead's business does; needed to transfer"
+    )
+
+
+class StageChange(Input):
+    stage: LeadStage
+
+
+class DealStageChange(Input):
+    stage: DealStage
+
+
+class FactorOut(Output):
+    feature: str
+    contribution: float = Field(description="Signed: positive raised the score (rules: points; model/llm: log-odds)")
 
 
 class LeadOut(Output):
@@ -18,6 +51,70 @@ class LeadOut(Output):
     name: str | None
     phone: str | None
     email: str | None
+    business_domain: str | None
+    source_id: str | None = Field(description="Source of the lead's first appeal")
+    stage: LeadStage
+    stage_changed_at: datetime | None
     appeals_count: int
+    message_count: int
+    ai_score: float | None
+    ai_recommendation: Recommendation | None
+    ai_reason: str | None
+    ai_factors: list[FactorOut]
+    scored_at: datetime | None
+    model_version: str | None = Field(description="Which scorer made ai_score: rules-v1, model-v<N> or llm:<model id>")
+    score_fallback_reason: str | None = Field(description="Set when the configured scorer failed and another answered")
+    score_stale: bool = Field(description="Scoring inputs changed after the latest score; the rescoring job is due")
+    deal_id: str | None
     created_at: datetime
     updated_at: datetime
+
+
+LeadEventType = Literal["stage_changed", "scored", "transferred"]
+
+
+class LeadEvent(Output):
+    type: LeadEventType
+    at: datetime
+    # stage_changed
+    from_stage: str | None = None
+    to_stage: str | None = None
+    # scored
+    score: float | None = None
+    recommendation: Recommendation | None = None
+    model_version: str | None = None
+    fallback_reason: str | None = None
+    trigger: Literal["analyze", "schedule"] | None = None
+    # transferred
+    deal_id: str | None = None
+
+
+class LeadHistory(Output):
+    lead_id: str
+    events: list[LeadEvent] = Field(description="Oldest first")
+
+
+DealEventType = Literal["created", "stage_changed"]
+
+
+class DealEvent(Output):
+    type: DealEventType
+    at: datetime
+    from_stage: str | None = None
+    to_stage: str | None = None
+
+
+class DealOut(Output):
+    id: str
+    lead_id: str
+    stage: DealStage
+    business_domain: str | None
+    ai_score_at_transfer: float | None
+    history: list[DealEvent] = Field(description="Oldest first")
+    created_at: datetime
+    updated_at: datetime
+
+
+class Transfer(Output):
+    lead: LeadOut
+    deal: DealOut

@@ -21,6 +21,8 @@ ResponseSla = Annotated[int, Field(ge=10, le=7 * 24 * 3600)]
 SLA_DESCRIPTION = (
     "Seconds an operator has to accept (POST /appeals/{id}/accept) before the appeal is reassigned; null: no SLA"
 )
+LeadPoints = Annotated[float, Field(ge=-0.3, le=0.3)]
+LEAD_POINTS_DESCRIPTION = "Points (-0.3..0.3) the rules scorer adds to this source's leads: how warm the channel is"
 STICKY_DESCRIPTION = (
     "Returning leads go first to the operator last assigned one of their appeals, "
     "and a new message on an open appeal of this source attaches to it"
@@ -34,6 +36,7 @@ class SourceCreate(Input):
     strategy: Strategy = Strategy.WEIGHTED
     response_sla_seconds: ResponseSla | None = Field(default=None, description=SLA_DESCRIPTION)
     sticky: bool = Field(default=False, description=STICKY_DESCRIPTION)
+    lead_points: LeadPoints = Field(default=0.0, description=LEAD_POINTS_DESCRIPTION)
 
 
 # What Telegram accepts as a webhook secret_token; we ask for at least 16 characters.
@@ -48,6 +51,7 @@ class SourcePatch(Patch):
     strategy: Strategy | None = None
     response_sla_seconds: ResponseSla | None = Field(default=None, description=SLA_DESCRIPTION)
     sticky: bool | None = Field(default=None, description=STICKY_DESCRIPTION)
+    lead_points: LeadPoints | None = Field(default=None, description=LEAD_POINTS_DESCRIPTION)
     telegram_secret_token: TelegramSecret | None = Field(
         default=None,
         description="Write-only. Telegram sends it in X-Telegram-Bot-Api-Secret-Token; null disables the webhook.",
@@ -61,6 +65,7 @@ class SourceOut(Output):
     strategy: Strategy
     response_sla_seconds: int | None
     sticky: bool
+    lead_points: float
     telegram_webhook_enabled: bool = Field(description="True once a telegram_secret_token is set")
     created_at: datetime
     updated_at: datetime

@@ -21,15 +21,17 @@ from chalicelib.models.appeals import (
     waiting_key,
 )
 from chalicelib.models.base import LISTED
+from chalicelib.models.leads import NEW
 from chalicelib.schemas.appeals import AppealCreate, AppealEvent, AppealHistory, AppealOut, OperatorRef
 from chalicelib.schemas.common import Page
 
 # `operators` imports this module; used at call time only, so the cycle is harmless.
 from chalicelib.services import distribution, operators, waiting_line
 from chalicelib.services.appeal_state import append_events, assigned_actions, deadline_of, event, sla_deadline
+from chalicelib.services.lead_state import scoring_inputs_changed
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
 from chalicelib.services.sources import get_source_row
-from chalicelib.services.transactions import Backoff, Cancelled, Transaction, is_contention
+from chalicelib.services.transactions import Backoff, Cancelled, Transaction, commit_with_retry, is_contention
 
 _LINE_KEY = ("appeal_id", "waiting_source_id", "waiting_key")
 # A follow-up that races a new appeal's creation re-reads the marker at most this often.
@@ -214,6 +216,11 @@ def _lead_upsert(request: AppealCreate, now: str, winner: distribution.Candidate
         Lead.created_at.set(Lead.created_at | now),
         Lead.updated_at.set(now),
         Lead.appeals_count.add(1),
+        Lead.source_id.set(Lead.source_id | request.source_id),
+        Lead.stage.set(Lead.stage | NEW),
+        Lead.stage_changed_at.set(Lead.stage_changed_at | now),
+        Lead.message_count.add(1),
+        *scoring_inputs_changed(now),
     ]
     if winner is not None:
         actions.append(Lead.last_operator_id.set(winner.operator_id))
@@ -250,7 +257,8 @@ def _open_appeal_id(marker_key: str) -> str | None:
 
 
 def _attach(appeal_id: str, source: Source, request: AppealCreate, backoff: Backoff | None = None) -> AppealOut | None:
-    """Counts a follow-up message on the lead's open appeal; None when that appeal has closed."""
+    """Counts a follow-up message on the lead's open appeal, and on the lead
+    (a scoring input), in one transaction; None when that appeal has closed."""
     message_key = appeal_id_for_message(source.source_id, request.message_id) if request.message_id else None
     if message_key == appeal_id:
         return get_appeal(appeal_id)  # the message that opened it, redelivered
@@ -260,22 +268,24 @@ def _attach(appeal_id: str, source: Source, request: AppealCreate, backoff: Back
     if message_key is not None:
         actions.append(Appeal.attached_message_hashes.add({message_key}))
         condition &= ~Appeal.attached_message_hashes.contains(message_key)
-    backoff = backoff or Backoff()
-    for attempt in range(backoff.attempts):
-        row = Appeal(appeal_id)
-        try:
-            row.update(actions=actions, condition=condition)
-            return to_out(row)
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                current = get_appeal_row(appeal_id)
-                if message_key is not None and message_key in (current.attached_message_hashes or ()):
-                    return to_out(current)  # this very message was attached before: a redelivery
-                return None if current.status == CLOSED else to_out(current)
-            if not is_contention(exc):
-                raise
-            backoff.sleep(attempt)
-    raise ServiceBusy("appeal is busy; retry shortly")
+    tx = Transaction()
+    tx.update("appeal", Appeal(appeal_id), actions, condition=condition)
+    tx.update(
+        "lead",
+        Lead(lead_id_for(request.lead_external_id)),
+        [Lead.message_count.add(1), Lead.updated_at.set(now), *scoring_inputs_changed(now)],
+        condition=Lead.lead_id.exists(),
+    )
+    try:
+        commit_with_retry(tx, backoff)
+    except Cancelled as failure:
+        if not failure.failed("appeal"):
+            raise
+        current = get_appeal_row(appeal_id)
+        if message_key is not None and message_key in (current.attached_message_hashes or ()):
+            return to_out(current)  # this very message was attached before: a redelivery
+        return None if current.status == CLOSED else to_out(current)
+    return get_appeal(appeal_id)
 
 
 def assign_appeal(appeal_id: str, operator_id: str, backoff: Backoff | None = None) -> AppealOut:

@@ -29,11 +29,29 @@ def _audit() -> Output:
     return audit_counters()
 
 
+def _rescore() -> Output:
+    from chalicelib.services.scoring import rescore_changed
+
+    return rescore_changed()
+
+
+def _train() -> Output:
+    from chalicelib.services.scoring import train_from_outcomes
+
+    return train_from_outcomes()
+
+
+MINUTES_PER_DAY = 24 * 60
+
 JOBS: dict[str, Job] = {
     # Serves the waiting line and reclaims appeals past their response SLA.
     "reassign": Job("reassign", 1, _reassign),
     # Recomputes every operator's load counter from the appeals index.
     "audit": Job("audit", 15, _audit),
+    # Scores the leads whose scoring inputs changed since their last score.
+    "rescore": Job("rescore", 5, _rescore),
+    # Retrains the scoring model on the CRM's outcomes (transferred vs lost).
+    "train": Job("train", MINUTES_PER_DAY, _train),
 }
 
 

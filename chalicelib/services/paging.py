@@ -103,6 +103,7 @@ def take_rows_page(
     keys, last = take_page(query, limit, start)
     if not keys:
         return [], last
-    hash_name = model._hash_key_attribute().attr_name
+    # The Python name, which differs from the stored one on rows sharing a table (Deal.key is `lead_id`).
+    hash_name = next(name for name, attribute in model.get_attributes().items() if attribute.is_hash_key)
     rows = {getattr(row, hash_name): row for row in model.batch_get([getattr(k, hash_name) for k in keys])}
     return [rows[getattr(k, hash_name)] for k in keys if getattr(k, hash_name) in rows], last

@@ -1,0 +1,36 @@
+"""The learnt scorer: a logistic regression trained on this CRM's outcomes.
+
+Scoring is pure Python (a dot product), so the API pays nothing for numpy;
+only the daily training function imports it.
+"""
+
+from __future__ import annotations
+
+from chalicelib.scoring.base import LeadFeatures, Score, recommend, top_factors
+from chalicelib.scoring.trainer import TrainedModel
+
+
+def model_version(version: int) -> str:
+    return f"model-v{version}"
+
+
+class ModelScorer:
+    name = "model"
+
+    def __init__(self, trained: TrainedModel, version: int) -> None:
+        self.trained = trained
+        self.version = version
+
+    def score(self, features: LeadFeatures) -> Score:
+        row = features.model_row()
+        score = round(self.trained.predict(row), 4)
+        recommendation, why = recommend(score, features)
+        factors = top_factors(self.trained.contributions(row))
+        pushes = ", ".join(f"{f.feature} {f.contribution:+.2f}" for f in factors) or "no feature stood out"
+        return Score(
+            score=score,
+            recommendation=recommendation,
+            reason=f"{why}; learnt from {self.trained.trained_rows} outcomes, log-odds: {pushes}",
+            factors=factors,
+            model_version=model_version(self.version),
+        )

@@ -1,0 +1,36 @@
+"""How a lead's row changes, and the history event each change appends
+(in the same write)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.expressions.update import Action
+
+from chalicelib.models import Lead
+from chalicelib.models.leads import RESCORE_DUE
+from chalicelib.schemas.leads import LeadEvent
+
+
+def scoring_inputs_changed(now: str) -> list[Action]:
+    """Marks the lead for the rescoring job. `rescore_since` keeps the first
+    change's time, so a lead that keeps changing is not pushed back forever."""
+    return [
+        Lead.inputs_version.add(1),
+        Lead.rescore_due.set(RESCORE_DUE),
+        Lead.rescore_since.set(Lead.rescore_since | now),
+    ]
+
+
+def scoring_settled() -> list[Action]:
+    return [Lead.rescore_due.remove(), Lead.rescore_since.remove()]
+
+
+def lead_event(kind: str, at: str, **fields: Any) -> str:
+    # Validated on the way in, so the history endpoint never meets a bad row.
+    return LeadEvent.model_validate({"type": kind, "at": at, **fields}).model_dump_json(exclude_none=True)
+
+
+def append_lead_events(attribute: Any, *events: str) -> Action:
+    """`attribute` is `Lead.events` or `Deal.events` (same shape)."""
+    return attribute.set((attribute | []).append(list(events)))

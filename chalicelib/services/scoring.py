@@ -1,0 +1,337 @@
+"""Scoring leads: now (`POST /leads/{id}/analyze`), when their inputs changed
+(the rescoring job), and the daily training of the model.
+
+Scores are advice (design guarantee 6): nothing here writes a stage, a deal
+or an assignment. Each score is written only if the lead's inputs are still
+the version that was scored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.config import current_settings
+from chalicelib.errors import ServiceBusy
+from chalicelib.ids import iso, utc_now
+from chalicelib.models import Lead, ScoringModel, Source
+from chalicelib.models.leads import (
+    CURRENT_MODEL_KEY,
+    FINAL_LEAD_STAGES,
+    LOST,
+    RESCORE_DUE,
+    TRANSFERRED,
+    FactorAttribute,
+    model_key,
+)
+from chalicelib.schemas.jobs import RescoreReport, TrainingReport
+from chalicelib.schemas.leads import LeadOut
+from chalicelib.scoring.base import LeadFeatures, Score, Scorer
+from chalicelib.scoring.rules import RulesScorer
+from chalicelib.services import leads
+from chalicelib.services.lead_state import append_lead_events, lead_event, scoring_settled
+from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry
+
+logger = logging.getLogger(__name__)
+
+# Each class needs this many outcomes before a model is trained.
+MIN_OUTCOMES_PER_CLASS = 30
+RESCORE_LIMIT = 2000
+_BATCH = 100
+
+
+def _days_between(start: str, end: datetime | str) -> float:
+    begin = datetime.fromisoformat(start)
+    finish = datetime.fromisoformat(end) if isinstance(end, str) else end
+    return max(0.0, (finish - begin).total_seconds() / 86400)
+
+
+def features_of(row: Lead, source_points: float, now: datetime) -> LeadFeatures:
+    return LeadFeatures(
+        source_id=row.source_id,
+        source_points=source_points,
+        stage=leads.stage_of(row),
+        message_count=int(row.message_count or 0),
+        appeals_count=int(row.appeals_count or 0),
+        business_domain=row.business_domain,
+        days_since_created=_days_between(row.created_at, now),
+    )
+
+
+def outcome_features(row: Lead) -> LeadFeatures:
+    """What the lead looked like when its outcome was decided."""
+    return LeadFeatures(
+        source_id=row.source_id,
+        stage=leads.stage_of(row),
+        message_count=int(row.message_count or 0),
+        appeals_count=int(row.appeals_count or 0),
+        business_domain=row.business_domain,
+        days_since_created=_days_between(row.created_at, row.stage_changed_at or row.updated_at),
+    )
+
+
+# --- which scorer answers -------------------------------------------------
+
+
+def load_model_scorer() -> Scorer | None:
+    """The model in use, or None until one is trained (one GetItem)."""
+    from chalicelib.scoring.model import ModelScorer
+    from chalicelib.scoring.trainer import TrainedModel
+
+    try:
+        current = ScoringModel.get(CURRENT_MODEL_KEY)
+    except DoesNotExist:
+        return None
+    return ModelScorer(TrainedModel.model_validate_json(current.body), int(current.version))
+
+
+def configured_scorer() -> Scorer:
+    """`rules` by default; `model` answers with rules until a model exists;
+    `llm` falls back to whichever of those would answer."""
+    settings = current_settings()
+    rules = RulesScorer()
+    if settings.scorer == "rules":
+        return rules
+    if settings.scorer not in ("model", "llm"):
+        logger.warning("unknown SCORER setting; using rules", extra={"scorer": settings.scorer[:32]})
+        return rules
+    learnt = load_model_scorer() or rules
+    if settings.scorer == "model":
+        return learnt
+    if settings.bedrock_model_id is None:
+        logger.warning("SCORER=llm without BEDROCK_MODEL_ID; using %s", learnt.name)
+        return learnt
+    from chalicelib.scoring.llm import LlmScorer, bedrock_client
+
+    client = bedrock_client(settings.region, settings.bedrock_timeout_seconds)
+    return LlmScorer(client, settings.bedrock_model_id, fallback=learnt)
+
+
+# --- writing a score -------------------------------------------------------
+
+
+def _source_points(source_ids: set[str]) -> dict[str, float]:
+    if not source_ids:
+        return {}
+    return {row.source_id: float(row.lead_points or 0) for row in Source.batch_get(list(source_ids))}
+
+
+def _score_actions(score: Score, scored_version: int, trigger: str, now: str) -> list:
+    return [
+        Lead.ai_score.set(score.score),
+        Lead.ai_recommendation.set(score.recommendation),
+        Lead.ai_reason.set(score.reason),
+        Lead.ai_factors.set([FactorAttribute(feature=f.feature, contribution=f.contribution) for f in score.factors]),
+        Lead.scored_at.set(now),
+        Lead.model_version.set(score.model_version),
+        Lead.score_fallback_reason.set(score.fallback_reason)
+        if score.fallback_reason
+        else Lead.score_fallback_reason.remove(),
+        Lead.scored_inputs_version.set(scored_version),
+        append_lead_events(
+            Lead.events,
+            lead_event(
+                "scored",
+                now,
+                score=score.score,
+                recommendation=score.recommendation,
+                model_version=score.model_version,
+                fallback_reason=score.fallback_reason,
+                trigger=trigger,
+            ),
+        ),
+        *scoring_settled(),
+    ]
+
+
+def _write_score(row: Lead, score: Score, trigger: str) -> bool:
+    """False when the inputs changed after `row` was read (nothing written)."""
+    seen = int(row.inputs_version or 0)
+    condition = (
+        Lead.inputs_version == seen if seen else Lead.inputs_version.does_not_exist() | (Lead.inputs_version == 0)
+    )
+    try:
+        row.update(actions=_score_actions(score, seen, trigger, iso(utc_now())), condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def analyze_lead(lead_id: str, scorer: Scorer | None = None) -> LeadOut:
+    """Scores the lead now, whatever its inputs, and returns it with the score."""
+    scorer = scorer or configured_scorer()
+    for _ in range(3):
+        row = leads.get_lead_row(lead_id, consistent=True)
+        points = _source_points({row.source_id} if row.source_id else set())
+        score = scorer.score(features_of(row, points.get(row.source_id or "", 0.0), utc_now()))
+        if _write_score(row, score, "analyze"):
+            return leads.to_out(row)
+    raise ServiceBusy("the lead is changing too fast to score; retry shortly")
+
+
+# --- the rescoring job -----------------------------------------------------
+
+
+def _due_lead_ids(limit: int) -> list[str]:
+    """Up to `limit` ids of leads whose inputs changed, oldest change first."""
+    return [key.lead_id for key in Lead.needs_scoring.query(RESCORE_DUE, limit=limit, page_size=min(limit, 1000))]
+
+
+def rescore_changed(limit: int = RESCORE_LIMIT, scorer: Scorer | None = None) -> RescoreReport:
+    """Scores every lead whose inputs changed since its last score: one Query
+    page and one BatchGetItem per 100 due leads, then one conditional
+    UpdateItem each. Leads whose inputs did not change are never read."""
+    scorer = scorer or configured_scorer()
+    due = _due_lead_ids(limit + 1)
+    scored = settled = changed = fallbacks = 0
+    points: dict[str, float] = {}
+    for start in range(0, min(len(due), limit), _BATCH):
+        rows = list(Lead.batch_get(due[start : min(start + _BATCH, limit)], consistent_read=True))
+        points.update(_source_points({row.source_id for row in rows if row.source_id} - points.keys()))
+        for row in rows:
+            if row.rescore_due is None:
+                continue  # scored by someone else since the index was read
+            if leads.stage_of(row) in FINAL_LEAD_STAGES:
+                settled += _settle(row)
+                continue
+            score = scorer.score(features_of(row, points.get(row.source_id or "", 0.0), utc_now()))
+            if _write_score(row, score, "schedule"):
+                scored += 1
+                fallbacks += score.fallback_reason is not None
+            else:
+                changed += 1
+    return RescoreReport(
+        scored=scored,
+        settled_final=settled,
+        changed_meanwhile=changed,
+        fallbacks=fallbacks,
+        more_due=len(due) > limit,
+        scorer=scorer.name,
+    )
+
+
+def _settle(row: Lead) -> bool:
+    try:
+        row.update(actions=scoring_settled(), condition=Lead.inputs_version == int(row.inputs_version or 0))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+# --- the training job ------------------------------------------------------
+
+
+def _outcome_rows(stage: str) -> Iterator[Lead]:
+    """Every lead that reached `stage`, from the keys-only stage index."""
+    batch: list[str] = []
+    for key in Lead.by_stage.query(stage, page_size=1000):
+        batch.append(key.lead_id)
+        if len(batch) == _BATCH:
+            yield from Lead.batch_get(batch, attributes_to_get=_TRAINING_ATTRIBUTES)
+            batch = []
+    if batch:
+        yield from Lead.batch_get(batch, attributes_to_get=_TRAINING_ATTRIBUTES)
+
+
+# Only what the features need: no contact details, no history.
+_TRAINING_ATTRIBUTES = [
+    "lead_id",
+    "source_id",
+    "stage",
+    "message_count",
+    "appeals_count",
+    "business_domain",
+    "created_at",
+    "stage_changed_at",
+    "updated_at",
+]
+
+
+def train_from_outcomes(min_per_class: int = MIN_OUTCOMES_PER_CLASS) -> TrainingReport:
+    """Trains on transferred (1) and lost (0) leads and stores the model as a
+    new version, then makes it current; below `min_per_class` outcomes of
+    either class nothing is trained and the rules keep answering."""
+    from chalicelib.scoring.metrics import brier_score, roc_auc
+    from chalicelib.scoring.trainer import stratified_split, train
+
+    started = time.monotonic()
+    rows: list[dict] = []
+    labels: list[int] = []
+    for stage, label in ((TRANSFERRED, 1), (LOST, 0)):
+        for lead in _outcome_rows(stage):
+            rows.append(outcome_features(lead).model_row())
+            labels.append(label)
+    positives, negatives = sum(labels), len(labels) - sum(labels)
+    if positives < min_per_class or negatives < min_per_class:
+        return TrainingReport(
+            trained=False,
+            reason=f"needs {min_per_class} outcomes of each class; has {positives} transferred and {negatives} lost",
+            version=None,
+            positives=positives,
+            negatives=negatives,
+            holdout_auc=None,
+            holdout_brier=None,
+            seconds=round(time.monotonic() - started, 3),
+        )
+    fit_idx, holdout_idx = stratified_split(labels, test_fraction=0.3, seed=0)
+    trial = train([rows[i] for i in fit_idx], [labels[i] for i in fit_idx])
+    holdout_labels = [labels[i] for i in holdout_idx]
+    predicted = trial.predict_many([rows[i] for i in holdout_idx])
+    auc, brier = roc_auc(holdout_labels, predicted), brier_score(holdout_labels, predicted)
+    # The stored model learns from every outcome; the holdout only judges the recipe.
+    model = train(rows, labels)
+    version = _store(model.model_dump_json(), positives, negatives, auc, brier)
+    return TrainingReport(
+        trained=True,
+        reason=f"trained on {positives} transferred and {negatives} lost leads",
+        version=version,
+        positives=positives,
+        negatives=negatives,
+        holdout_auc=round(auc, 4),
+        holdout_brier=round(brier, 4),
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _store(body: str, positives: int, negatives: int, auc: float, brier: float) -> int:
+    """Puts `model#<next>` and the current copy in one transaction; a
+    concurrent training run makes one of the two fail and retry."""
+    for _ in range(5):
+        try:
+            previous = int(ScoringModel.get(CURRENT_MODEL_KEY, consistent_read=True).version)
+        except DoesNotExist:
+            previous = 0
+        version = previous + 1
+        fields = {
+            "version": version,
+            "body": body,
+            "trained_at": iso(utc_now()),
+            "positives": positives,
+            "negatives": negatives,
+            "holdout_auc": auc,
+            "holdout_brier": brier,
+        }
+        tx = Transaction()
+        tx.put("version", ScoringModel(model_key(version), **fields), condition=ScoringModel.key.does_not_exist())
+        tx.put(
+            "current",
+            ScoringModel(CURRENT_MODEL_KEY, **fields),
+            condition=ScoringModel.key.does_not_exist() if previous == 0 else ScoringModel.version == previous,
+        )
+        try:
+            commit_with_retry(tx)
+        except Cancelled as failure:
+            if failure.failed("version") or failure.failed("current"):
+                continue
+            raise
+        logger.info("scoring model stored", extra={"version": version, "positives": positives})
+        return version
+    raise RuntimeError("could not store the scoring model: versions kept moving")
