@@ -1,0 +1,242 @@
+"""Scoring leads: the rules scorer, scoring now, rescoring only what changed,
+and the guarantee that scoring only advises."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.models import Lead, count_requests
+from chalicelib.scoring.base import LeadFeatures, recommend
+from chalicelib.scoring.rules import RulesScorer
+from chalicelib.services.scoring import rescore_changed
+from tests.support import Api, on_dynamodb_call
+
+
+def scored_ids(api: Api) -> dict[str, str | None]:
+    return {lead["id"]: lead["scored_at"] for lead in api.get("/leads?limit=200").body["items"]}
+
+
+# --- the rules scorer ----------------------------------------------------------
+
+
+def test_GIVEN_a_fresh_lead_WHEN_rules_score_it_THEN_the_base_alone_and_advice_to_keep_qualifying() -> None:
+    score = RulesScorer().score(LeadFeatures(message_count=1, appeals_count=1))
+
+    assert score.score == 0.30
+    assert score.recommendation == "continue_qualification"
+    assert score.factors == []
+    assert score.model_version == "rules-v1"
+    assert "no factor beyond the base" in score.reason
+
+
+def test_GIVEN_an_engaged_qualified_lead_with_a_domain_WHEN_rules_score_it_THEN_each_point_is_a_named_factor() -> None:
+    features = LeadFeatures(
+        source_points=0.1, stage="qualified", message_count=4, appeals_count=2, business_domain="retail"
+    )
+
+    score = RulesScorer().score(features)
+
+    contributions = {f.feature: f.contribution for f in score.factors}
+    assert contributions == {
+        "stage=qualified": 0.2,
+        "business_domain": 0.2,
+        "source": 0.1,
+        "message_count": 0.09,
+        "returning_lead": 0.05,
+    }  # days_since_created (0) says nothing, so it is left out
+    assert score.score == pytest.approx(0.30 + 0.2 + 0.2 + 0.1 + 0.09 + 0.05)
+    assert score.recommendation == "transfer_to_sales"
+    assert "stage=qualified +0.20" in score.reason
+
+
+def test_GIVEN_an_old_quiet_lead_WHEN_rules_score_it_THEN_it_cools_off_and_drop_is_advised() -> None:
+    score = RulesScorer().score(LeadFeatures(source_points=-0.1, days_since_created=45))
+
+    assert score.score == pytest.approx(0.05)
+    assert score.recommendation == "drop_lead"
+    assert {f.feature for f in score.factors} == {"days_since_created", "source"}
+
+
+@pytest.mark.parametrize(
+    ("score", "domain", "advice"),
+    [
+        (0.6, "retail", "transfer_to_sales"),
+        (0.95, None, "continue_qualification"),
+        (0.59, "retail", "continue_qualification"),
+        (0.25, None, "continue_qualification"),
+        (0.2499, "retail", "drop_lead"),
+    ],
+)
+def test_GIVEN_a_score_WHEN_turned_into_advice_THEN_thresholds_and_the_domain_rule_hold(
+    score: float, domain: str | None, advice: str
+) -> None:
+    recommendation, reason = recommend(score, LeadFeatures(business_domain=domain))
+
+    assert recommendation == advice
+    assert f"{score:.2f}" in reason
+
+
+# --- scoring now ---------------------------------------------------------------
+
+
+def test_GIVEN_a_lead_WHEN_analyzed_THEN_score_reason_factors_and_version_are_stored(api: Api) -> None:
+    source = api.source(lead_points=0.2)
+    lead_id = api.appeal(source["id"])["lead_id"]
+
+    reply = api.post(f"/leads/{lead_id}/analyze")
+
+    assert reply.status == 200, reply.body
+    lead = reply.body
+    assert lead["ai_score"] == pytest.approx(0.5)
+    assert lead["ai_recommendation"] == "continue_qualification"
+    assert lead["ai_factors"] == [{"feature": "source", "contribution": 0.2}]
+    assert lead["model_version"] == "rules-v1" and lead["scored_at"] is not None
+    assert lead["score_stale"] is False
+    assert api.get(f"/leads/{lead_id}").body == lead
+
+
+def test_GIVEN_a_score_WHEN_an_input_changes_THEN_the_lead_says_its_score_is_stale(api: Api) -> None:
+    source = api.source()
+    lead_id = api.appeal(source["id"])["lead_id"]
+    api.post(f"/leads/{lead_id}/analyze")
+
+    renamed = api.patch(f"/leads/{lead_id}", {"name": "Ivan"}).body
+    domain = api.patch(f"/leads/{lead_id}", {"business_domain": "retail"}).body
+
+    assert renamed["score_stale"] is False  # a name is not a scoring input
+    assert domain["score_stale"] is True
+
+
+@pytest.mark.parametrize("stage_path", [[], ["contacted"], ["contacted", "qualified"]])
+def test_GIVEN_a_lead_scoring_high_WHEN_analyzed_or_rescored_THEN_its_stage_never_changes(
+    api: Api, stage_path: list[str]
+) -> None:
+    source = api.source(lead_points=0.3)
+    lead_id = api.appeal(source["id"])["lead_id"]
+    api.patch(f"/leads/{lead_id}", {"business_domain": "retail"})
+    for stage in stage_path:
+        api.post(f"/leads/{lead_id}/stage", {"stage": stage})
+    stage = api.get(f"/leads/{lead_id}").body["stage"]
+
+    analyzed = api.post(f"/leads/{lead_id}/analyze").body
+    api.patch(f"/leads/{lead_id}", {"business_domain": "wholesale"})
+    rescore_changed()
+
+    after = api.get(f"/leads/{lead_id}").body
+    assert analyzed["ai_recommendation"] == "transfer_to_sales"
+    assert after["stage"] == stage == analyzed["stage"]
+    assert after["deal_id"] is None
+    assert api.get("/deals").body["items"] == []
+
+
+# --- the rescoring job ---------------------------------------------------------
+
+
+def test_GIVEN_new_leads_WHEN_the_rescoring_job_runs_twice_THEN_each_is_scored_once(api: Api) -> None:
+    source = api.source()
+    lead_ids = {api.appeal(source["id"])["lead_id"] for _ in range(3)}
+
+    first = rescore_changed()
+    after_first = scored_ids(api)
+    second = rescore_changed()
+
+    assert first.scored == 3 and first.more_due is False
+    assert set(after_first) == lead_ids and all(after_first.values())
+    assert second.scored == 0
+    assert scored_ids(api) == after_first
+
+
+def test_GIVEN_one_changed_lead_among_many_WHEN_rescoring_THEN_only_it_is_read_and_scored(api: Api) -> None:
+    source = api.source()
+    lead_ids = [api.appeal(source["id"])["lead_id"] for _ in range(12)]
+    rescore_changed()
+    before = scored_ids(api)
+    api.patch(f"/leads/{lead_ids[4]}", {"business_domain": "retail"})
+
+    with count_requests() as counts:
+        report = rescore_changed()
+
+    after = scored_ids(api)
+    assert report.scored == 1
+    assert [lead_id for lead_id in lead_ids if after[lead_id] != before[lead_id]] == [lead_ids[4]]
+    # One index Query, one BatchGetItem of the due lead and one of its source, one write.
+    assert dict(counts) == {"Query": 1, "BatchGetItem": 2, "UpdateItem": 1}
+
+
+def test_GIVEN_nothing_changed_WHEN_the_rescoring_job_runs_THEN_it_costs_one_query(api: Api) -> None:
+    source = api.source()
+    for _ in range(5):
+        api.appeal(source["id"])
+    rescore_changed()
+
+    with count_requests() as counts:
+        report = rescore_changed()
+
+    assert report.scored == 0
+    assert dict(counts) == {"Query": 1}
+
+
+def test_GIVEN_more_due_than_the_limit_WHEN_rescoring_THEN_the_oldest_are_scored_and_the_rest_wait(
+    api: Api,
+) -> None:
+    source = api.source()
+    lead_ids = [api.appeal(source["id"])["lead_id"] for _ in range(5)]
+
+    first = rescore_changed(limit=3)
+    scored = {lead_id for lead_id, at in scored_ids(api).items() if at}
+    rest = rescore_changed(limit=3)
+
+    assert (first.scored, first.more_due) == (3, True)
+    assert scored == set(lead_ids[:3])
+    assert (rest.scored, rest.more_due) == (2, False)
+
+
+def test_GIVEN_inputs_changing_while_scored_WHEN_the_job_writes_THEN_the_stale_score_is_dropped_and_retried_later(
+    api: Api,
+) -> None:
+    source = api.source()
+    lead_id = api.appeal(source["id"])["lead_id"]
+    changed = []
+
+    def a_message_arrives(**_: object) -> None:
+        if not changed:
+            changed.append(True)
+            api.appeal(source["id"], lead_external_id=api.get(f"/leads/{lead_id}").body["external_id"])
+
+    with on_dynamodb_call("UpdateItem", a_message_arrives):
+        report = rescore_changed()
+    lead = api.get(f"/leads/{lead_id}").body
+    again = rescore_changed()
+
+    assert (report.scored, report.changed_meanwhile) == (0, 1)
+    assert lead["scored_at"] is None and lead["message_count"] == 2
+    assert again.scored == 1
+    assert api.get(f"/leads/{lead_id}").body["ai_factors"] == [
+        {"feature": "returning_lead", "contribution": 0.05},
+        {"feature": "message_count", "contribution": 0.03},
+    ]
+
+
+def test_GIVEN_leads_that_reached_a_final_stage_WHEN_rescoring_THEN_they_leave_the_list_unscored(api: Api) -> None:
+    source = api.source()
+    lost = api.appeal(source["id"])["lead_id"]
+    api.post(f"/leads/{lost}/stage", {"stage": "lost"})
+    kept = api.appeal(source["id"])["lead_id"]
+    Lead(lost).update(actions=[Lead.rescore_due.set("due"), Lead.rescore_since.set("2026-01-01T00:00:00.000000Z")])
+
+    report = rescore_changed()
+
+    assert (report.scored, report.settled_final) == (1, 1)
+    assert api.get(f"/leads/{lost}").body["scored_at"] is None
+    assert api.get(f"/leads/{kept}").body["scored_at"] is not None
+    assert rescore_changed().scored == rescore_changed().settled_final == 0
+
+
+def test_GIVEN_the_admin_route_WHEN_rescore_is_run_THEN_it_reports_the_job(api: Api) -> None:
+    source = api.source()
+    api.appeal(source["id"])
+
+    reply = api.post("/admin/jobs/rescore/run")
+
+    assert reply.status == 200, reply.body
+    assert reply.body["scored"] == 1 and reply.body["scorer"] == "rules"
