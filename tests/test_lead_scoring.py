@@ -3,12 +3,20 @@ and the guarantee that scoring only advises."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime, timedelta
 
-from chalicelib.models import Lead, count_requests
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from chalicelib.ids import iso, lead_id_for
+from chalicelib.models import Lead, ScoringModel, count_requests
+from chalicelib.models.base import LISTED
+from chalicelib.models.leads import CURRENT_MODEL_KEY, LOST, TRANSFERRED, model_key
 from chalicelib.scoring.base import LeadFeatures, recommend
+from chalicelib.scoring.llm import LlmScorer
 from chalicelib.scoring.rules import RulesScorer
-from chalicelib.services.scoring import rescore_changed
+from chalicelib.services.scoring import analyze_lead, configured_scorer, rescore_changed, train_from_outcomes
 from tests.support import Api, on_dynamodb_call
 
 
@@ -240,3 +248,93 @@ def test_GIVEN_the_admin_route_WHEN_rescore_is_run_THEN_it_reports_the_job(api: 
 
     assert reply.status == 200, reply.body
     assert reply.body["scored"] == 1 and reply.body["scorer"] == "rules"
+
+
+# --- the learnt model ------------------------------------------------------------
+
+
+def seed_outcomes(transferred: int, lost: int) -> None:
+    """Outcome leads as the funnel leaves them: retail leads with many
+    messages were transferred, the rest lost (signal the model must find)."""
+    now = datetime.now(UTC)
+    with Lead.batch_write() as batch:
+        for i in range(transferred + lost):
+            won = i < transferred
+            external = f"outcome:{i}"
+            batch.save(
+                Lead(
+                    lead_id_for(external),
+                    external_id=external,
+                    source_id="src_outcomes000001",
+                    stage=TRANSFERRED if won else LOST,
+                    stage_changed_at=iso(now - timedelta(minutes=i)),
+                    message_count=(6 if won else 1) + i % 3,
+                    appeals_count=1,
+                    business_domain=("retail" if won else "other") if i % 5 else None,
+                    created_at=iso(now - timedelta(days=3)),
+                    updated_at=iso(now),
+                    listed=LISTED,
+                )
+            )
+
+
+def test_GIVEN_too_few_outcomes_WHEN_training_THEN_no_model_and_the_rules_keep_answering(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_outcomes(transferred=29, lost=40)
+    monkeypatch.setenv("SCORER", "model")
+    lead_id = api.appeal(api.source()["id"])["lead_id"]
+
+    report = train_from_outcomes()
+
+    assert report.trained is False and report.version is None
+    assert (report.positives, report.negatives) == (29, 40)
+    assert "needs 30 outcomes of each class" in report.reason
+    assert api.post(f"/leads/{lead_id}/analyze").body["model_version"] == "rules-v1"
+
+
+def test_GIVEN_enough_outcomes_WHEN_trained_twice_THEN_versions_are_kept_and_the_model_scores_with_reasons(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_outcomes(transferred=40, lost=40)
+    monkeypatch.setenv("SCORER", "model")
+    source = api.source()
+    warm = api.appeal(source["id"])["lead_id"]
+    api.patch(f"/leads/{warm}", {"business_domain": "retail"})
+
+    first, second = train_from_outcomes(), api.post("/admin/jobs/train/run").body
+    scored = api.post(f"/leads/{warm}/analyze").body
+
+    assert (first.trained, first.version, second["version"]) == (True, 1, 2)
+    assert first.holdout_auc is not None and first.holdout_auc > 0.9
+    assert {ScoringModel.get(model_key(v)).version for v in (1, 2)} == {1, 2}
+    assert ScoringModel.get(CURRENT_MODEL_KEY).version == 2
+    assert scored["model_version"] == "model-v2"
+    assert "business_domain=retail" in [f["feature"] for f in scored["ai_factors"]]
+    assert "learnt from 80 outcomes" in scored["ai_reason"]
+    assert api.get(f"/leads/{warm}/history").body["events"][-1]["model_version"] == "model-v2"
+
+
+def test_GIVEN_the_llm_scorer_failing_WHEN_a_lead_is_analyzed_THEN_the_fallback_answers_and_it_is_recorded(
+    api: Api,
+) -> None:
+    lead_id = api.appeal(api.source()["id"])["lead_id"]
+    client = boto3.client("bedrock-runtime", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        stubber.add_client_error("converse", service_error_code="ThrottlingException", http_status_code=429)
+        lead = analyze_lead(lead_id, scorer=LlmScorer(client, "anthropic.claude-test", fallback=RulesScorer()))
+
+    assert lead.model_version == "rules-v1"
+    assert lead.score_fallback_reason == "llm failed: ThrottlingException"
+    scored = api.get(f"/leads/{lead_id}/history").body["events"][-1]
+    assert scored["fallback_reason"] == "llm failed: ThrottlingException"
+    assert api.get(f"/leads/{lead_id}").body["score_fallback_reason"] == "llm failed: ThrottlingException"
+
+
+def test_GIVEN_scorer_llm_without_a_model_id_WHEN_configured_THEN_the_next_scorer_answers(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCORER", "llm")
+    monkeypatch.delenv("BEDROCK_MODEL_ID", raising=False)
+
+    assert configured_scorer().name == "rules"

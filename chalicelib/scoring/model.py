@@ -25,7 +25,7 @@ class ModelScorer:
         row = features.model_row()
         score = round(self.trained.predict(row), 4)
         recommendation, why = recommend(score, features)
-        factors = top_factors(self.trained.contributions(row))
+        factors = top_factors(self.trained.column_contributions(row))
         pushes = ", ".join(f"{f.feature} {f.contribution:+.2f}" for f in factors) or "no feature stood out"
         return Score(
             score=score,
