@@ -53,6 +53,7 @@ bench: install
 	$(PY) -m bench.sqs_intake
 	$(PY) -m bench.concurrency
 	$(PY) -m bench.reassign
+	$(PY) -m bench.scoring
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis

@@ -86,3 +86,17 @@ def test_GIVEN_the_merged_package_WHEN_reading_the_schedules_THEN_reassign_runs_
     assert audit["Events"]["AuditEvent"]["Properties"]["Schedule"] == "rate(15 minutes)"
     # A run ends before the next one starts (overlap is safe, just wasteful).
     assert reassign["Timeout"] < 60
+
+
+def test_GIVEN_the_merged_package_WHEN_reading_the_scoring_schedules_THEN_rescore_every_5_minutes_and_train_daily(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+
+    rescore, train = resources["Rescore"]["Properties"], resources["Train"]["Properties"]
+
+    assert rescore["Events"]["RescoreEvent"]["Properties"]["Schedule"] == "rate(5 minutes)"
+    assert train["Events"]["TrainEvent"]["Properties"]["Schedule"] == "rate(1 day)"
+    assert rescore["Timeout"] < 5 * 60
+    # The trainer gets room for numpy on 100,000 outcomes; the rest stay small.
+    assert train["MemorySize"] >= 1024 and train["Timeout"] == 900

@@ -3,6 +3,7 @@ and the guarantee that scoring only advises."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -13,7 +14,7 @@ from chalicelib.ids import iso, lead_id_for
 from chalicelib.models import Lead, ScoringModel, count_requests
 from chalicelib.models.base import LISTED
 from chalicelib.models.leads import CURRENT_MODEL_KEY, LOST, TRANSFERRED, model_key
-from chalicelib.scoring.base import LeadFeatures, recommend
+from chalicelib.scoring.base import LeadFeatures, Score, recommend
 from chalicelib.scoring.llm import LlmScorer
 from chalicelib.scoring.rules import RulesScorer
 from chalicelib.services.scoring import analyze_lead, configured_scorer, rescore_changed, train_from_outcomes
@@ -338,3 +339,33 @@ def test_GIVEN_scorer_llm_without_a_model_id_WHEN_configured_THEN_the_next_score
     monkeypatch.delenv("BEDROCK_MODEL_ID", raising=False)
 
     assert configured_scorer().name == "rules"
+
+
+class SlowScorer:
+    """A scorer as slow as a remote model on a bad day (same interface)."""
+
+    name = "rules"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls = 0
+
+    def score(self, features: LeadFeatures) -> Score:
+        self.calls += 1
+        time.sleep(self.seconds)
+        return RulesScorer().score(features)
+
+
+def test_GIVEN_a_slow_scorer_WHEN_the_run_exceeds_its_time_budget_THEN_it_stops_and_leaves_the_rest_due(
+    api: Api,
+) -> None:
+    source = api.source()
+    for _ in range(4):
+        api.appeal(source["id"])
+    slow = SlowScorer(0.2)
+
+    report = rescore_changed(scorer=slow, budget_seconds=0.3)
+
+    assert report.more_due is True
+    assert report.scored == slow.calls < 4
+    assert rescore_changed().scored == 4 - report.scored

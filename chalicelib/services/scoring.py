@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 # Each class needs this many outcomes before a model is trained.
 MIN_OUTCOMES_PER_CLASS = 30
 RESCORE_LIMIT = 2000
+# The function's timeout is 280 s; leave room to finish the batch in hand.
+RESCORE_BUDGET_SECONDS = 200.0
 _BATCH = 100
 
 
@@ -183,18 +185,28 @@ def _due_lead_ids(limit: int) -> list[str]:
     return [key.lead_id for key in Lead.needs_scoring.query(RESCORE_DUE, limit=limit, page_size=min(limit, 1000))]
 
 
-def rescore_changed(limit: int = RESCORE_LIMIT, scorer: Scorer | None = None) -> RescoreReport:
+def rescore_changed(
+    limit: int = RESCORE_LIMIT, scorer: Scorer | None = None, budget_seconds: float = RESCORE_BUDGET_SECONDS
+) -> RescoreReport:
     """Scores every lead whose inputs changed since its last score: one Query
     page and one BatchGetItem per 100 due leads, then one conditional
-    UpdateItem each. Leads whose inputs did not change are never read."""
+    UpdateItem each. Leads whose inputs did not change are never read.
+
+    Stops at `limit` leads or after `budget_seconds` (a slow scorer such as
+    an LLM must not outlive the function); the rest wait for the next run."""
     scorer = scorer or configured_scorer()
+    deadline = time.monotonic() + budget_seconds
     due = _due_lead_ids(limit + 1)
     scored = settled = changed = fallbacks = 0
     points: dict[str, float] = {}
+    out_of_time = False
     for start in range(0, min(len(due), limit), _BATCH):
         rows = list(Lead.batch_get(due[start : min(start + _BATCH, limit)], consistent_read=True))
         points.update(_source_points({row.source_id for row in rows if row.source_id} - points.keys()))
         for row in rows:
+            if time.monotonic() > deadline:
+                out_of_time = True
+                break
             if row.rescore_due is None:
                 continue  # scored by someone else since the index was read
             if leads.stage_of(row) in FINAL_LEAD_STAGES:
@@ -206,12 +218,14 @@ def rescore_changed(limit: int = RESCORE_LIMIT, scorer: Scorer | None = None) ->
                 fallbacks += score.fallback_reason is not None
             else:
                 changed += 1
+        if out_of_time:
+            break
     return RescoreReport(
         scored=scored,
         settled_final=settled,
         changed_meanwhile=changed,
         fallbacks=fallbacks,
-        more_due=len(due) > limit,
+        more_due=out_of_time or len(due) > limit,
         scorer=scorer.name,
     )
 
