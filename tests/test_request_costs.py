@@ -133,3 +133,13 @@ def test_GIVEN_the_appeal_indexes_WHEN_counting_projected_attributes_THEN_dynamo
     assert all(len(names) <= 20 for names in projected)  # per index
     assert sum(len(names) for names in projected) <= 100  # per table
     assert not any("events" in names for names in projected)
+
+
+def test_GIVEN_a_lead_WHEN_analyzed_with_the_rules_THEN_it_costs_three_requests(api: Api) -> None:
+    lead_id = api.appeal(api.source()["id"])["lead_id"]
+
+    with count_requests() as counts:
+        assert api.post(f"/leads/{lead_id}/analyze").status == 200
+
+    # The lead (consistent), its source's points, the conditional score write.
+    assert dict(counts) == {"GetItem": 1, "BatchGetItem": 1, "UpdateItem": 1}
