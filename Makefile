@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run reassign audit test lint format bench install clean
+.PHONY: run reassign audit rescore train test lint format bench install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ reassign: install
 ## Run the counter audit now (operators' active_load vs the appeals table) on `make run`'s DynamoDB; prints its report.
 audit: install
 	$(PY) -m scripts.run_job audit
+
+## Score the leads whose inputs changed, now, on `make run`'s DynamoDB; prints its report.
+rescore: install
+	$(PY) -m scripts.run_job rescore
+
+## Train the scoring model on the outcomes so far, now, on `make run`'s DynamoDB; prints its report.
+train: install
+	$(PY) -m scripts.run_job train
 
 ## Lint + every test (moto unit/API tests and the DynamoDB Local tier).
 test: install
