@@ -6,8 +6,9 @@ import itertools
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from tests.support import Api
+from tests.support import Api, on_dynamodb_call
 
 STAGES = ["new", "contacted", "qualified", "transferred", "lost"]
 # (from, to) moves POST /leads/{id}/stage allows; everything else is a 409.
@@ -343,3 +344,25 @@ def test_GIVEN_a_lead_taken_to_sales_WHEN_its_history_is_read_THEN_stages_scores
     assert scored["trigger"] == "analyze"
     assert events[-1]["deal_id"] == deal_id
     assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+
+
+def test_GIVEN_the_lead_row_busy_in_another_transaction_WHEN_its_stage_moves_THEN_it_is_retried_not_a_500(
+    api: Api,
+) -> None:
+    lead = new_lead(api)
+    refusals = []
+
+    def busy_once(**_: object) -> None:
+        # What DynamoDB answers an UpdateItem on a row an intake transaction holds.
+        if not refusals:
+            refusals.append(True)
+            raise ClientError(
+                {"Error": {"Code": "TransactionConflictException", "Message": "in a transaction"}}, "UpdateItem"
+            )
+
+    with on_dynamodb_call("UpdateItem", busy_once):
+        reply = api.post(f"/leads/{lead['id']}/stage", {"stage": "contacted"})
+
+    assert refusals == [True]
+    assert reply.status == 200, reply.body
+    assert [e["to_stage"] for e in api.get(f"/leads/{lead['id']}/history").body["events"]] == ["contacted"]

@@ -99,3 +99,8 @@ def top_factors(contributions: dict[str, float], limit: int = TOP_FACTORS) -> li
         ((name, value) for name, value in contributions.items() if value != 0), key=lambda kv: (-abs(kv[1]), kv[0])
     )
     return [Factor(feature=name, contribution=round(value, 4)) for name, value in ranked[:limit]]
+
+
+def describe(factors: list[Factor], when_none: str) -> str:
+    """Factors in words for a reason: "stage=qualified +0.20, business_domain +0.20"."""
+    return ", ".join(f"{f.feature} {f.contribution:+.2f}" for f in factors) or when_none

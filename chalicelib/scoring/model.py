@@ -6,7 +6,7 @@ only the daily training function imports it.
 
 from __future__ import annotations
 
-from chalicelib.scoring.base import LeadFeatures, Score, recommend, top_factors
+from chalicelib.scoring.base import LeadFeatures, Score, describe, recommend, top_factors
 from chalicelib.scoring.trainer import TrainedModel
 
 
@@ -26,7 +26,7 @@ class ModelScorer:
         score = round(self.trained.predict(row), 4)
         recommendation, why = recommend(score, features)
         factors = top_factors(self.trained.column_contributions(row))
-        pushes = ", ".join(f"{f.feature} {f.contribution:+.2f}" for f in factors) or "no feature stood out"
+        pushes = describe(factors, "no feature stood out")
         return Score(
             score=score,
             recommendation=recommendation,

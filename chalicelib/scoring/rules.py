@@ -6,7 +6,7 @@ of what added up to it.
 
 from __future__ import annotations
 
-from chalicelib.scoring.base import LeadFeatures, Score, recommend, top_factors
+from chalicelib.scoring.base import LeadFeatures, Score, describe, recommend, top_factors
 
 VERSION = "rules-v1"
 
@@ -38,7 +38,7 @@ class RulesScorer:
         score = round(min(1.0, max(0.0, BASE + sum(points.values()))), 4)
         recommendation, why = recommend(score, features)
         factors = top_factors(points)
-        named = ", ".join(f"{f.feature} {f.contribution:+.2f}" for f in factors) or "no factor beyond the base"
+        named = describe(factors, "no factor beyond the base")
         return Score(
             score=score,
             recommendation=recommendation,

@@ -3,7 +3,7 @@ deal pipeline."""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.ids import is_well_formed, iso, utc_now
@@ -15,7 +15,7 @@ from chalicelib.scoring.base import TRANSFER_THRESHOLD
 from chalicelib.services import leads
 from chalicelib.services.lead_state import append_lead_events, lead_event, scoring_settled
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
-from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry
+from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry, update_if
 
 _LIST_KEY = ("lead_id", "listed", "created_at")
 PAID = DEAL_STAGES[-1]
@@ -145,23 +145,21 @@ def change_deal_stage(deal_id: str, wanted: str) -> DealOut:
             already = "already " if wanted == current else ""
             raise Conflict(f"deal {deal_id} is {already}{current}; the only allowed move is to {step}")
         now = iso(utc_now())
-        try:
-            row.update(
-                actions=[
-                    Deal.deal_stage.set(wanted),
-                    Deal.updated_at.set(now),
-                    append_lead_events(
-                        Deal.events,
-                        DealEvent(type="stage_changed", at=now, from_stage=current, to_stage=wanted).model_dump_json(
-                            exclude_none=True
-                        ),
+        moved = update_if(
+            row,
+            [
+                Deal.deal_stage.set(wanted),
+                Deal.updated_at.set(now),
+                append_lead_events(
+                    Deal.events,
+                    DealEvent(type="stage_changed", at=now, from_stage=current, to_stage=wanted).model_dump_json(
+                        exclude_none=True
                     ),
-                ],
-                condition=Deal.deal_stage == current,
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                continue
-            raise
-        return to_out(row)
+                ),
+            ],
+            Deal.deal_stage == current,
+            "deal",
+        )
+        if moved:
+            return to_out(row)
     raise Conflict(f"deal {deal_id} is changing stage too fast; read it and retry")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.ids import is_well_formed, iso, lead_id_for, utc_now
@@ -21,7 +21,7 @@ from chalicelib.schemas.leads import FactorOut, LeadEvent, LeadHistory, LeadOut,
 from chalicelib.services import appeals
 from chalicelib.services.lead_state import append_lead_events, lead_event, scoring_inputs_changed, scoring_settled
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_page, take_rows_page
-from chalicelib.services.transactions import update_existing
+from chalicelib.services.transactions import update_existing, update_if
 
 _LIST_KEY = ("lead_id", "listed", "created_at")
 _STAGE_KEY = ("lead_id", "stage", "stage_changed_at")
@@ -165,13 +165,9 @@ def change_stage(lead_id: str, wanted: str) -> LeadOut:
         seen = Lead.stage == current
         if current == NEW:
             seen = seen | Lead.stage.does_not_exist()
-        try:
-            row.update(actions=actions, condition=seen)
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                continue  # someone moved it meanwhile: judge the move against the new stage
-            raise
-        return to_out(row)
+        if update_if(row, actions, seen, "lead"):
+            return to_out(row)
+        # Someone moved it meanwhile: judge the move against the new stage.
     raise Conflict(f"lead {lead_id} is changing stage too fast; read it and retry")
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.config import current_settings
 from chalicelib.errors import ServiceBusy
@@ -34,7 +34,7 @@ from chalicelib.scoring.base import LeadFeatures, Score, Scorer
 from chalicelib.scoring.rules import RulesScorer
 from chalicelib.services import leads
 from chalicelib.services.lead_state import append_lead_events, lead_event, scoring_settled
-from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry
+from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry, update_if
 
 logger = logging.getLogger(__name__)
 
@@ -156,13 +156,7 @@ def _write_score(row: Lead, score: Score, trigger: str) -> bool:
     condition = (
         Lead.inputs_version == seen if seen else Lead.inputs_version.does_not_exist() | (Lead.inputs_version == 0)
     )
-    try:
-        row.update(actions=_score_actions(score, seen, trigger, iso(utc_now())), condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return update_if(row, _score_actions(score, seen, trigger, iso(utc_now())), condition, "lead")
 
 
 def analyze_lead(lead_id: str, scorer: Scorer | None = None) -> LeadOut:
@@ -231,13 +225,7 @@ def rescore_changed(
 
 
 def _settle(row: Lead) -> bool:
-    try:
-        row.update(actions=scoring_settled(), condition=Lead.inputs_version == int(row.inputs_version or 0))
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return update_if(row, scoring_settled(), Lead.inputs_version == int(row.inputs_version or 0), "lead")
 
 
 # --- the training job ------------------------------------------------------
@@ -284,16 +272,19 @@ def train_from_outcomes(min_per_class: int = MIN_OUTCOMES_PER_CLASS) -> Training
             rows.append(outcome_features(lead).model_row())
             labels.append(label)
     positives, negatives = sum(labels), len(labels) - sum(labels)
+
+    def report(**fields: object) -> TrainingReport:
+        return TrainingReport.model_validate(
+            {"positives": positives, "negatives": negatives, "seconds": round(time.monotonic() - started, 3), **fields}
+        )
+
     if positives < min_per_class or negatives < min_per_class:
-        return TrainingReport(
+        return report(
             trained=False,
             reason=f"needs {min_per_class} outcomes of each class; has {positives} transferred and {negatives} lost",
             version=None,
-            positives=positives,
-            negatives=negatives,
             holdout_auc=None,
             holdout_brier=None,
-            seconds=round(time.monotonic() - started, 3),
         )
     fit_idx, holdout_idx = stratified_split(labels, test_fraction=0.3, seed=0)
     trial = train([rows[i] for i in fit_idx], [labels[i] for i in fit_idx])
@@ -302,16 +293,12 @@ def train_from_outcomes(min_per_class: int = MIN_OUTCOMES_PER_CLASS) -> Training
     auc, brier = roc_auc(holdout_labels, predicted), brier_score(holdout_labels, predicted)
     # The stored model learns from every outcome; the holdout only judges the recipe.
     model = train(rows, labels)
-    version = _store(model.model_dump_json(), positives, negatives, auc, brier)
-    return TrainingReport(
+    return report(
         trained=True,
         reason=f"trained on {positives} transferred and {negatives} lost leads",
-        version=version,
-        positives=positives,
-        negatives=negatives,
+        version=_store(model.model_dump_json(), positives, negatives, auc, brier),
         holdout_auc=round(auc, 4),
         holdout_brier=round(brier, 4),
-        seconds=round(time.monotonic() - started, 3),
     )
 
 

@@ -148,3 +148,24 @@ def update_existing(row: Model, actions: Sequence[Action], kind: str, backoff: B
                 raise
             backoff.sleep(attempt)
     raise ServiceBusy(f"{kind} is busy; retry shortly")
+
+
+def update_if(
+    row: Model, actions: Sequence[Action], condition: Condition, what: str, backoff: Backoff | None = None
+) -> bool:
+    """UpdateItem under `condition`: True when written (`row` then holds the
+    new image), False when the condition failed. A row inside an in-flight
+    transaction (a lead during an intake) refuses with TransactionConflict;
+    that is retried, never surfaced as an error."""
+    backoff = backoff or Backoff()
+    for attempt in range(backoff.attempts):
+        try:
+            row.update(actions=list(actions), condition=condition)
+            return True
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            if not is_contention(exc):
+                raise
+            backoff.sleep(attempt)
+    raise ServiceBusy(f"{what} is busy; retry shortly")
