@@ -6,6 +6,7 @@ request runs, so every reader goes through `current_settings()`.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -36,6 +37,16 @@ class Settings:
         return f"{self.table_prefix}-{entity}"
 
 
+def _seconds(raw: str | None, default: float) -> float:
+    # Every model reads the settings, so a typo here must not stop the app
+    # from importing: anything but a positive number means the default.
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        return default
+    return value if math.isfinite(value) and value > 0 else default
+
+
 def current_settings() -> Settings:
     return Settings(
         table_prefix=os.environ.get("TABLE_PREFIX") or DEFAULT_TABLE_PREFIX,
@@ -44,5 +55,5 @@ def current_settings() -> Settings:
         intake_queue_url=os.environ.get("INTAKE_QUEUE_URL") or None,
         scorer=(os.environ.get("SCORER") or "rules").strip().lower(),
         bedrock_model_id=os.environ.get("BEDROCK_MODEL_ID") or None,
-        bedrock_timeout_seconds=float(os.environ.get("BEDROCK_TIMEOUT_SECONDS") or 5.0),
+        bedrock_timeout_seconds=_seconds(os.environ.get("BEDROCK_TIMEOUT_SECONDS"), default=5.0),
     )

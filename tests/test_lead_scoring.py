@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from chalicelib.config import current_settings
 from chalicelib.ids import iso, lead_id_for
 from chalicelib.models import Lead, ScoringModel, count_requests
 from chalicelib.models.base import LISTED
@@ -17,6 +18,7 @@ from chalicelib.models.leads import CURRENT_MODEL_KEY, LOST, TRANSFERRED, model_
 from chalicelib.scoring.base import LeadFeatures, Score, recommend
 from chalicelib.scoring.llm import LlmScorer
 from chalicelib.scoring.rules import RulesScorer
+from chalicelib.services.lead_state import MAX_HISTORY_EVENTS, lead_event
 from chalicelib.services.scoring import analyze_lead, configured_scorer, rescore_changed, train_from_outcomes
 from tests.support import Api, on_dynamodb_call
 
@@ -369,3 +371,107 @@ def test_GIVEN_a_slow_scorer_WHEN_the_run_exceeds_its_time_budget_THEN_it_stops_
     assert report.more_due is True
     assert report.scored == slow.calls < 4
     assert rescore_changed().scored == 4 - report.scored
+
+
+# --- what the review found -----------------------------------------------------
+
+
+def test_GIVEN_the_same_score_again_WHEN_analyzed_in_a_loop_THEN_history_records_it_once(api: Api) -> None:
+    lead_id = api.appeal(api.source()["id"])["lead_id"]
+
+    for _ in range(5):
+        assert api.post(f"/leads/{lead_id}/analyze").status == 200
+
+    assert [e["type"] for e in api.get(f"/leads/{lead_id}/history").body["events"]] == ["scored"]
+
+
+def test_GIVEN_a_history_at_its_cap_WHEN_a_new_score_lands_THEN_the_oldest_event_gives_way(api: Api) -> None:
+    lead_id = api.appeal(api.source()["id"])["lead_id"]
+    old = [lead_event("stage_changed", f"2026-01-01T00:00:{i % 60:02d}.000000Z") for i in range(MAX_HISTORY_EVENTS)]
+    Lead(lead_id).update(actions=[Lead.events.set(old)])
+
+    api.post(f"/leads/{lead_id}/analyze")
+
+    events = api.get(f"/leads/{lead_id}/history").body["events"]
+    assert len(events) == MAX_HISTORY_EVENTS
+    assert events[-1]["type"] == "scored"
+    assert [e["type"] for e in events[:-1]] == ["stage_changed"] * (MAX_HISTORY_EVENTS - 1)
+
+
+class BrokenFor:
+    """Fails on one lead (as a poisoned row would), scores the rest (same interface)."""
+
+    name = "rules"
+
+    def __init__(self, messages: int) -> None:
+        self.messages = messages
+
+    def score(self, features: LeadFeatures) -> Score:
+        if features.message_count == self.messages:
+            raise RuntimeError("this lead cannot be scored")
+        return RulesScorer().score(features)
+
+
+def test_GIVEN_one_lead_that_cannot_be_scored_WHEN_rescoring_THEN_the_others_are_scored_and_it_stays_due(
+    api: Api,
+) -> None:
+    source = api.source()
+    broken = api.appeal(source["id"], lead_external_id="tg:broken")["lead_id"]
+    api.appeal(source["id"], lead_external_id="tg:broken")  # 2 messages: the one the scorer fails on
+    fine = [api.appeal(source["id"])["lead_id"] for _ in range(3)]
+
+    report = rescore_changed(scorer=BrokenFor(messages=2))
+
+    assert (report.scored, report.failed) == (3, 1)
+    assert all(api.get(f"/leads/{lead_id}").body["scored_at"] for lead_id in fine)
+    assert Lead.get(broken).rescore_due is not None
+
+
+class MovesToLost:
+    """Marks the lead lost between the job's read and its write (same interface)."""
+
+    name = "rules"
+
+    def __init__(self, api: Api, lead_id: str) -> None:
+        self.api, self.lead_id = api, lead_id
+
+    def score(self, features: LeadFeatures) -> Score:
+        assert self.api.post(f"/leads/{self.lead_id}/stage", {"stage": "lost"}).status == 200
+        return RulesScorer().score(features)
+
+
+def test_GIVEN_a_lead_marked_lost_while_scored_WHEN_the_score_is_written_THEN_it_is_refused(api: Api) -> None:
+    lead_id = api.appeal(api.source()["id"])["lead_id"]
+
+    report = rescore_changed(scorer=MovesToLost(api, lead_id))
+
+    lead = api.get(f"/leads/{lead_id}").body
+    assert report.changed_meanwhile == 1
+    assert lead["stage"] == "lost" and lead["ai_score"] is None
+    assert rescore_changed().scored == 0  # final: nothing left to score
+
+
+def test_GIVEN_a_score_made_before_an_input_changed_WHEN_transferred_THEN_409_says_it_is_stale(api: Api) -> None:
+    lead_id = api.appeal(api.source()["id"])["lead_id"]
+    api.patch(f"/leads/{lead_id}", {"business_domain": "retail"})
+    for stage in ("contacted", "qualified"):
+        api.post(f"/leads/{lead_id}/stage", {"stage": stage})
+    api.post(f"/leads/{lead_id}/analyze")
+    api.patch(f"/leads/{lead_id}", {"business_domain": "gambling"})
+
+    refused = api.post(f"/leads/{lead_id}/transfer")
+    api.post(f"/leads/{lead_id}/analyze")
+    accepted = api.post(f"/leads/{lead_id}/transfer")
+
+    assert refused.status == 409
+    assert "its score is stale" in refused.body["message"]
+    assert accepted.status == 201, accepted.body
+
+
+@pytest.mark.parametrize("raw", ["5s", "nan", "0", "-1", "inf"])
+def test_GIVEN_a_malformed_bedrock_timeout_WHEN_settings_are_read_THEN_the_default_applies(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("BEDROCK_TIMEOUT_SECONDS", raw)
+
+    assert current_settings().bedrock_timeout_seconds == 5.0

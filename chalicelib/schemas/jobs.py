@@ -41,6 +41,7 @@ class RescoreReport(Output):
     settled_final: int = Field(description="Transferred or lost leads taken off the list without a score")
     changed_meanwhile: int = Field(description="Leads whose inputs changed while scored; left for the next run")
     fallbacks: int = Field(description="Scores answered by a fallback because the configured scorer failed")
+    failed: int = Field(description="Leads that could not be scored (logged by id); they stay due")
     more_due: bool = Field(description="The run stopped at its limit with leads still due")
     scorer: str = Field(description="The scorer configured for this run")
 

@@ -53,6 +53,8 @@ def transfer_refusals(row: Lead) -> list[str]:
         problems.append(f"its ai_score {float(row.ai_score):.2f} is below {TRANSFER_THRESHOLD}")
     if not row.business_domain:
         problems.append("it has no business_domain (set it with PATCH /leads/{id})")
+    if row.ai_score is not None and row.rescore_due is not None:
+        problems.append("its score is stale: its inputs changed after it was scored (POST /leads/{id}/analyze)")
     return problems
 
 
@@ -92,11 +94,13 @@ def transfer_lead(lead_id: str) -> Transfer:
                 lead_event("stage_changed", now, from_stage=QUALIFIED, to_stage=TRANSFERRED),
                 lead_event("transferred", now, deal_id=deal.deal_id, score=float(row.ai_score)),
             ),
+            Lead.inputs_version.add(1),
             *scoring_settled(),
         ],
         condition=(Lead.stage == QUALIFIED)
         & (Lead.ai_score >= TRANSFER_THRESHOLD)
         & Lead.business_domain.exists()
+        & Lead.rescore_due.does_not_exist()
         & Lead.deal_id.does_not_exist(),
     )
     try:

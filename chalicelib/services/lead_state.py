@@ -26,6 +26,22 @@ def scoring_settled() -> list[Action]:
     return [Lead.rescore_due.remove(), Lead.rescore_since.remove()]
 
 
+# A lead's history lives on its row (one GetItem reads it); past this many
+# events the oldest are dropped, so the row stays far below DynamoDB's 400 KB.
+MAX_HISTORY_EVENTS = 200
+
+
+def capped_history(row: Lead, *events: str) -> Action:
+    """Appends `events`; on a row already at the cap, rewrites the list
+    without its oldest events. Only safe under a condition that the history
+    has not changed since `row` was read (every writer of events bumps
+    `inputs_version`, which the caller conditions on)."""
+    kept = list(row.events or [])
+    if len(kept) + len(events) <= MAX_HISTORY_EVENTS:
+        return append_lead_events(Lead.events, *events)
+    return Lead.events.set((kept + list(events))[-MAX_HISTORY_EVENTS:])
+
+
 def lead_event(kind: str, at: str, **fields: Any) -> str:
     # Validated on the way in, so the history endpoint never meets a bad row.
     return LeadEvent.model_validate({"type": kind, "at": at, **fields}).model_dump_json(exclude_none=True)

@@ -94,6 +94,8 @@ def list_leads(
         rows, last = take_rows_page(
             lambda **kw: Lead.by_stage.query(stage, scan_index_forward=False, **kw), Lead, limit, start
         )
+        # The index trails the table a little: a lead that just moved on is not listed.
+        rows = [row for row in rows if stage_of(row) == stage]
     else:
         start, _ = decode_cursor(cursor, _LIST_KEY, pinned={"listed": LISTED})
         rows, last = take_rows_page(
@@ -112,7 +114,7 @@ def list_lead_appeals(lead_id: str, limit: int, cursor: str | None) -> Page[Appe
 def update_lead(lead_id: str, patch: LeadPatch) -> LeadOut:
     """Contact details and business domain. A changed business domain is a
     scoring input: the lead is marked for the rescoring job."""
-    if not is_well_formed(lead_id):
+    if not is_well_formed(lead_id) or not lead_id.startswith("ld_"):
         raise NotFound.entity("lead", lead_id)
     changes = patch.changes()
     now = iso(utc_now())
@@ -160,7 +162,12 @@ def change_stage(lead_id: str, wanted: str) -> LeadOut:
             Lead.updated_at.set(now),
             append_lead_events(Lead.events, lead_event("stage_changed", now, from_stage=current, to_stage=wanted)),
             # A final lead is never rescored; any other stage is a scoring input.
-            *(scoring_settled() if wanted in FINAL_LEAD_STAGES else scoring_inputs_changed(now)),
+            # Either way the version moves, so no score read before this lands after it.
+            *(
+                [Lead.inputs_version.add(1), *scoring_settled()]
+                if wanted in FINAL_LEAD_STAGES
+                else scoring_inputs_changed(now)
+            ),
         ]
         seen = Lead.stage == current
         if current == NEW:

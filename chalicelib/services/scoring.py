@@ -33,7 +33,7 @@ from chalicelib.schemas.leads import LeadOut
 from chalicelib.scoring.base import LeadFeatures, Score, Scorer
 from chalicelib.scoring.rules import RulesScorer
 from chalicelib.services import leads
-from chalicelib.services.lead_state import append_lead_events, lead_event, scoring_settled
+from chalicelib.services.lead_state import capped_history, lead_event, scoring_settled
 from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry, update_if
 
 logger = logging.getLogger(__name__)
@@ -122,8 +122,20 @@ def _source_points(source_ids: set[str]) -> dict[str, float]:
     return {row.source_id: float(row.lead_points or 0) for row in Source.batch_get(list(source_ids))}
 
 
-def _score_actions(score: Score, scored_version: int, trigger: str, now: str) -> list:
-    return [
+def _said_before(row: Lead, score: Score) -> bool:
+    """The lead already holds this very score: another history line would
+    say nothing new (and a lead analyzed in a loop must not grow forever)."""
+    return (
+        row.ai_score is not None
+        and round(float(row.ai_score), 4) == score.score
+        and row.ai_recommendation == score.recommendation
+        and row.model_version == score.model_version
+        and row.score_fallback_reason == score.fallback_reason
+    )
+
+
+def _score_actions(row: Lead, score: Score, trigger: str, now: str) -> list:
+    actions = [
         Lead.ai_score.set(score.score),
         Lead.ai_recommendation.set(score.recommendation),
         Lead.ai_reason.set(score.reason),
@@ -133,30 +145,33 @@ def _score_actions(score: Score, scored_version: int, trigger: str, now: str) ->
         Lead.score_fallback_reason.set(score.fallback_reason)
         if score.fallback_reason
         else Lead.score_fallback_reason.remove(),
-        Lead.scored_inputs_version.set(scored_version),
-        append_lead_events(
-            Lead.events,
-            lead_event(
-                "scored",
-                now,
-                score=score.score,
-                recommendation=score.recommendation,
-                model_version=score.model_version,
-                fallback_reason=score.fallback_reason,
-                trigger=trigger,
-            ),
-        ),
+        Lead.scored_inputs_version.set(int(row.inputs_version or 0)),
         *scoring_settled(),
     ]
+    if not _said_before(row, score):
+        scored = lead_event(
+            "scored",
+            now,
+            score=score.score,
+            recommendation=score.recommendation,
+            model_version=score.model_version,
+            fallback_reason=score.fallback_reason,
+            trigger=trigger,
+        )
+        actions.append(capped_history(row, scored))
+    return actions
 
 
 def _write_score(row: Lead, score: Score, trigger: str) -> bool:
-    """False when the inputs changed after `row` was read (nothing written)."""
+    """False when the inputs changed after `row` was read (nothing written).
+    Every write that changes a lead's stage or inputs also bumps
+    `inputs_version`, so this condition also means "the history read is
+    still the history", which the cap relies on."""
     seen = int(row.inputs_version or 0)
     condition = (
         Lead.inputs_version == seen if seen else Lead.inputs_version.does_not_exist() | (Lead.inputs_version == 0)
     )
-    return update_if(row, _score_actions(score, seen, trigger, iso(utc_now())), condition, "lead")
+    return update_if(row, _score_actions(row, score, trigger, iso(utc_now())), condition, "lead")
 
 
 def analyze_lead(lead_id: str, scorer: Scorer | None = None) -> LeadOut:
@@ -191,7 +206,7 @@ def rescore_changed(
     scorer = scorer or configured_scorer()
     deadline = time.monotonic() + budget_seconds
     due = _due_lead_ids(limit + 1)
-    scored = settled = changed = fallbacks = 0
+    scored = settled = changed = fallbacks = failed = 0
     points: dict[str, float] = {}
     out_of_time = False
     for start in range(0, min(len(due), limit), _BATCH):
@@ -206,8 +221,15 @@ def rescore_changed(
             if leads.stage_of(row) in FINAL_LEAD_STAGES:
                 settled += _settle(row)
                 continue
-            score = scorer.score(features_of(row, points.get(row.source_id or "", 0.0), utc_now()))
-            if _write_score(row, score, "schedule"):
+            try:
+                score = scorer.score(features_of(row, points.get(row.source_id or "", 0.0), utc_now()))
+                written = _write_score(row, score, "schedule")
+            except Exception:
+                # One broken lead must not stop every other lead's scores.
+                logger.exception("rescoring a lead failed", extra={"lead_id": row.lead_id})
+                failed += 1
+                continue
+            if written:
                 scored += 1
                 fallbacks += score.fallback_reason is not None
             else:
@@ -219,6 +241,7 @@ def rescore_changed(
         settled_final=settled,
         changed_meanwhile=changed,
         fallbacks=fallbacks,
+        failed=failed,
         more_due=out_of_time or len(due) > limit,
         scorer=scorer.name,
     )
