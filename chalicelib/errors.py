@@ -51,5 +51,9 @@ class MalformedInput(DomainError):
     """Input that cannot even be parsed: bad JSON, a cursor that is not ours."""
 
 
+class PayloadTooLarge(DomainError):
+    """A request body above the size every route accepts."""
+
+
 class ServiceBusy(DomainError):
     """Contention or throttling outlasted our retries; the caller may retry later."""

@@ -2,6 +2,7 @@
 
 Every route is wrapped by `endpoint`, which maps:
     MalformedInput (bad JSON, foreign cursor) → 400
+    PayloadTooLarge (body above 64 KB)        → 413
     InvalidInput / pydantic ValidationError   → 422 with field paths
     Unauthorized                              → 401
     NotFound                                  → 404
@@ -26,6 +27,7 @@ from chalicelib.errors import (
     InvalidInput,
     MalformedInput,
     NotFound,
+    PayloadTooLarge,
     ServiceBusy,
     Unauthorized,
 )
@@ -38,17 +40,23 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     Unauthorized: (401, "unauthorized"),
     NotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
+    PayloadTooLarge: (413, "payload_too_large"),
     ServiceBusy: (503, "busy"),
 }
 _JSON = {"Content-Type": "application/json"}
 # A body with thousands of unknown keys must not earn a megabyte of errors.
 _MAX_PROBLEMS = 20
+# No body we accept comes near this (a message is at most 10,000 characters);
+# refusing larger ones before parsing keeps a hostile client from making us parse megabytes.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def parse_body(request: Request, model: type[M]) -> M:
     raw = request.raw_body
     if not raw:
         raise MalformedInput("request body is required: a JSON document")
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request body is {len(raw):,} bytes; the limit is {MAX_BODY_BYTES:,}")
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

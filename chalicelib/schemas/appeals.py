@@ -6,17 +6,12 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from chalicelib.schemas.common import EntityId, Input, Name, Output, PageQuery
+from chalicelib.schemas.contact import Email, ExternalId, Phone
 from chalicelib.schemas.sources import Strategy
 
 MESSAGE_MAX_LENGTH = 10_000
-PHONE_MAX_LENGTH = 32
 # `\S`: at least one visible character; the JSON Schema says so too.
-ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
 MessageText = Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_MAX_LENGTH, pattern=r"\S")]
-Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PHONE_MAX_LENGTH, pattern=r"\S")
-]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"\S")]
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 AppealStatus = Literal["waiting", "active", "closed"]

@@ -7,7 +7,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 T = TypeVar("T")
 
 NAME_MAX_LENGTH = 200
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH, pattern=r"\S")]
+# At least one visible character and no control characters but newline and tab.
+Name = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=NAME_MAX_LENGTH,
+        # One visible character somewhere; control characters nowhere.
+        pattern=r"^[^\x00-\x08\x0B-\x1F\x7F]*[^\x00-\x20\x7F][^\x00-\x08\x0B-\x1F\x7F]*$",
+    ),
+]
 EntityId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=2000)]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hmac
 
 from chalicelib.errors import NotFound, Unauthorized
-from chalicelib.schemas.appeals import MESSAGE_MAX_LENGTH, PHONE_MAX_LENGTH
+from chalicelib.schemas.appeals import MESSAGE_MAX_LENGTH
 from chalicelib.schemas.common import NAME_MAX_LENGTH
+from chalicelib.schemas.contact import normalised_phone, without_control_characters
 from chalicelib.schemas.intake import IntakeLead, IntakeMessageV1
 from chalicelib.schemas.telegram import TelegramMessage, TelegramUpdate, WebhookAck
 from chalicelib.services import intake
@@ -50,10 +51,11 @@ def to_intake_message(source_id: str, update: TelegramUpdate) -> IntakeMessageV1
     if message is None or message.sender is None or message.sender.is_bot:
         return None
     sender = message.sender
-    name = " ".join(part for part in (sender.first_name, sender.last_name) if part).strip()
+    name = without_control_characters(" ".join(part for part in (sender.first_name, sender.last_name) if part))
+    name = name.strip()
     phone = None
     if message.contact and message.contact.user_id == sender.id:
-        phone = message.contact.phone_number.strip() or None
+        phone = normalised_phone(message.contact.phone_number)
     text = _text_of(message)
     if update.edited_message is not None:
         text = f"[edited] {text}"
@@ -64,7 +66,7 @@ def to_intake_message(source_id: str, update: TelegramUpdate) -> IntakeMessageV1
         lead=IntakeLead(
             external_id=f"tg:{sender.id}",
             name=name[:NAME_MAX_LENGTH] or None,
-            phone=phone if phone and len(phone) <= PHONE_MAX_LENGTH else None,
+            phone=phone,
         ),
         text=text[:MESSAGE_MAX_LENGTH],
     )
