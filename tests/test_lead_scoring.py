@@ -475,3 +475,28 @@ def test_GIVEN_a_malformed_bedrock_timeout_WHEN_settings_are_read_THEN_the_defau
     monkeypatch.setenv("BEDROCK_TIMEOUT_SECONDS", raw)
 
     assert current_settings().bedrock_timeout_seconds == 5.0
+
+
+class AnalyzedMeanwhile:
+    """Someone presses analyze between the job's read and its write (same interface)."""
+
+    name = "rules"
+
+    def __init__(self, api: Api, lead_id: str) -> None:
+        self.api, self.lead_id = api, lead_id
+
+    def score(self, features: LeadFeatures) -> Score:
+        assert self.api.post(f"/leads/{self.lead_id}/analyze").status == 200
+        return RulesScorer().score(features.model_copy(update={"source_points": 0.3}))
+
+
+def test_GIVEN_an_analyze_landing_while_the_job_scores_WHEN_the_job_writes_THEN_it_is_refused_and_history_has_one_score(
+    api: Api,
+) -> None:
+    lead_id = api.appeal(api.source()["id"])["lead_id"]
+
+    report = rescore_changed(scorer=AnalyzedMeanwhile(api, lead_id))
+
+    assert report.changed_meanwhile == 1 and report.scored == 0
+    events = api.get(f"/leads/{lead_id}/history").body["events"]
+    assert [(e["type"], e["trigger"]) for e in events] == [("scored", "analyze")]

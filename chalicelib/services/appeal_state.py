@@ -13,6 +13,7 @@ from chalicelib.models import Appeal, Source
 from chalicelib.models.appeals import ACTIVE, WAITING, operator_status_key, waiting_key
 from chalicelib.schemas.appeals import AppealEvent
 from chalicelib.services.distribution import Candidate, Decision
+from chalicelib.services.history import append_to
 
 
 def event(kind: str, at: str, *, decision: Decision | None = None, **fields: Any) -> str:
@@ -24,7 +25,7 @@ def event(kind: str, at: str, *, decision: Decision | None = None, **fields: Any
 
 
 def append_events(*events: str) -> Action:
-    return Appeal.events.set((Appeal.events | []).append(list(events)))
+    return append_to(Appeal.events, *events)
 
 
 def sla_deadline(source: Source, assigned_at: datetime, appeal_id: str) -> str | None:

@@ -13,7 +13,8 @@ from chalicelib.schemas.common import Page
 from chalicelib.schemas.leads import DealEvent, DealOut, Transfer
 from chalicelib.scoring.base import TRANSFER_THRESHOLD
 from chalicelib.services import leads
-from chalicelib.services.lead_state import append_lead_events, lead_event, scoring_settled
+from chalicelib.services.history import append_to
+from chalicelib.services.lead_state import lead_event, scoring_settled
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
 from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry, update_if
 
@@ -89,7 +90,7 @@ def transfer_lead(lead_id: str) -> Transfer:
             Lead.stage_changed_at.set(now),
             Lead.updated_at.set(now),
             Lead.deal_id.set(deal.deal_id),
-            append_lead_events(
+            append_to(
                 Lead.events,
                 lead_event("stage_changed", now, from_stage=QUALIFIED, to_stage=TRANSFERRED),
                 lead_event("transferred", now, deal_id=deal.deal_id, score=float(row.ai_score)),
@@ -154,7 +155,7 @@ def change_deal_stage(deal_id: str, wanted: str) -> DealOut:
             [
                 Deal.deal_stage.set(wanted),
                 Deal.updated_at.set(now),
-                append_lead_events(
+                append_to(
                     Deal.events,
                     DealEvent(type="stage_changed", at=now, from_stage=current, to_stage=wanted).model_dump_json(
                         exclude_none=True

@@ -10,6 +10,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.models import Lead
 from chalicelib.models.leads import RESCORE_DUE
 from chalicelib.schemas.leads import LeadEvent
+from chalicelib.services.history import append_to
 
 
 def scoring_inputs_changed(now: str) -> list[Action]:
@@ -38,15 +39,10 @@ def capped_history(row: Lead, *events: str) -> Action:
     `inputs_version`, which the caller conditions on)."""
     kept = list(row.events or [])
     if len(kept) + len(events) <= MAX_HISTORY_EVENTS:
-        return append_lead_events(Lead.events, *events)
+        return append_to(Lead.events, *events)
     return Lead.events.set((kept + list(events))[-MAX_HISTORY_EVENTS:])
 
 
 def lead_event(kind: str, at: str, **fields: Any) -> str:
     # Validated on the way in, so the history endpoint never meets a bad row.
     return LeadEvent.model_validate({"type": kind, "at": at, **fields}).model_dump_json(exclude_none=True)
-
-
-def append_lead_events(attribute: Any, *events: str) -> Action:
-    """`attribute` is `Lead.events` or `Deal.events` (same shape)."""
-    return attribute.set((attribute | []).append(list(events)))

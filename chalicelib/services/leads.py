@@ -19,7 +19,8 @@ from chalicelib.schemas.appeals import AppealOut
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.leads import FactorOut, LeadEvent, LeadHistory, LeadOut, LeadPatch
 from chalicelib.services import appeals
-from chalicelib.services.lead_state import append_lead_events, lead_event, scoring_inputs_changed, scoring_settled
+from chalicelib.services.history import append_to
+from chalicelib.services.lead_state import lead_event, scoring_inputs_changed, scoring_settled
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_page, take_rows_page
 from chalicelib.services.transactions import update_existing, update_if
 
@@ -160,7 +161,7 @@ def change_stage(lead_id: str, wanted: str) -> LeadOut:
             Lead.stage.set(wanted),
             Lead.stage_changed_at.set(now),
             Lead.updated_at.set(now),
-            append_lead_events(Lead.events, lead_event("stage_changed", now, from_stage=current, to_stage=wanted)),
+            append_to(Lead.events, lead_event("stage_changed", now, from_stage=current, to_stage=wanted)),
             # A final lead is never rescored; any other stage is a scoring input.
             # Either way the version moves, so no score read before this lands after it.
             *(

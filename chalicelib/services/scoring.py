@@ -163,14 +163,17 @@ def _score_actions(row: Lead, score: Score, trigger: str, now: str) -> list:
 
 
 def _write_score(row: Lead, score: Score, trigger: str) -> bool:
-    """False when the inputs changed after `row` was read (nothing written).
-    Every write that changes a lead's stage or inputs also bumps
-    `inputs_version`, so this condition also means "the history read is
-    still the history", which the cap relies on."""
+    """False when the inputs (or the score) changed after `row` was read;
+    nothing is written then. Every other writer of the history bumps
+    `inputs_version`, so the condition also means "the history read is still
+    the history", which the cap relies on."""
     seen = int(row.inputs_version or 0)
     condition = (
         Lead.inputs_version == seen if seen else Lead.inputs_version.does_not_exist() | (Lead.inputs_version == 0)
     )
+    # And no other score landed since the read (analyze racing the job): the
+    # capped history may rewrite the list, which must be the list it read.
+    condition &= Lead.scored_at == row.scored_at if row.scored_at else Lead.scored_at.does_not_exist()
     return update_if(row, _score_actions(row, score, trigger, iso(utc_now())), condition, "lead")
 
 
