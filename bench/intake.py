@@ -26,6 +26,7 @@ from typing import Any
 from chalice.test import Client
 
 from app import app
+from bench.auth import admin_headers
 from chalicelib.models import count_requests, create_tables
 from scripts.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
 
@@ -52,10 +53,11 @@ class Bench:
     def __init__(self, client: Client) -> None:
         self.client = client
         self.sequence = 0
+        self.headers = admin_headers()
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         response = getattr(self.client.http, method)(
-            path, headers={"Content-Type": "application/json"}, body=json.dumps(body) if body is not None else None
+            path, headers=self.headers, body=json.dumps(body) if body is not None else None
         )
         return response.status_code, json.loads(response.body)
 

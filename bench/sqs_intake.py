@@ -20,6 +20,7 @@ from typing import Any
 from chalice.test import Client
 
 from app import app
+from bench.auth import admin_headers
 from bench.intake import dynamodb
 from chalicelib.models import count_requests, create_tables
 
@@ -47,25 +48,24 @@ def main() -> None:
     rows = []
     with dynamodb() as engine:
         create_tables()
+        headers = admin_headers()
         with Client(app, stage_name="dev") as client:
             operators = [
                 json.loads(
                     client.http.post(
                         "/operators",
-                        headers={"Content-Type": "application/json"},
+                        headers=headers,
                         body=json.dumps({"name": f"Op {i}", "max_load": 1000}),
                     ).body
                 )
                 for i in range(5)
             ]
             source = json.loads(
-                client.http.post(
-                    "/sources", headers={"Content-Type": "application/json"}, body=json.dumps({"name": "Telegram Bot"})
-                ).body
+                client.http.post("/sources", headers=headers, body=json.dumps({"name": "Telegram Bot"})).body
             )
             client.http.put(
                 f"/sources/{source['id']}/weights",
-                headers={"Content-Type": "application/json"},
+                headers=headers,
                 body=json.dumps([{"operator_id": op["id"], "weight": 10} for op in operators]),
             )
             sequence = 0

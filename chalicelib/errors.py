@@ -28,6 +28,10 @@ class Unauthorized(DomainError):
     """A caller that did not prove who it is (e.g. a wrong webhook secret)."""
 
 
+class Forbidden(DomainError):
+    """A caller who proved who it is, asking for something its role or ownership does not allow."""
+
+
 class Conflict(DomainError):
     """The request is valid but the current state forbids it."""
 

@@ -506,6 +506,11 @@ def prepare_environment() -> None:
         os.environ["AWS_SECRET_ACCESS_KEY"] = "local"
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
+    if not os.environ.get("JWT_ISSUER"):
+        # The dev stand-in for Cognito: `make token` signs with the same key pair (.data/auth/).
+        from scripts.dev_auth import DevKeys
+
+        os.environ.update(DevKeys.load_or_create().environment())
     # Chalice applies the stage's variables over the inherited environment, so
     # the tables must be created under the same names the app will use.
     for key, value in stage_environment().items():
@@ -549,7 +554,12 @@ def build_components() -> list[Component]:
 
 def banner(components: list[Component]) -> str:
     lines = "\n".join(f"  {component.describe()}" for component in components)
-    return f"\nleadcrm local stack is up:\n{lines}\n  Ctrl-C stops everything.\n"
+    return (
+        f"\nleadcrm local stack is up:\n{lines}\n"
+        "  Every route but /health, /openapi.json and the Telegram webhook wants a bearer token:\n"
+        "    make token ROLE=admin   (or ROLE=operator OPERATOR_ID=op_...)\n"
+        "  Ctrl-C stops everything.\n"
+    )
 
 
 def run() -> int:

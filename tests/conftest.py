@@ -10,12 +10,20 @@ from moto import mock_aws
 
 from app import app
 from chalicelib.models import create_tables
+from scripts.dev_auth import DevKeys
 from tests.support import Api
 
 
+@pytest.fixture(scope="session")
+def dev_keys(tmp_path_factory: pytest.TempPathFactory) -> DevKeys:
+    """The tests' own key pair: the app verifies its tokens exactly as it would Cognito's."""
+    return DevKeys.load_or_create(tmp_path_factory.mktemp("auth"))
+
+
 @pytest.fixture
-def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def aws_credentials(monkeypatch: pytest.MonkeyPatch, dev_keys: DevKeys) -> None:
     for name, value in {
+        **dev_keys.environment(),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
@@ -40,6 +48,6 @@ def tables(aws: None) -> None:
 
 
 @pytest.fixture
-def api(tables: None) -> Iterator[Api]:
+def api(tables: None, dev_keys: DevKeys) -> Iterator[Api]:
     with Client(app, stage_name="dev") as client:
-        yield Api(client)
+        yield Api(client, token=dev_keys.token("admin"))

@@ -29,14 +29,27 @@ class Reply:
 class Api:
     """JSON over the Chalice test client."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, token: str | None = None) -> None:
         self._client = client
+        self._token = token
 
-    def call(self, method: str, path: str, json_body: Any = None, raw: bytes | str | None = None) -> Reply:
+    def as_(self, token: str | None) -> Api:
+        """The same client presenting another bearer token (None: no Authorization header)."""
+        return Api(self._client, token)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        json_body: Any = None,
+        raw: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         body = raw if raw is not None else (json.dumps(json_body) if json_body is not None else None)
-        response = getattr(self._client.http, method.lower())(
-            path, headers={"Content-Type": "application/json"}, body=body
-        )
+        sent = {"Content-Type": "application/json"}
+        if self._token is not None:
+            sent["Authorization"] = f"Bearer {self._token}"
+        response = getattr(self._client.http, method.lower())(path, headers={**sent, **(headers or {})}, body=body)
         text = response.body.decode() if response.body else ""
         return Reply(response.status_code, json.loads(text) if text else None, dict(response.headers))
 

@@ -15,3 +15,28 @@ def test_GIVEN_the_app_WHEN_imported_THEN_numpy_and_the_llm_scorer_are_not_loade
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
 
     assert loaded.stdout.strip() == "[]"
+
+
+# What only some functions use: the trainer (daily), Bedrock (llm scorer), the
+# SQS client (Telegram webhook), token verification (the authorizer), contact
+# checks (a request carrying a phone or e-mail) and Powertools' batch
+# utilities (the SQS function).
+LAZY = (
+    "numpy",
+    "chalicelib.scoring.trainer",
+    "chalicelib.scoring.llm",
+    "boto3",
+    "jwt",
+    "cryptography",
+    "phonenumbers",
+    "email_validator",
+    "aws_lambda_powertools.utilities.batch",
+)
+
+
+def test_GIVEN_the_app_WHEN_imported_THEN_nothing_only_some_functions_need_is_loaded() -> None:
+    probe = f"import sys, app; print(sorted(m for m in {LAZY!r} if m in sys.modules))"
+
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+
+    assert loaded.stdout.strip() == "[]"

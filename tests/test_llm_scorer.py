@@ -28,7 +28,7 @@ MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 # Sentinels: if either shows up where it must not, the test says where.
 REPLY_SENTINEL = "REPLY-SENTINEL-7f3a"
 DOMAIN_SENTINEL = "domain-sentinel-91c2"
-LOGGER = "chalicelib.scoring.llm"
+LOGGER = "leadcrm"  # chalicelib.observability's logger
 
 
 class FakeFallback:

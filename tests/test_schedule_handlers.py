@@ -10,6 +10,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.models import Operator
+from scripts.dev_auth import DevKeys
 from tests.support import Api
 
 
@@ -32,9 +33,9 @@ def emitted_metrics(output: str) -> dict[str, float]:
 
 
 def test_GIVEN_a_corrupted_counter_WHEN_the_audit_schedule_fires_THEN_drift_is_a_metric_and_repaired(
-    client: Client, capsys: pytest.CaptureFixture[str]
+    client: Client, capsys: pytest.CaptureFixture[str], dev_keys: DevKeys
 ) -> None:
-    api = Api(client)
+    api = Api(client, dev_keys.token("admin"))
     anna = api.operator("Anna")
     Operator(anna["id"]).update(actions=[Operator.active_load.set(2)])
     capsys.readouterr()
@@ -46,9 +47,9 @@ def test_GIVEN_a_corrupted_counter_WHEN_the_audit_schedule_fires_THEN_drift_is_a
 
 
 def test_GIVEN_a_line_WHEN_the_reassign_schedule_fires_THEN_drained_is_a_metric(
-    client: Client, capsys: pytest.CaptureFixture[str]
+    client: Client, capsys: pytest.CaptureFixture[str], dev_keys: DevKeys
 ) -> None:
-    api = Api(client)
+    api = Api(client, dev_keys.token("admin"))
     anna = api.operator("Anna", max_load=0)
     source = api.source()
     api.weights(source["id"], {anna["id"]: 10})

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.auth import authorize
 from chalicelib.api.http import endpoint, respond
 from chalicelib.services import jobs
 
 bp = Blueprint(__name__)
 
 
-@bp.route("/admin/jobs/{name}/run", methods=["POST"])
+@bp.route("/admin/jobs/{name}/run", methods=["POST"], authorizer=authorize)
 @endpoint
 def run_job(name: str) -> Response:
     # The scheduled jobs, now: for demos, tests and an operator in a hurry.

@@ -2,54 +2,56 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import endpoint, parse_body, parse_query, respond
+from chalicelib.api.auth import authorize
+from chalicelib.api.http import caller, endpoint, parse_body, parse_query, respond
 from chalicelib.schemas.appeals import AppealCreate, OperatorChoice, WaitingQuery
 from chalicelib.services import appeals
 
 bp = Blueprint(__name__)
 
 
-@bp.route("/appeals", methods=["POST"])
+@bp.route("/appeals", methods=["POST"], authorizer=authorize)
 @endpoint
 def submit_appeal() -> Response:
-    intake = appeals.submit_appeal(parse_body(bp.current_request, AppealCreate))
+    request = bp.current_request
+    intake = appeals.submit_appeal(parse_body(request, AppealCreate), viewer=caller(request))
     # A repeated (source_id, message_id) answers 200 with the first appeal.
     return respond(intake.appeal, 201 if intake.created else 200)
 
 
-@bp.route("/appeals/{appeal_id}", methods=["GET"])
+@bp.route("/appeals/{appeal_id}", methods=["GET"], authorizer=authorize)
 @endpoint
 def get_appeal(appeal_id: str) -> Response:
-    return respond(appeals.get_appeal(appeal_id))
+    return respond(appeals.get_appeal(appeal_id, caller(bp.current_request)))
 
 
-@bp.route("/appeals/{appeal_id}/close", methods=["POST"])
+@bp.route("/appeals/{appeal_id}/close", methods=["POST"], authorizer=authorize)
 @endpoint
 def close_appeal(appeal_id: str) -> Response:
-    return respond(appeals.close_appeal(appeal_id))
+    return respond(appeals.close_appeal(appeal_id, viewer=caller(bp.current_request)))
 
 
-@bp.route("/appeals/{appeal_id}/accept", methods=["POST"])
+@bp.route("/appeals/{appeal_id}/accept", methods=["POST"], authorizer=authorize)
 @endpoint
 def accept_appeal(appeal_id: str) -> Response:
     request = parse_body(bp.current_request, OperatorChoice)
-    return respond(appeals.accept_appeal(appeal_id, request.operator_id))
+    return respond(appeals.accept_appeal(appeal_id, request.operator_id, viewer=caller(bp.current_request)))
 
 
-@bp.route("/appeals/{appeal_id}/history", methods=["GET"])
+@bp.route("/appeals/{appeal_id}/history", methods=["GET"], authorizer=authorize)
 @endpoint
 def get_appeal_history(appeal_id: str) -> Response:
-    return respond(appeals.get_history(appeal_id))
+    return respond(appeals.get_history(appeal_id, caller(bp.current_request)))
 
 
-@bp.route("/appeals/{appeal_id}/assign", methods=["POST"])
+@bp.route("/appeals/{appeal_id}/assign", methods=["POST"], authorizer=authorize)
 @endpoint
 def assign_appeal(appeal_id: str) -> Response:
     request = parse_body(bp.current_request, OperatorChoice)
     return respond(appeals.assign_appeal(appeal_id, request.operator_id))
 
 
-@bp.route("/sources/{source_id}/waiting", methods=["GET"])
+@bp.route("/sources/{source_id}/waiting", methods=["GET"], authorizer=authorize)
 @endpoint
 def list_waiting(source_id: str) -> Response:
     query = parse_query(bp.current_request, WaitingQuery)

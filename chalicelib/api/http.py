@@ -5,6 +5,7 @@ Every route is wrapped by `endpoint`, which maps:
     PayloadTooLarge (body above 64 KB)        → 413
     InvalidInput / pydantic ValidationError   → 422 with field paths
     Unauthorized                              → 401
+    Forbidden (role or ownership)             → 403
     NotFound                                  → 404
     Conflict                                  → 409
     ServiceBusy                               → 503 with Retry-After
@@ -20,10 +21,12 @@ from typing import Any, TypeVar
 from chalice.app import Request, Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.auth.principal import Principal
 from chalicelib.errors import (
     Conflict,
     DomainError,
     FieldProblem,
+    Forbidden,
     InvalidInput,
     MalformedInput,
     NotFound,
@@ -38,6 +41,7 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     MalformedInput: (400, "malformed_request"),
     InvalidInput: (422, "validation_error"),
     Unauthorized: (401, "unauthorized"),
+    Forbidden: (403, "forbidden"),
     NotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
     PayloadTooLarge: (413, "payload_too_large"),
@@ -76,6 +80,14 @@ def _as_domain_error(exc: ValidationError, where: str) -> DomainError:
         return MalformedInput(f"request body is not valid JSON: {errors[0]['msg']}")
     problems = [FieldProblem(loc=(where, *error["loc"]), msg=error["msg"], type=error["type"]) for error in errors]
     return InvalidInput("request validation failed", problems)
+
+
+def caller(request: Request) -> Principal:
+    """The principal the authorizer vouched for (the middleware already refused requests without one)."""
+    principal = Principal.from_context(request.context.get("authorizer") or {})
+    if principal is None:
+        raise Unauthorized("a bearer token is required")
+    return principal
 
 
 def respond(payload: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import endpoint, parse_body, parse_query, respond
+from chalicelib.api.auth import authorize
+from chalicelib.api.http import caller, endpoint, parse_body, parse_query, respond
 from chalicelib.schemas.common import PageQuery
 from chalicelib.schemas.leads import LeadPatch, LeadsQuery, StageChange
 from chalicelib.services import deals, leads, scoring
@@ -10,50 +11,50 @@ from chalicelib.services import deals, leads, scoring
 bp = Blueprint(__name__)
 
 
-@bp.route("/leads", methods=["GET"])
+@bp.route("/leads", methods=["GET"], authorizer=authorize)
 @endpoint
 def list_leads() -> Response:
     query = parse_query(bp.current_request, LeadsQuery)
     return respond(leads.list_leads(query.limit, query.cursor, query.external_id, query.stage))
 
 
-@bp.route("/leads/{lead_id}", methods=["GET"])
+@bp.route("/leads/{lead_id}", methods=["GET"], authorizer=authorize)
 @endpoint
 def get_lead(lead_id: str) -> Response:
-    return respond(leads.get_lead(lead_id))
+    return respond(leads.get_lead(lead_id, caller(bp.current_request)))
 
 
-@bp.route("/leads/{lead_id}", methods=["PATCH"])
+@bp.route("/leads/{lead_id}", methods=["PATCH"], authorizer=authorize)
 @endpoint
 def update_lead(lead_id: str) -> Response:
     return respond(leads.update_lead(lead_id, parse_body(bp.current_request, LeadPatch)))
 
 
-@bp.route("/leads/{lead_id}/stage", methods=["POST"])
+@bp.route("/leads/{lead_id}/stage", methods=["POST"], authorizer=authorize)
 @endpoint
 def change_stage(lead_id: str) -> Response:
     return respond(leads.change_stage(lead_id, parse_body(bp.current_request, StageChange).stage))
 
 
-@bp.route("/leads/{lead_id}/transfer", methods=["POST"])
+@bp.route("/leads/{lead_id}/transfer", methods=["POST"], authorizer=authorize)
 @endpoint
 def transfer_lead(lead_id: str) -> Response:
     return respond(deals.transfer_lead(lead_id), 201)
 
 
-@bp.route("/leads/{lead_id}/analyze", methods=["POST"])
+@bp.route("/leads/{lead_id}/analyze", methods=["POST"], authorizer=authorize)
 @endpoint
 def analyze_lead(lead_id: str) -> Response:
     return respond(scoring.analyze_lead(lead_id))
 
 
-@bp.route("/leads/{lead_id}/history", methods=["GET"])
+@bp.route("/leads/{lead_id}/history", methods=["GET"], authorizer=authorize)
 @endpoint
 def lead_history(lead_id: str) -> Response:
     return respond(leads.get_history(lead_id))
 
 
-@bp.route("/leads/{lead_id}/appeals", methods=["GET"])
+@bp.route("/leads/{lead_id}/appeals", methods=["GET"], authorizer=authorize)
 @endpoint
 def list_lead_appeals(lead_id: str) -> Response:
     query = parse_query(bp.current_request, PageQuery)

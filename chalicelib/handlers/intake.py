@@ -4,27 +4,36 @@ Powertools' BatchProcessor returns `{"batchItemFailures": [...]}` so Lambda
 deletes the records that succeeded and redelivers only the failed ones (the
 event source has `ReportBatchItemFailures` on; see .chalice/resources.json).
 After 5 receives a failing record moves to the DLQ.
+
+While a record is handled every log line carries its SQS `messageId` as the
+correlation id; each batch reports `intake_records_failed` (records sent back
+to the queue, bound for the DLQ once they run out of receives).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 from chalice.app import SQSEvent
 
 from chalicelib.config import INTAKE_QUEUE_NAME
 from chalicelib.errors import DomainError, InvalidInput
+from chalicelib.observability import INTAKE_RECORDS_FAILED, correlated, count, invocation, logger
 from chalicelib.services import intake as intake_service
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 bp = Blueprint(__name__)
-logger = Logger(service="leadcrm")
 
 
 def handle_record(record: SQSRecord) -> None:
+    with correlated(record.message_id):
+        _handle(record)
+
+
+def _handle(record: SQSRecord) -> None:
     try:
         result = intake_service.ingest(record.body)
     except DomainError as exc:
@@ -66,9 +75,21 @@ def handle_record(record: SQSRecord) -> None:
 
 @bp.on_sqs_message(queue=INTAKE_QUEUE_NAME, batch_size=10, maximum_batching_window_in_seconds=1)
 def intake(event: SQSEvent) -> dict[str, Any]:
-    # A batch whose every record failed is still a partial response, so Lambda
-    # counts receives per record instead of retrying an invocation error.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(
-        event=event.to_dict(), record_handler=handle_record, processor=processor, context=event.context
-    )
+    # Imported here: the batch utilities pull in Powertools' data classes,
+    # parser and asyncio, cold-start time the HTTP and schedule functions
+    # (the same package) need not pay.
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    with invocation(getattr(event.context, "aws_request_id", None)):
+        # A batch whose every record failed is still a partial response, so Lambda
+        # counts receives per record instead of retrying an invocation error.
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        batch = event.to_dict()
+        response = process_partial_response(
+            event=batch, record_handler=handle_record, processor=processor, context=event.context
+        )
+        failed = len(response.get("batchItemFailures", []))
+        # Zero is reported too: a dense series alarms cleanly.
+        count(INTAKE_RECORDS_FAILED, failed)
+        logger.info("intake batch handled", extra={"records": len(batch.get("Records", [])), "failed": failed})
+        return response

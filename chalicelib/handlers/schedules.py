@@ -1,22 +1,25 @@
 """Scheduled functions: the waiting line and SLA sweep every minute, the
 counter audit every 15 minutes, rescoring changed leads every 5 minutes and
 training the scoring model daily. Each reports its figures as CloudWatch
-metrics (EMF), so drift above zero can raise an alarm."""
+metrics (EMF), so drift above zero can raise an alarm.
+
+Each run's log lines carry the EventBridge event id as the correlation id;
+its metrics (these and whatever the services recorded) are flushed once at
+the end of the run."""
 
 from __future__ import annotations
 
 import time
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Blueprint, Rate
 from chalice.app import CloudWatchEvent
 
+from chalicelib.observability import COUNTER_DRIFT, invocation, metrics
 from chalicelib.schemas.jobs import AuditReport, ReassignReport, RescoreReport, TrainingReport
 from chalicelib.services.jobs import JOBS, MINUTES_PER_DAY
 
 bp = Blueprint(__name__)
-metrics = Metrics(namespace="LeadCRM", service="leadcrm")
 
 
 def _every(name: str) -> Rate:
@@ -26,39 +29,44 @@ def _every(name: str) -> Rate:
     return Rate(minutes, unit=Rate.MINUTES)
 
 
+def _count(name: str, value: float) -> None:
+    # Per-run totals are reported even when zero: the series stay dense for alarms.
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
 @bp.schedule(_every("reassign"), name="reassign", description="Serve waiting lines; reclaim lapsed SLAs")
 def reassign(event: CloudWatchEvent) -> None:
-    report = JOBS["reassign"].run()
-    assert isinstance(report, ReassignReport)
-    for name in ("lapsed", "reassigned", "returned_to_line", "escalated", "drained", "still_waiting"):
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=getattr(report, name))
-    metrics.flush_metrics()
+    with invocation(event.event_id):
+        report = JOBS["reassign"].run()
+        assert isinstance(report, ReassignReport)
+        for name in ("lapsed", "reassigned", "returned_to_line", "escalated", "drained", "still_waiting"):
+            _count(name, getattr(report, name))
 
 
 @bp.schedule(_every("audit"), name="audit", description="Recount operator loads from the appeals index")
 def audit(event: CloudWatchEvent) -> None:
-    report = JOBS["audit"].run()
-    assert isinstance(report, AuditReport)
-    metrics.add_metric(name="counter_drift", unit=MetricUnit.Count, value=report.drift_total)
-    metrics.flush_metrics()
+    with invocation(event.event_id):
+        report = JOBS["audit"].run()
+        assert isinstance(report, AuditReport)
+        _count(COUNTER_DRIFT, report.drift_total)
 
 
 @bp.schedule(_every("rescore"), name="rescore", description="Score leads whose scoring inputs changed")
 def rescore(event: CloudWatchEvent) -> None:
-    started = time.monotonic()
-    report = JOBS["rescore"].run()
-    assert isinstance(report, RescoreReport)
-    for name in ("scored", "changed_meanwhile", "fallbacks"):
-        metrics.add_metric(name=f"leads_{name}", unit=MetricUnit.Count, value=getattr(report, name))
-    metrics.add_metric(name="rescore_seconds", unit=MetricUnit.Seconds, value=time.monotonic() - started)
-    metrics.flush_metrics()
+    with invocation(event.event_id):
+        started = time.monotonic()
+        report = JOBS["rescore"].run()
+        assert isinstance(report, RescoreReport)
+        for name in ("scored", "changed_meanwhile", "fallbacks"):
+            _count(f"leads_{name}", getattr(report, name))
+        metrics.add_metric(name="rescore_seconds", unit=MetricUnit.Seconds, value=time.monotonic() - started)
 
 
 @bp.schedule(_every("train"), name="train", description="Retrain the lead scoring model on outcomes")
 def train(event: CloudWatchEvent) -> None:
-    report = JOBS["train"].run()
-    assert isinstance(report, TrainingReport)
-    metrics.add_metric(name="model_trained", unit=MetricUnit.Count, value=int(report.trained))
-    if report.holdout_auc is not None:
-        metrics.add_metric(name="model_holdout_auc", unit=MetricUnit.NoUnit, value=report.holdout_auc)
-    metrics.flush_metrics()
+    with invocation(event.event_id):
+        report = JOBS["train"].run()
+        assert isinstance(report, TrainingReport)
+        _count("model_trained", int(report.trained))
+        if report.holdout_auc is not None:
+            metrics.add_metric(name="model_holdout_auc", unit=MetricUnit.NoUnit, value=report.holdout_auc)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -15,6 +15,16 @@ class SourcesNewestFirst(GlobalSecondaryIndex["Source"]):
 
     listed = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
+
+
+class ApiKey(MapAttribute):
+    """A bot's key for this source: only the SHA-256 of its secret is stored."""
+
+    key_id = UnicodeAttribute()
+    secret_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    # Set when a newer key replaced this one (the grace period's end) or on revocation.
+    expires_at = UnicodeAttribute(null=True)
 
 
 class Source(Model):
@@ -45,6 +55,10 @@ class Source(Model):
     lead_points = NumberAttribute(default=0)
     # SHA-256 of the Telegram webhook secret; the secret itself is never stored.
     telegram_secret_hash = UnicodeAttribute(null=True)
+    # Bot API keys, newest last; a rotation keeps the previous ones for a grace period.
+    api_keys = ListAttribute(of=ApiKey, null=True)
+    # Bumped by every key change, under a condition: two rotations never merge.
+    api_keys_version = NumberAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()

@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 T = TypeVar("T")
 
@@ -18,6 +27,9 @@ Name = Annotated[
         pattern=r"^[^\x00-\x08\x0B-\x1F\x7F]*[^\x00-\x20\x7F][^\x00-\x08\x0B-\x1F\x7F]*$",
     ),
 ]
+# DynamoDB numbers stop at magnitude 1e-130: a smaller float (1e-200, from a client or a model's reply)
+# would fail the write with a 500. Six decimals is finer than any score or points we show.
+StoredFloat = Annotated[float, Field(allow_inf_nan=False), AfterValidator(lambda value: round(value, 6) + 0.0)]
 EntityId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=2000)]
 

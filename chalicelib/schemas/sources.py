@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, RootModel, StringConstraints
 
-from chalicelib.schemas.common import Description, EntityId, Input, Name, Output, Patch
+from chalicelib.schemas.common import Description, EntityId, Input, Name, Output, Patch, StoredFloat
 
 
 class Strategy(StrEnum):
@@ -21,7 +21,7 @@ ResponseSla = Annotated[int, Field(ge=10, le=7 * 24 * 3600)]
 SLA_DESCRIPTION = (
     "Seconds an operator has to accept (POST /appeals/{id}/accept) before the appeal is reassigned; null: no SLA"
 )
-LeadPoints = Annotated[float, Field(ge=-0.3, le=0.3)]
+LeadPoints = Annotated[StoredFloat, Field(ge=-0.3, le=0.3)]
 LEAD_POINTS_DESCRIPTION = "Points (-0.3..0.3) the rules scorer adds to this source's leads: how warm the channel is"
 STICKY_DESCRIPTION = (
     "Returning leads go first to the operator last assigned one of their appeals, "

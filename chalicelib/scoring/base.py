@@ -10,6 +10,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.schemas.common import StoredFloat
+
 Recommendation = Literal["transfer_to_sales", "continue_qualification", "drop_lead"]
 ScorerName = Literal["rules", "model", "llm"]
 
@@ -56,13 +58,13 @@ class Factor(BaseModel):
     feature: str
     # Signed: positive pushes the score up. Rules: points of score; model and
     # llm: log-odds.
-    contribution: float
+    contribution: StoredFloat
 
 
 class Score(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    score: float = Field(ge=0.0, le=1.0)
+    score: StoredFloat = Field(ge=0.0, le=1.0)
     recommendation: Recommendation
     reason: str
     factors: list[Factor]

@@ -11,7 +11,6 @@ a recommendation, exactly as for the other scorers.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -27,9 +26,8 @@ from botocore.exceptions import (
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from chalicelib.observability import logger
 from chalicelib.scoring.base import TOP_FACTORS, LeadFeatures, Score, Scorer, recommend, top_factors
-
-logger = logging.getLogger(__name__)
 
 # Room for a 300-character reason and five factors, with margin; a reply cut
 # short by this limit (stopReason "max_tokens") is not trusted.
@@ -220,7 +218,13 @@ class LlmScorer:
             raise _Failed(type(error).__name__) from None
 
     def _fall_back(self, features: LeadFeatures, kind: str) -> Score:
-        logger.warning("llm scorer failed (%s) with model %s; %s answers", kind, self.model_id, self.fallback.name)
+        logger.warning(
+            "llm scorer failed (%s) with model %s; %s answers",
+            kind,
+            self.model_id,
+            self.fallback.name,
+            extra={"error": kind, "model_id": self.model_id, "fallback": self.fallback.name},
+        )
         answer = self.fallback.score(features)
         reason = f"llm failed: {kind}"
         if answer.fallback_reason:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.auth.principal import SYSTEM, Principal
 from chalicelib.errors import Conflict, MalformedInput, NotFound, ServiceBusy
 from chalicelib.ids import appeal_id_for_message, is_well_formed, iso, lead_id_for, new_id, utc_now
 from chalicelib.models import Appeal, Lead, OpenAppealMarker, Source
@@ -22,6 +23,7 @@ from chalicelib.models.appeals import (
 )
 from chalicelib.models.base import LISTED
 from chalicelib.models.leads import NEW
+from chalicelib.observability import APPEALS_ASSIGNED, APPEALS_RECEIVED, APPEALS_WAITING, count, logger
 from chalicelib.schemas.appeals import AppealCreate, AppealEvent, AppealHistory, AppealOut, OperatorRef
 from chalicelib.schemas.common import Page
 
@@ -29,6 +31,7 @@ from chalicelib.schemas.common import Page
 from chalicelib.services import distribution, operators, waiting_line
 from chalicelib.services.appeal_state import append_events, assigned_actions, deadline_of, event, sla_deadline
 from chalicelib.services.lead_state import scoring_inputs_changed
+from chalicelib.services.ownership import ensure_acting_as_self, ensure_may_post_to, ensure_own_appeal
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
 from chalicelib.services.sources import get_source_row
 from chalicelib.services.transactions import Backoff, Cancelled, Transaction, commit_with_retry, is_contention
@@ -76,17 +79,20 @@ def get_appeal_row(appeal_id: str) -> Appeal:
         raise NotFound.entity("appeal", appeal_id) from None
 
 
-def get_appeal(appeal_id: str) -> AppealOut:
-    return to_out(get_appeal_row(appeal_id))
-
-
-def get_history(appeal_id: str) -> AppealHistory:
+def get_appeal(appeal_id: str, viewer: Principal = SYSTEM) -> AppealOut:
     row = get_appeal_row(appeal_id)
+    ensure_own_appeal(row, viewer)
+    return to_out(row)
+
+
+def get_history(appeal_id: str, viewer: Principal = SYSTEM) -> AppealHistory:
+    row = get_appeal_row(appeal_id)
+    ensure_own_appeal(row, viewer)
     events = [AppealEvent.model_validate_json(raw) for raw in row.events or []]
     return AppealHistory(appeal_id=row.appeal_id, status=row.status, events=events)
 
 
-def submit_appeal(request: AppealCreate, *, rng: random.Random | None = None) -> Intake:
+def submit_appeal(request: AppealCreate, *, rng: random.Random | None = None, viewer: Principal = SYSTEM) -> Intake:
     """Creates the appeal and hands it to an operator, or queues it as waiting.
 
     One transaction writes the appeal (with its decision record), upserts the
@@ -97,6 +103,7 @@ def submit_appeal(request: AppealCreate, *, rng: random.Random | None = None) ->
     appeal untouched. On a sticky source a message from a lead with an open
     appeal there attaches to it instead.
     """
+    ensure_may_post_to(request.source_id, viewer)
     source = get_source_row(request.source_id)
     lead_id = lead_id_for(request.lead_external_id)
     if not source.sticky:
@@ -195,7 +202,7 @@ def _create(
         return tx
 
     try:
-        distribution.place(source, build, trigger="intake", prefer=prefer, rng=rng)
+        decision = distribution.place(source, build, trigger="intake", prefer=prefer, rng=rng)
     except Cancelled as failure:
         if failure.failed("appeal"):
             return Intake(_existing_for_repeat(appeal_id, request), created=False)
@@ -206,7 +213,29 @@ def _create(
         if failure.failed("source"):
             raise NotFound.entity("source", request.source_id) from None
         raise ServiceBusy("could not record the appeal right now; retry shortly") from failure
+    _log_created(appeal_id, lead_id, source.source_id, decision)
     return Intake(to_out(built[0]), created=True)
+
+
+def _log_created(appeal_id: str, lead_id: str, source_id: str, decision: distribution.Decision) -> None:
+    ids = {"appeal_id": appeal_id, "lead_id": lead_id, "source_id": source_id}
+    logger.info("appeal received", extra=ids)
+    count(APPEALS_RECEIVED)
+    if decision.winner is None:
+        logger.info("appeal waiting", extra={**ids, "reason": "nobody_free", "trigger": decision.trigger})
+        count(APPEALS_WAITING)
+        return
+    logger.info(
+        "appeal assigned",
+        extra={
+            **ids,
+            "operator_id": decision.winner.operator_id,
+            "how": decision.how,
+            "trigger": decision.trigger,
+            "lost_races": len(decision.lost_races),
+        },
+    )
+    count(APPEALS_ASSIGNED)
 
 
 def _lead_upsert(request: AppealCreate, now: str, winner: distribution.Candidate | None) -> list:
@@ -285,6 +314,7 @@ def _attach(appeal_id: str, source: Source, request: AppealCreate, backoff: Back
         if message_key is not None and message_key in (current.attached_message_hashes or ()):
             return to_out(current)  # this very message was attached before: a redelivery
         return None if current.status == CLOSED else to_out(current)
+    logger.info("follow-up message attached", extra={"appeal_id": appeal_id, "source_id": source.source_id})
     return get_appeal(appeal_id)
 
 
@@ -326,6 +356,18 @@ def assign_appeal(appeal_id: str, operator_id: str, backoff: Backoff | None = No
                 raise
             backoff.sleep(attempt)  # it moved (or the rows are busy): look again
             continue
+        logger.info(
+            "appeal assigned",
+            extra={
+                "appeal_id": appeal_id,
+                "source_id": row.source_id,
+                "operator_id": operator_id,
+                "how": "manual",
+                "trigger": "manual",
+                "was_escalated": bool(row.escalated),
+            },
+        )
+        count(APPEALS_ASSIGNED)
         return get_appeal(appeal_id)
     raise ServiceBusy("appeal is changing too fast to assign; retry shortly")
 
@@ -348,11 +390,15 @@ def list_waiting(source_id: str, escalated: bool, limit: int, cursor: str | None
     return Page[AppealOut](items=[to_out(row) for row in rows], next=encode_cursor(last))
 
 
-def accept_appeal(appeal_id: str, operator_id: str, backoff: Backoff | None = None) -> AppealOut:
+def accept_appeal(
+    appeal_id: str, operator_id: str, backoff: Backoff | None = None, viewer: Principal = SYSTEM
+) -> AppealOut:
     """The assigned operator acknowledges the appeal, which stops its SLA clock."""
+    ensure_acting_as_self(operator_id, viewer)
     backoff = backoff or Backoff()
     for attempt in range(backoff.attempts):
         row = get_appeal_row(appeal_id)
+        ensure_own_appeal(row, viewer)
         if row.status != ACTIVE or row.operator_id != operator_id:
             whose = "nobody" if row.operator_id is None else "another operator"
             raise Conflict(f"appeal {appeal_id} is {row.status} and assigned to {whose}; only its operator may accept")
@@ -371,6 +417,8 @@ def accept_appeal(appeal_id: str, operator_id: str, backoff: Backoff | None = No
                 & (Appeal.operator_id == operator_id)
                 & Appeal.accepted_at.does_not_exist(),
             )
+            accepted = {"appeal_id": appeal_id, "source_id": row.source_id, "operator_id": operator_id}
+            logger.info("appeal accepted", extra=accepted)
             return to_out(row)
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
@@ -381,12 +429,13 @@ def accept_appeal(appeal_id: str, operator_id: str, backoff: Backoff | None = No
     raise ServiceBusy("appeal is changing too fast to accept; retry shortly")
 
 
-def close_appeal(appeal_id: str, *, backoff: Backoff | None = None) -> AppealOut:
+def close_appeal(appeal_id: str, *, backoff: Backoff | None = None, viewer: Principal = SYSTEM) -> AppealOut:
     """Closes an active or waiting appeal; an active one frees its operator's
     slot, which goes straight to the oldest waiting appeal it can take."""
     backoff = backoff or Backoff()
     for attempt in range(backoff.attempts):
         row = get_appeal_row(appeal_id)
+        ensure_own_appeal(row, viewer)
         if row.status == CLOSED:
             raise Conflict(f"appeal {appeal_id} is already closed")
         now = iso(utc_now())
@@ -430,6 +479,15 @@ def close_appeal(appeal_id: str, *, backoff: Backoff | None = None) -> AppealOut
                 raise
             backoff.sleep(attempt)
             continue
+        logger.info(
+            "appeal closed",
+            extra={
+                "appeal_id": appeal_id,
+                "source_id": row.source_id,
+                "operator_id": row.operator_id,
+                "from_status": row.status,
+            },
+        )
         if row.status == ACTIVE:
             waiting_line.drain_after_release(row.operator_id)
         row.status, row.closed_at, row.sla_due_at = CLOSED, now, None

@@ -16,15 +16,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from aws_lambda_powertools import Logger
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.models import Appeal, Operator
 from chalicelib.models.appeals import ACTIVE
 from chalicelib.models.base import LISTED
+from chalicelib.observability import logger
 from chalicelib.schemas.jobs import AuditReport, CounterDrift
-
-logger = Logger(service="leadcrm")
 
 # Long enough for the index to catch up with a transaction that just committed.
 SETTLE_SECONDS = 1.0

@@ -9,6 +9,7 @@ from chalicelib.errors import Conflict, NotFound
 from chalicelib.ids import is_well_formed, iso, utc_now
 from chalicelib.models import Deal, Lead
 from chalicelib.models.leads import DEAL_STAGES, DEALS_LISTED, QUALIFIED, TRANSFERRED, deal_key
+from chalicelib.observability import logger
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.leads import DealEvent, DealOut, Transfer
 from chalicelib.scoring.base import TRANSFER_THRESHOLD
@@ -112,6 +113,17 @@ def transfer_lead(lead_id: str) -> Transfer:
         again = transfer_refusals(leads.get_lead_row(lead_id, consistent=True))
         reasons = "; ".join(again) or "it changed while being transferred; read it and retry"
         raise Conflict(f"lead {lead_id} cannot be transferred: {reasons}") from None
+    logger.info(
+        "lead transferred to sales",
+        extra={
+            "lead_id": lead_id,
+            "deal_id": deal.deal_id,
+            "from_stage": QUALIFIED,
+            "to_stage": TRANSFERRED,
+            "ai_score": float(row.ai_score),
+            "model_version": row.model_version,
+        },
+    )
     return Transfer(lead=leads.get_lead(lead_id), deal=to_out(deal))
 
 
@@ -166,5 +178,6 @@ def change_deal_stage(deal_id: str, wanted: str) -> DealOut:
             "deal",
         )
         if moved:
+            logger.info("deal stage changed", extra={"deal_id": deal_id, "from_stage": current, "to_stage": wanted})
             return to_out(row)
     raise Conflict(f"deal {deal_id} is changing stage too fast; read it and retry")

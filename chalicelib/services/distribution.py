@@ -163,6 +163,11 @@ class Decision:
     total: int = 0
     lost_races: tuple[str, ...] = ()
 
+    @property
+    def how(self) -> str:
+        """For the logs: how the winner was picked."""
+        return "sticky" if self.sticky else "weighted_draw"
+
     def record(self) -> dict[str, Any]:
         return {
             "trigger": self.trigger,

@@ -6,7 +6,6 @@ import json
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.client import BaseClient
 from pydantic import ValidationError
 
@@ -44,6 +43,10 @@ def ingest(raw: str) -> Intake:
 
 @lru_cache(maxsize=4)
 def _sqs(region: str) -> BaseClient:
+    # Imported here: only the Telegram webhook enqueues, and boto3 (pynamodb
+    # needs botocore alone) is cold-start time every other function would pay.
+    import boto3
+
     # boto3 honours AWS_ENDPOINT_URL_SQS itself (local stack, tests).
     return boto3.session.Session().client("sqs", region_name=region)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.auth.principal import SYSTEM, Principal
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.ids import is_well_formed, iso, lead_id_for, utc_now
 from chalicelib.models import Appeal, Lead
@@ -15,12 +16,14 @@ from chalicelib.models.leads import (
     NEW,
     QUALIFIED,
 )
+from chalicelib.observability import logger
 from chalicelib.schemas.appeals import AppealOut
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.leads import FactorOut, LeadEvent, LeadHistory, LeadOut, LeadPatch
 from chalicelib.services import appeals
 from chalicelib.services.history import append_to
 from chalicelib.services.lead_state import lead_event, scoring_inputs_changed, scoring_settled
+from chalicelib.services.ownership import ensure_lead_visible
 from chalicelib.services.paging import decode_cursor, encode_cursor, take_page, take_rows_page
 from chalicelib.services.transactions import update_existing, update_if
 
@@ -75,8 +78,10 @@ def get_lead_row(lead_id: str, consistent: bool = False) -> Lead:
         raise NotFound.entity("lead", lead_id) from None
 
 
-def get_lead(lead_id: str) -> LeadOut:
-    return to_out(get_lead_row(lead_id))
+def get_lead(lead_id: str, viewer: Principal = SYSTEM) -> LeadOut:
+    row = get_lead_row(lead_id)
+    ensure_lead_visible(row.lead_id, viewer)
+    return to_out(row)
 
 
 def list_leads(
@@ -128,6 +133,8 @@ def update_lead(lead_id: str, patch: LeadPatch) -> LeadOut:
         actions += scoring_inputs_changed(now)
     row = Lead(lead_id)
     update_existing(row, actions, "lead")
+    # Which fields, never their values: they are the lead's contacts.
+    logger.info("lead updated", extra={"lead_id": lead_id, "fields": sorted(changes)})
     return to_out(row)
 
 
@@ -174,6 +181,7 @@ def change_stage(lead_id: str, wanted: str) -> LeadOut:
         if current == NEW:
             seen = seen | Lead.stage.does_not_exist()
         if update_if(row, actions, seen, "lead"):
+            logger.info("lead stage changed", extra={"lead_id": lead_id, "from_stage": current, "to_stage": wanted})
             return to_out(row)
         # Someone moved it meanwhile: judge the move against the new stage.
     raise Conflict(f"lead {lead_id} is changing stage too fast; read it and retry")

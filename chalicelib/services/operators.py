@@ -9,6 +9,7 @@ from chalicelib.ids import is_well_formed, iso, new_id, utc_now
 from chalicelib.models import Appeal, Operator
 from chalicelib.models.appeals import ACTIVE, CLOSED
 from chalicelib.models.base import LISTED
+from chalicelib.observability import logger
 from chalicelib.schemas.appeals import AppealOut
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.operators import OperatorCreate, OperatorOut, OperatorPatch
@@ -89,6 +90,9 @@ def update_operator(operator_id: str, patch: OperatorPatch, *, redistribute: boo
     actions.append(Operator.updated_at.set(iso(utc_now())))
     row = Operator(operator_id)
     update_existing(row, actions, "operator")
+    # Field names and the switches that move appeals; a name is personal.
+    settings = {key: changes[key] for key in ("is_active", "max_load") if key in changes}
+    logger.info("operator updated", extra={"operator_id": operator_id, "fields": sorted(changes), **settings})
     moved = 0
     if redistribute:
         moved = sum(reassignment.redistribute(operator_id).values())

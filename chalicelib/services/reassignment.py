@@ -14,19 +14,24 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Literal
 
-from aws_lambda_powertools import Logger
-
 from chalicelib.ids import iso, utc_now
 from chalicelib.models import Appeal, Lead, Source
 from chalicelib.models.appeals import ACTIVE, ESCALATED_SEGMENT, QUEUED_SEGMENT
 from chalicelib.models.base import LISTED
+from chalicelib.observability import (
+    APPEALS_ASSIGNED,
+    APPEALS_ESCALATED,
+    APPEALS_REASSIGNED,
+    APPEALS_WAITING,
+    SLA_LAPSES,
+    count,
+    logger,
+)
 from chalicelib.schemas.jobs import ReassignReport
 from chalicelib.services import waiting_line
 from chalicelib.services.appeal_state import append_events, assigned_actions, event, queued_actions
 from chalicelib.services.distribution import Decision, Pool, add_release, place
 from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry
-
-logger = Logger(service="leadcrm")
 
 MAX_LAPSES = 3
 SLA_LAPSED = "sla_lapsed"
@@ -74,10 +79,8 @@ def reclaim(
             return "skipped"
         raise
     pool.released(old)
-    logger.info(
-        "appeal reclaimed",
-        extra={"appeal_id": row.appeal_id, "from_operator_id": old, "reason": reason, "outcome": outcome},
-    )
+    if lapse:
+        count(SLA_LAPSES)
     return outcome
 
 
@@ -136,7 +139,23 @@ def _place_elsewhere(
 
     trigger = "sla_lapse" if reason == SLA_LAPSED else "redistribute"
     decision = place(source, build, trigger=trigger, pool=pool, exclude=exclude, rng=rng)
-    return "reassigned" if decision.winner is not None else "returned_to_line"
+    moved = {"appeal_id": row.appeal_id, "source_id": row.source_id, "from_operator_id": old, "reason": reason}
+    if decision.winner is None:
+        logger.info("appeal returned to the waiting line", extra={**moved, "why": "nobody_free"})
+        count(APPEALS_WAITING)
+        return "returned_to_line"
+    logger.info(
+        "appeal reassigned",
+        extra={
+            **moved,
+            "operator_id": decision.winner.operator_id,
+            "how": decision.how,
+            "reassign_count": int(row.reassign_count or 0) + 1,
+        },
+    )
+    count(APPEALS_REASSIGNED)
+    count(APPEALS_ASSIGNED)
+    return "reassigned"
 
 
 def _escalate(row: Appeal, old: str, still_theirs, taken_back: list, now: datetime) -> None:
@@ -156,6 +175,17 @@ def _escalate(row: Appeal, old: str, still_theirs, taken_back: list, now: dateti
     add_release(tx, row.source_id, old, label="released_")
     tx.update("source", Source(row.source_id), [Source.waiting_count.add(1)])
     commit_with_retry(tx)
+    logger.info(
+        "appeal escalated",
+        extra={
+            "appeal_id": row.appeal_id,
+            "source_id": row.source_id,
+            "from_operator_id": old,
+            "reason": SLA_LAPSED,
+            "lapses": len(row.lapsed_operator_ids or ()) + 1,
+        },
+    )
+    count(APPEALS_ESCALATED)
 
 
 def lapsed_appeals(source_id: str, now: datetime) -> Iterator[Appeal]:

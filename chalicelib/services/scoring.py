@@ -8,7 +8,6 @@ the version that was scored.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -28,6 +27,7 @@ from chalicelib.models.leads import (
     FactorAttribute,
     model_key,
 )
+from chalicelib.observability import SCORING_LATENCY_MS, logger, milliseconds
 from chalicelib.schemas.jobs import RescoreReport, TrainingReport
 from chalicelib.schemas.leads import LeadOut
 from chalicelib.scoring.base import LeadFeatures, Score, Scorer
@@ -35,8 +35,6 @@ from chalicelib.scoring.rules import RulesScorer
 from chalicelib.services import leads
 from chalicelib.services.lead_state import capped_history, lead_event, scoring_settled
 from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry, update_if
-
-logger = logging.getLogger(__name__)
 
 # Each class needs this many outcomes before a model is trained.
 MIN_OUTCOMES_PER_CLASS = 30
@@ -177,14 +175,38 @@ def _write_score(row: Lead, score: Score, trigger: str) -> bool:
     return update_if(row, _score_actions(row, score, trigger, iso(utc_now())), condition, "lead")
 
 
+def _timed_score(scorer: Scorer, features: LeadFeatures) -> tuple[Score, float]:
+    started = time.perf_counter()
+    score = scorer.score(features)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    milliseconds(SCORING_LATENCY_MS, elapsed_ms)
+    return score, elapsed_ms
+
+
+def _log_scored(lead_id: str, score: Score, trigger: str, elapsed_ms: float) -> None:
+    logger.info(
+        "lead score written",
+        extra={
+            "lead_id": lead_id,
+            "score": score.score,
+            "recommendation": score.recommendation,
+            "model_version": score.model_version,
+            "fallback_reason": score.fallback_reason,
+            "trigger": trigger,
+            "latency_ms": round(elapsed_ms, 1),
+        },
+    )
+
+
 def analyze_lead(lead_id: str, scorer: Scorer | None = None) -> LeadOut:
     """Scores the lead now, whatever its inputs, and returns it with the score."""
     scorer = scorer or configured_scorer()
     for _ in range(3):
         row = leads.get_lead_row(lead_id, consistent=True)
         points = _source_points({row.source_id} if row.source_id else set())
-        score = scorer.score(features_of(row, points.get(row.source_id or "", 0.0), utc_now()))
+        score, elapsed_ms = _timed_score(scorer, features_of(row, points.get(row.source_id or "", 0.0), utc_now()))
         if _write_score(row, score, "analyze"):
+            _log_scored(lead_id, score, "analyze", elapsed_ms)
             return leads.to_out(row)
     raise ServiceBusy("the lead is changing too fast to score; retry shortly")
 
@@ -225,14 +247,18 @@ def rescore_changed(
                 settled += _settle(row)
                 continue
             try:
-                score = scorer.score(features_of(row, points.get(row.source_id or "", 0.0), utc_now()))
+                score, elapsed_ms = _timed_score(
+                    scorer, features_of(row, points.get(row.source_id or "", 0.0), utc_now())
+                )
                 written = _write_score(row, score, "schedule")
-            except Exception:
-                # One broken lead must not stop every other lead's scores.
-                logger.exception("rescoring a lead failed", extra={"lead_id": row.lead_id})
+            except Exception as exc:
+                # One broken lead must not stop every other lead's scores. The
+                # type only: a validation error's text quotes the values.
+                logger.error("rescoring a lead failed", extra={"lead_id": row.lead_id, "error": type(exc).__name__})
                 failed += 1
                 continue
             if written:
+                _log_scored(row.lead_id, score, "schedule", elapsed_ms)
                 scored += 1
                 fallbacks += score.fallback_reason is not None
             else:

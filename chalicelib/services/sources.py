@@ -8,6 +8,7 @@ from chalicelib.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from chalicelib.ids import is_well_formed, iso, new_id, utc_now
 from chalicelib.models import Operator, Source, Weight
 from chalicelib.models.base import LISTED
+from chalicelib.observability import logger
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightOut, WeightSet, WeightsOut
 from chalicelib.services import waiting_line
@@ -115,6 +116,7 @@ def replace_weights(source_id: str, weight_set: WeightSet, *, attempts: int = 5)
             if failure.failed("source"):
                 continue
             raise
+        logger.info("source weights replaced", extra={"source_id": source_id, "operators": sorted(wanted)})
         # New or heavier weights are capacity for this source's waiting line.
         waiting_line.drain_source_after_change(source_id)
         return _weights_out(source_id, wanted, {op.operator_id: op.name for op in operators})

@@ -14,18 +14,16 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aws_lambda_powertools import Logger
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from chalicelib.errors import DomainError
 from chalicelib.ids import iso, utc_now
 from chalicelib.models import Appeal, Lead, Source, Weight
 from chalicelib.models.appeals import ESCALATED_SEGMENT, QUEUED_SEGMENT, WAITING, waiting_key
+from chalicelib.observability import APPEALS_ASSIGNED, APPEALS_DRAINED, APPEALS_ESCALATED, count, logger
 from chalicelib.services.appeal_state import append_events, assigned_actions, event
 from chalicelib.services.distribution import Decision, Pool, place
 from chalicelib.services.transactions import Cancelled, Transaction
-
-logger = Logger(service="leadcrm")
 
 # One Query page of the line; more pages are read while capacity lasts.
 _MAX_PAGE = 100
@@ -85,7 +83,11 @@ def _escalate_in_line(row: Appeal) -> None:
         # Moved meanwhile (closed, assigned by hand) or busy: the next run looks again.
         logger.info("escalation skipped", extra={"appeal_id": row.appeal_id, "error": exc.cause_response_code})
         return
-    logger.info("appeal escalated", extra={"appeal_id": row.appeal_id, "reason": "no_operator_left"})
+    logger.info(
+        "appeal escalated",
+        extra={"appeal_id": row.appeal_id, "source_id": row.source_id, "reason": "no_operator_left"},
+    )
+    count(APPEALS_ESCALATED)
 
 
 def _line_page(source_id: str, limit: int, start: dict | None) -> Page:
@@ -133,7 +135,22 @@ def _hand_out(source: Source, row: Appeal, pool: Pool, exclude: set[str], rng: r
         if failure.failed("appeal"):
             return False  # someone else handed it out (or closed it) first
         raise
-    return decision.winner is not None
+    if decision.winner is None:
+        return False
+    logger.info(
+        "appeal drained from the waiting line",
+        extra={
+            "appeal_id": row.appeal_id,
+            "source_id": source.source_id,
+            "operator_id": decision.winner.operator_id,
+            "how": decision.how,
+            "trigger": decision.trigger,
+            "waited_since": _since(row),
+        },
+    )
+    count(APPEALS_DRAINED)
+    count(APPEALS_ASSIGNED)
+    return True
 
 
 def drain_sources(sources: Iterable[Source], rng: random.Random | None = None) -> list[Drained]:

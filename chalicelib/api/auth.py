@@ -1,0 +1,64 @@
+"""The authorizer on every protected route, and the app's own check behind it.
+
+API Gateway calls `authorize` once per token (cached `AUTHORIZER_TTL_SECONDS`)
+and answers 401/403 itself; the middleware then holds every request to the
+exact route table in `chalicelib.auth.access`, so a route is never open
+because a deployment forgot the authorizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chalice import Blueprint, Response
+from chalice.app import AuthRequest, AuthResponse, Request
+
+from chalicelib.api.http import error_response
+from chalicelib.auth.access import PUBLIC_ROUTES, allows, gateway_routes
+from chalicelib.auth.principal import Principal
+from chalicelib.auth.tokens import NoRole, TokenRejected
+from chalicelib.errors import Forbidden, Unauthorized
+from chalicelib.services.authentication import authenticate
+
+bp = Blueprint(__name__)
+
+# A revoked bot key or a disabled user keeps working at most this long.
+AUTHORIZER_TTL_SECONDS = 60
+
+
+@bp.authorizer(ttl_seconds=AUTHORIZER_TTL_SECONDS)
+def authorize(auth_request: AuthRequest) -> AuthResponse:
+    try:
+        principal = authenticate(auth_request.token)
+    except TokenRejected:
+        raise _unauthorized() from None
+    except NoRole:
+        # A genuine token without a role of ours: allowed nowhere (403, not 401: retrying won't help).
+        return AuthResponse(routes=[], principal_id="nobody")
+    return AuthResponse(
+        routes=gateway_routes(principal.role), principal_id=principal.subject, context=principal.as_context()
+    )
+
+
+@bp.middleware("http")
+def require_access(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    method, route = event.method, event.context.get("resourcePath")
+    if (method, route) in PUBLIC_ROUTES:
+        return get_response(event)
+    principal = Principal.from_context(event.context.get("authorizer") or {})
+    if principal is None:
+        return error_response(Unauthorized("a bearer token is required"))
+    if not allows(principal.role, method, str(route)):
+        return error_response(Forbidden(f"the {principal.role} role may not call {method} {route}"))
+    return get_response(event)
+
+
+def _unauthorized() -> Exception:
+    # API Gateway answers 401 when a Lambda authorizer fails with exactly "Unauthorized".
+    # `chalice local` and its test client do not emulate that; they do understand their
+    # own 401 error, which exists only where chalice's dev tooling is installed.
+    try:
+        from chalice.local import NotAuthorizedError
+    except ImportError:
+        return Exception("Unauthorized")
+    return NotAuthorizedError({"x-amzn-ErrorType": "UnauthorizedException"}, b'{"message":"Unauthorized"}')

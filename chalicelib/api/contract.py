@@ -1,0 +1,274 @@
+"""The HTTP contract of every route, in one table: what it reads, what it answers.
+
+The route files stay thin (parse → service → respond), so the models a route
+parses and returns are written down here once, keyed by (method, path), and
+`chalicelib.api.openapi` builds the OpenAPI document from this table plus the
+app's live routes. `tests/test_openapi_contract.py` fails when a route has no
+row here, so the document cannot silently fall behind the code.
+
+What is *not* in this table is derived, so it cannot drift:
+  - path parameters: from the route template;
+  - 400/413/415/422 for a body, 422 (and 400 for a cursor) for a query;
+  - 401/403 and the bearer requirement: from the route's authorizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, get_args
+
+from pydantic import BaseModel, RootModel
+
+from chalicelib.schemas.appeals import AppealCreate, AppealHistory, AppealOut, OperatorChoice, WaitingQuery
+from chalicelib.schemas.auth import ApiKeyIssued, ApiKeyList, ApiKeyRotation, MeOut
+from chalicelib.schemas.common import Health, Page, PageQuery
+from chalicelib.schemas.jobs import AuditReport, JobName, ReassignReport, RescoreReport, TrainingReport
+from chalicelib.schemas.leads import (
+    DealOut,
+    DealStageChange,
+    LeadHistory,
+    LeadOut,
+    LeadPatch,
+    LeadsQuery,
+    StageChange,
+    Transfer,
+)
+from chalicelib.schemas.operators import (
+    OperatorAppealsQuery,
+    OperatorCreate,
+    OperatorOut,
+    OperatorPatch,
+    OperatorUpdateQuery,
+)
+from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightSet, WeightsOut
+from chalicelib.schemas.stats import SourceDistribution, SourceOperators
+from chalicelib.schemas.telegram import TelegramUpdate, WebhookAck
+
+
+class OpenApiDocument(RootModel[dict[str, Any]]):
+    """This very document (OpenAPI 3.1)."""
+
+
+# One model, or several (the body is one of them), or None: no body (204).
+ResponseModel = type[BaseModel] | tuple[type[BaseModel], ...] | None
+
+
+@dataclass(frozen=True)
+class Reply:
+    model: ResponseModel
+    description: str
+
+
+@dataclass(frozen=True)
+class Header:
+    name: str
+    description: str
+    required: bool = True
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string", "minLength": 1, "maxLength": 256})
+
+
+@dataclass(frozen=True)
+class Contract:
+    summary: str
+    tag: str
+    # Success statuses; most routes have one, POST /appeals has two (new vs repeated message).
+    replies: dict[int, Reply]
+    body: type[BaseModel] | None = None
+    # False: an empty body means "all defaults" (the route parses only a body it was sent).
+    body_required: bool = True
+    query: type[BaseModel] | None = None
+    # Statuses the route itself can answer beyond those derived from body/query/auth (see module doc).
+    errors: frozenset[int] = frozenset()
+    description: str | None = None
+    # Stricter schemas than "a non-empty string" for particular path parameters.
+    path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    headers: tuple[Header, ...] = ()
+
+
+def ok(model: ResponseModel, description: str = "OK") -> dict[int, Reply]:
+    return {200: Reply(model, description)}
+
+
+def created(model: ResponseModel, description: str = "Created") -> dict[int, Reply]:
+    return {201: Reply(model, description)}
+
+
+# Error statuses by cause. A write that runs out of retries under contention answers 503.
+MISSING = frozenset({404})
+BUSY = frozenset({503})
+CONFLICT = frozenset({409})
+
+APPEALS_PAGE = Page[AppealOut]
+JOB_REPORTS = (ReassignReport, AuditReport, RescoreReport, TrainingReport)
+
+CONTRACT: dict[tuple[str, str], Contract] = {
+    # --- public ---------------------------------------------------------------
+    ("GET", "/health"): Contract("Liveness probe", "meta", ok(Health)),
+    ("GET", "/openapi.json"): Contract(
+        "This OpenAPI 3.1 document",
+        "meta",
+        ok(OpenApiDocument),
+        description="Generated from the pydantic models and the live route table; public.",
+    ),
+    ("POST", "/channels/telegram/{source_id}"): Contract(
+        "Telegram webhook for a source",
+        "channels",
+        ok(WebhookAck, "Acknowledged (a non-message update is acknowledged without being queued)"),
+        body=TelegramUpdate,
+        errors=frozenset({401}),
+        description=(
+            "Telegram calls this with the secret set as `telegram_secret_token` on the source. "
+            "A wrong secret and an unknown source answer the same 401."
+        ),
+        headers=(
+            Header(
+                "X-Telegram-Bot-Api-Secret-Token",
+                "The source's webhook secret (PATCH /sources/{source_id} telegram_secret_token)",
+            ),
+        ),
+    ),
+    # --- who am I (auth) ----------------------------------------------------------
+    ("GET", "/me"): Contract("The caller: role and operator profile", "me", ok(MeOut)),
+    ("GET", "/me/appeals"): Contract(
+        "The calling operator's appeals",
+        "me",
+        ok(APPEALS_PAGE),
+        query=OperatorAppealsQuery,
+        errors=MISSING,
+        description="As GET /operators/{operator_id}/appeals for the operator the token names.",
+    ),
+    # --- operators ----------------------------------------------------------------
+    ("POST", "/operators"): Contract("Create an operator", "operators", created(OperatorOut), body=OperatorCreate),
+    ("GET", "/operators"): Contract(
+        "List operators, newest first", "operators", ok(Page[OperatorOut]), query=PageQuery
+    ),
+    ("GET", "/operators/{operator_id}"): Contract("Read an operator", "operators", ok(OperatorOut), errors=MISSING),
+    ("PATCH", "/operators/{operator_id}"): Contract(
+        "Change an operator",
+        "operators",
+        ok(OperatorOut),
+        body=OperatorPatch,
+        query=OperatorUpdateQuery,
+        errors=MISSING | BUSY,
+        description=(
+            "Activating it or changing its limit hands the waiting lines of its sources out at once; "
+            "`redistribute=true` needs `is_active: false` in the body (422 otherwise)."
+        ),
+    ),
+    ("GET", "/operators/{operator_id}/appeals"): Contract(
+        "An operator's appeals", "operators", ok(APPEALS_PAGE), query=OperatorAppealsQuery, errors=MISSING
+    ),
+    # --- sources ----------------------------------------------------------------------
+    ("POST", "/sources"): Contract("Create a source (channel bot)", "sources", created(SourceOut), body=SourceCreate),
+    ("GET", "/sources"): Contract("List sources, newest first", "sources", ok(Page[SourceOut]), query=PageQuery),
+    ("GET", "/sources/{source_id}"): Contract("Read a source", "sources", ok(SourceOut), errors=MISSING),
+    ("PATCH", "/sources/{source_id}"): Contract(
+        "Change a source", "sources", ok(SourceOut), body=SourcePatch, errors=MISSING | BUSY
+    ),
+    ("PUT", "/sources/{source_id}/weights"): Contract(
+        "Replace a source's operator weights",
+        "sources",
+        ok(WeightsOut),
+        body=WeightSet,
+        errors=MISSING | CONFLICT | BUSY,
+        description="Unknown operator → 404; an operator listed twice → 422; new capacity serves the line at once.",
+    ),
+    ("GET", "/sources/{source_id}/weights"): Contract(
+        "A source's weights and shares", "sources", ok(WeightsOut), errors=MISSING
+    ),
+    ("GET", "/sources/{source_id}/waiting"): Contract(
+        "A source's waiting line, oldest first", "appeals", ok(APPEALS_PAGE), query=WaitingQuery, errors=MISSING
+    ),
+    ("GET", "/sources/{source_id}/keys"): Contract(
+        "A source's live bot API keys", "sources", ok(ApiKeyList), errors=MISSING
+    ),
+    ("POST", "/sources/{source_id}/keys"): Contract(
+        "Issue a new bot API key (rotation)",
+        "sources",
+        created(ApiKeyIssued, "The new key; its secret is shown this once"),
+        body=ApiKeyRotation,
+        body_required=False,
+        errors=MISSING | BUSY,
+    ),
+    ("DELETE", "/sources/{source_id}/keys/{key_id}"): Contract(
+        "Revoke a bot API key",
+        "sources",
+        {204: Reply(None, "Revoked")},
+        errors=MISSING | BUSY,
+    ),
+    # --- appeals ------------------------------------------------------------------------
+    ("POST", "/appeals"): Contract(
+        "Submit a message (creates or joins an appeal)",
+        "appeals",
+        {
+            201: Reply(AppealOut, "A new appeal: assigned (`active`) or in the line (`waiting`)"),
+            200: Reply(
+                AppealOut, "A repeated (source_id, message_id), or a follow-up on a sticky source's open appeal"
+            ),
+        },
+        body=AppealCreate,
+        errors=MISSING | CONFLICT | BUSY,
+    ),
+    ("GET", "/appeals/{appeal_id}"): Contract("Read an appeal", "appeals", ok(AppealOut), errors=MISSING),
+    ("POST", "/appeals/{appeal_id}/accept"): Contract(
+        "The assigned operator acknowledges the appeal",
+        "appeals",
+        ok(AppealOut),
+        body=OperatorChoice,
+        errors=MISSING | CONFLICT | BUSY,
+    ),
+    ("POST", "/appeals/{appeal_id}/assign"): Contract(
+        "Hand a waiting appeal to a chosen operator",
+        "appeals",
+        ok(AppealOut),
+        body=OperatorChoice,
+        errors=MISSING | CONFLICT | BUSY,
+    ),
+    ("POST", "/appeals/{appeal_id}/close"): Contract(
+        "Close an appeal", "appeals", ok(AppealOut), errors=MISSING | CONFLICT | BUSY
+    ),
+    ("GET", "/appeals/{appeal_id}/history"): Contract(
+        "An appeal's events and routing decisions", "appeals", ok(AppealHistory), errors=MISSING
+    ),
+    # --- leads ---------------------------------------------------------------------------
+    ("GET", "/leads"): Contract("List or find leads", "leads", ok(Page[LeadOut]), query=LeadsQuery),
+    ("GET", "/leads/{lead_id}"): Contract("Read a lead", "leads", ok(LeadOut), errors=MISSING),
+    ("PATCH", "/leads/{lead_id}"): Contract(
+        "Change a lead's contact details", "leads", ok(LeadOut), body=LeadPatch, errors=MISSING | BUSY
+    ),
+    ("POST", "/leads/{lead_id}/stage"): Contract(
+        "Move a lead along the funnel", "leads", ok(LeadOut), body=StageChange, errors=MISSING | CONFLICT | BUSY
+    ),
+    ("POST", "/leads/{lead_id}/transfer"): Contract(
+        "Hand a qualified lead to sales (creates its deal)",
+        "leads",
+        created(Transfer),
+        errors=MISSING | CONFLICT | BUSY,
+    ),
+    ("POST", "/leads/{lead_id}/analyze"): Contract("Score a lead now", "leads", ok(LeadOut), errors=MISSING | BUSY),
+    ("GET", "/leads/{lead_id}/history"): Contract("A lead's funnel events", "leads", ok(LeadHistory), errors=MISSING),
+    ("GET", "/leads/{lead_id}/appeals"): Contract(
+        "A lead's appeals from every channel", "leads", ok(APPEALS_PAGE), query=PageQuery, errors=MISSING
+    ),
+    # --- deals ----------------------------------------------------------------------------
+    ("GET", "/deals"): Contract("List deals, newest first", "deals", ok(Page[DealOut]), query=PageQuery),
+    ("GET", "/deals/{deal_id}"): Contract("Read a deal", "deals", ok(DealOut), errors=MISSING),
+    ("POST", "/deals/{deal_id}/stage"): Contract(
+        "Move a deal one step", "deals", ok(DealOut), body=DealStageChange, errors=MISSING | CONFLICT | BUSY
+    ),
+    # --- stats -----------------------------------------------------------------------------
+    ("GET", "/stats/distribution"): Contract(
+        "Per-source target and actual shares", "stats", ok(Page[SourceDistribution]), query=PageQuery
+    ),
+    ("GET", "/stats/sources/{source_id}/operators"): Contract(
+        "A source's operators and their availability", "stats", ok(SourceOperators), errors=MISSING
+    ),
+    # --- admin -------------------------------------------------------------------------------
+    ("POST", "/admin/jobs/{name}/run"): Contract(
+        "Run a scheduled job now",
+        "admin",
+        ok(JOB_REPORTS, "The job's report (its shape depends on the job)"),
+        errors=MISSING | BUSY,
+        path_schemas={"name": {"type": "string", "enum": list(get_args(JobName))}},
+    ),
+}

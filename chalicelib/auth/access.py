@@ -1,0 +1,60 @@
+"""Who may call which route: the one table both the authorizer and the app read.
+
+`admin` may call every protected route. The other roles get exactly the
+routes listed for them here; ownership (an operator's *own* appeals, a bot's
+*own* source) is checked by the services, which see the row.
+
+API Gateway caches an authorizer's answer per token, so the policy it gets
+must cover every route the role may call, not just the one being called:
+`gateway_routes` turns this table into that policy. IAM wildcards cannot
+say "one path segment", so the gateway's policy is a superset; the app's own
+check (`allows`) is exact and is what tests hold to.
+"""
+
+from __future__ import annotations
+
+import re
+
+from chalice.app import AuthRoute
+
+from chalicelib.auth.principal import Role
+
+# Reachable without a bearer token. The Telegram webhook proves itself with its own secret header.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/health"),
+        ("GET", "/openapi.json"),
+        ("POST", "/channels/telegram/{source_id}"),
+    }
+)
+
+ROLE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
+    "operator": frozenset(
+        {
+            ("GET", "/me"),
+            ("GET", "/me/appeals"),
+            ("GET", "/appeals/{appeal_id}"),
+            ("GET", "/appeals/{appeal_id}/history"),
+            ("POST", "/appeals/{appeal_id}/accept"),
+            ("POST", "/appeals/{appeal_id}/close"),
+            ("GET", "/leads/{lead_id}"),
+        }
+    ),
+    "bot": frozenset({("POST", "/appeals")}),
+}
+
+_PARAMETER = re.compile(r"\{[^/{}]+\}")
+
+
+def allows(role: Role, method: str, route: str) -> bool:
+    """Exact check against the route template (`/appeals/{appeal_id}`)."""
+    return role == "admin" or (method.upper(), route) in ROLE_ROUTES.get(role, frozenset())
+
+
+def gateway_routes(role: Role) -> list[str | AuthRoute]:
+    if role == "admin":
+        return ["*"]
+    routes: dict[str, set[str]] = {}
+    for method, route in ROLE_ROUTES.get(role, frozenset()):
+        routes.setdefault(_PARAMETER.sub("*", route), set()).add(method)
+    return [AuthRoute(path, sorted(methods)) for path, methods in sorted(routes.items())]

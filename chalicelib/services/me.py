@@ -1,0 +1,27 @@
+"""The caller's own view: its profile and its appeals."""
+
+from __future__ import annotations
+
+from chalicelib.auth.principal import Principal
+from chalicelib.errors import NotFound
+from chalicelib.schemas.appeals import AppealOut
+from chalicelib.schemas.auth import MeOut
+from chalicelib.schemas.common import Page
+from chalicelib.services import operators
+
+
+def who_am_i(viewer: Principal) -> MeOut:
+    operator = None
+    if viewer.operator_id:
+        try:
+            operator = operators.get_operator(viewer.operator_id)
+        except NotFound:
+            # A token can outlive its operator; it still says who is calling.
+            operator = None
+    return MeOut(role=viewer.role, subject=viewer.subject, operator=operator, source_id=viewer.source_id)
+
+
+def my_appeals(viewer: Principal, status: str | None, limit: int, cursor: str | None) -> Page[AppealOut]:
+    if not viewer.operator_id:
+        raise NotFound("this caller has no operator profile: its token names no operator")
+    return operators.list_operator_appeals(viewer.operator_id, status, limit, cursor)

@@ -1,0 +1,238 @@
+"""Every route × {no token, expired, tampered, foreign key, wrong role, right role}.
+
+The expectations are written out here, not read from `chalicelib.auth.access`,
+so a change to who may call what has to change this table too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import pytest
+
+from app import app
+from scripts.dev_auth import DevKeys
+from tests.support import Api, Reply, appeal_body
+
+PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/channels/telegram/{source_id}")}
+OPERATOR_MAY = {
+    ("GET", "/me"),
+    ("GET", "/me/appeals"),
+    ("GET", "/appeals/{appeal_id}"),
+    ("GET", "/appeals/{appeal_id}/history"),
+    ("POST", "/appeals/{appeal_id}/accept"),
+    ("POST", "/appeals/{appeal_id}/close"),
+    ("GET", "/leads/{lead_id}"),
+}
+BOT_MAY = {("POST", "/appeals")}
+
+
+@dataclass
+class World:
+    """Operator A holds appeal `mine` (lead `my_lead`); B holds `theirs`; `waiting` waits on source W."""
+
+    admin: Api
+    keys: DevKeys
+    a: dict[str, Any]
+    b: dict[str, Any]
+    source: dict[str, Any]
+    other_source: dict[str, Any]
+    mine: dict[str, Any]
+    theirs: dict[str, Any]
+    waiting: dict[str, Any]
+    deal_id: str
+    ready_lead_id: str
+    bot_key: str
+    revocable_key_id: str
+
+    def operator_a(self) -> Api:
+        return self.admin.as_(self.keys.token("operator", self.a["id"]))
+
+    def bot(self) -> Api:
+        return self.admin.as_(self.bot_key)
+
+
+@pytest.fixture
+def world(api: Api, dev_keys: DevKeys) -> World:
+    a, b = api.operator("Anna", max_load=5), api.operator("Boris", max_load=5)
+    source, other, line = api.source("Telegram"), api.source("WhatsApp"), api.source("Web form")
+    api.weights(source["id"], {a["id"]: 1})
+    api.weights(other["id"], {b["id"]: 1})
+    mine, theirs, waiting = api.appeal(source["id"]), api.appeal(other["id"]), api.appeal(line["id"])
+    assert (mine["operator"]["id"], theirs["operator"]["id"], waiting["status"]) == (a["id"], b["id"], "waiting")
+    # Qualified, well-scored leads with a domain: one handed to sales (a deal to read and move), one ready.
+    sold, ready = ready_to_transfer(api, source["id"]), ready_to_transfer(api, source["id"])
+    deal = api.post(f"/leads/{sold}/transfer")
+    assert deal.status == 201, deal.body
+    bot_key = api.post(f"/sources/{source['id']}/keys", {}).body["api_key"]
+    revocable = api.post(f"/sources/{other['id']}/keys", {}).body["key_id"]
+    return World(
+        api,
+        dev_keys,
+        a,
+        b,
+        source,
+        other,
+        mine,
+        theirs,
+        waiting,
+        deal.body["deal"]["id"],
+        ready,
+        bot_key,
+        revocable,
+    )
+
+
+def ready_to_transfer(api: Api, source_id: str) -> str:
+    lead_id = api.appeal(source_id)["lead_id"]
+    assert api.patch(f"/leads/{lead_id}", {"business_domain": "retail"}).status == 200
+    for stage in ("contacted", "qualified"):
+        assert api.post(f"/leads/{lead_id}/stage", {"stage": stage}).status == 200
+    assert api.post(f"/leads/{lead_id}/analyze").body["ai_score"] >= 0.6
+    return lead_id
+
+
+# (method, route) → how the right role calls it successfully: (path, body) from the world.
+Request = Callable[[World], tuple[str, Any]]
+SAMPLES: dict[tuple[str, str], Request] = {
+    ("GET", "/health"): lambda w: ("/health", None),
+    ("GET", "/openapi.json"): lambda w: ("/openapi.json", None),
+    ("GET", "/me"): lambda w: ("/me", None),
+    ("GET", "/me/appeals"): lambda w: ("/me/appeals", None),
+    ("POST", "/admin/jobs/{name}/run"): lambda w: ("/admin/jobs/audit/run", None),
+    ("POST", "/appeals"): lambda w: ("/appeals", appeal_body(w.source["id"])),
+    ("GET", "/appeals/{appeal_id}"): lambda w: (f"/appeals/{w.mine['id']}", None),
+    ("GET", "/appeals/{appeal_id}/history"): lambda w: (f"/appeals/{w.mine['id']}/history", None),
+    ("POST", "/appeals/{appeal_id}/accept"): lambda w: (f"/appeals/{w.mine['id']}/accept", {"operator_id": w.a["id"]}),
+    ("POST", "/appeals/{appeal_id}/close"): lambda w: (f"/appeals/{w.mine['id']}/close", None),
+    ("POST", "/appeals/{appeal_id}/assign"): lambda w: (
+        f"/appeals/{w.waiting['id']}/assign",
+        {"operator_id": w.b["id"]},
+    ),
+    ("GET", "/deals"): lambda w: ("/deals", None),
+    ("GET", "/deals/{deal_id}"): lambda w: (f"/deals/{w.deal_id}", None),
+    ("POST", "/deals/{deal_id}/stage"): lambda w: (f"/deals/{w.deal_id}/stage", {"stage": "kyc"}),
+    ("GET", "/leads"): lambda w: ("/leads", None),
+    ("GET", "/leads/{lead_id}"): lambda w: (f"/leads/{w.mine['lead_id']}", None),
+    ("PATCH", "/leads/{lead_id}"): lambda w: (f"/leads/{w.mine['lead_id']}", {"business_domain": "logistics"}),
+    ("POST", "/leads/{lead_id}/analyze"): lambda w: (f"/leads/{w.mine['lead_id']}/analyze", None),
+    ("GET", "/leads/{lead_id}/appeals"): lambda w: (f"/leads/{w.mine['lead_id']}/appeals", None),
+    ("GET", "/leads/{lead_id}/history"): lambda w: (f"/leads/{w.mine['lead_id']}/history", None),
+    ("POST", "/leads/{lead_id}/stage"): lambda w: (f"/leads/{w.mine['lead_id']}/stage", {"stage": "contacted"}),
+    ("POST", "/leads/{lead_id}/transfer"): lambda w: (f"/leads/{w.ready_lead_id}/transfer", None),
+    ("POST", "/operators"): lambda w: ("/operators", {"name": "Vera"}),
+    ("GET", "/operators"): lambda w: ("/operators", None),
+    ("GET", "/operators/{operator_id}"): lambda w: (f"/operators/{w.a['id']}", None),
+    ("PATCH", "/operators/{operator_id}"): lambda w: (f"/operators/{w.a['id']}", {"max_load": 7}),
+    ("GET", "/operators/{operator_id}/appeals"): lambda w: (f"/operators/{w.a['id']}/appeals", None),
+    ("POST", "/sources"): lambda w: ("/sources", {"name": "Instagram"}),
+    ("GET", "/sources"): lambda w: ("/sources", None),
+    ("GET", "/sources/{source_id}"): lambda w: (f"/sources/{w.source['id']}", None),
+    ("PATCH", "/sources/{source_id}"): lambda w: (f"/sources/{w.source['id']}", {"description": "main bot"}),
+    ("GET", "/sources/{source_id}/waiting"): lambda w: (f"/sources/{w.source['id']}/waiting", None),
+    ("PUT", "/sources/{source_id}/weights"): lambda w: (
+        f"/sources/{w.source['id']}/weights",
+        [{"operator_id": w.a["id"], "weight": 3}],
+    ),
+    ("GET", "/sources/{source_id}/weights"): lambda w: (f"/sources/{w.source['id']}/weights", None),
+    ("GET", "/sources/{source_id}/keys"): lambda w: (f"/sources/{w.source['id']}/keys", None),
+    ("POST", "/sources/{source_id}/keys"): lambda w: (f"/sources/{w.source['id']}/keys", {}),
+    ("DELETE", "/sources/{source_id}/keys/{key_id}"): lambda w: (
+        f"/sources/{w.other_source['id']}/keys/{w.revocable_key_id}",
+        None,
+    ),
+    ("GET", "/stats/distribution"): lambda w: ("/stats/distribution", None),
+    ("GET", "/stats/sources/{source_id}/operators"): lambda w: (f"/stats/sources/{w.source['id']}/operators", None),
+}
+PROTECTED = sorted(route for route in SAMPLES if route not in PUBLIC and route[0] != "OPTIONS")
+
+
+def all_routes() -> set[tuple[str, str]]:
+    return {(method, path) for path, methods in app.routes.items() for method in methods}
+
+
+def send(api: Api, method: str, request: tuple[str, Any]) -> Reply:
+    path, body = request
+    return api.call(method, path, body)
+
+
+def tampered(token: str) -> str:
+    """The same token claiming admin, its signature left as it was."""
+    header, _claims, signature = token.split(".")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims["cognito:groups"] = ["admin"]
+    forged = jwt.utils.base64url_encode(jwt.utils.force_bytes(jwt.api_jws.json.dumps(claims))).decode()
+    return f"{header}.{forged}.{signature}"
+
+
+def test_GIVEN_the_app_WHEN_listing_routes_THEN_every_route_has_an_access_expectation_here() -> None:
+    missing = all_routes() - set(SAMPLES) - PUBLIC
+    assert not missing, f"add these routes to SAMPLES (and OPERATOR_MAY/BOT_MAY if not admin-only): {missing}"
+
+
+def test_GIVEN_the_app_WHEN_listing_routes_THEN_every_non_public_route_has_the_authorizer() -> None:
+    unguarded = [
+        (method, path)
+        for path, methods in app.routes.items()
+        for method, entry in methods.items()
+        if (method, path) not in PUBLIC and entry.authorizer is None
+    ]
+    assert unguarded == []
+
+
+@pytest.mark.parametrize(("method", "route"), PROTECTED, ids=[f"{m} {r}" for m, r in PROTECTED])
+def test_GIVEN_a_protected_route_WHEN_called_with_each_kind_of_credential_THEN_401_403_or_success(
+    world: World, method: str, route: str
+) -> None:
+    request = SAMPLES[(method, route)](world)
+    keys = world.keys
+    stranger = DevKeys.load_or_create(keys.directory.parent / "stranger")  # same claims, another key pair
+
+    for label, token in {
+        "no token": None,
+        "expired": keys.token("admin", expires_in=-3600),
+        "tampered": tampered(keys.token("operator", world.b["id"])),
+        "foreign key": stranger.token("admin"),
+        "garbage": "not-a-jwt",
+        "bot key of nothing": f"lcbot.{world.source['id']}.deadbeef.nope",
+    }.items():
+        reply = send(world.admin.as_(token), method, request)
+        assert reply.status == 401, (label, reply.status, reply.body)
+
+    wrong = []
+    if (method, route) not in OPERATOR_MAY:
+        wrong.append(("operator", world.operator_a()))
+    if (method, route) not in BOT_MAY:
+        wrong.append(("bot", world.bot()))
+    wrong.append(("no role", world.admin.as_(keys.token("visitor"))))
+    for label, caller in wrong:
+        reply = send(caller, method, request)
+        assert reply.status == 403, (label, reply.status, reply.body)
+
+    right = (
+        world.operator_a() if (method, route) in OPERATOR_MAY else world.bot() if (method, route) in BOT_MAY else None
+    )
+    if right is not None:
+        reply = send(right, method, request)
+        assert 200 <= reply.status < 300, (reply.status, reply.body)
+    reply = send(world.admin, method, SAMPLES[(method, route)](world))
+    if (method, route) == ("GET", "/me/appeals"):
+        # Allowed, but this admin's token names no operator, so there is no "my" line to list.
+        assert reply.status == 404, reply.body
+    else:
+        # After the operator's own call an accept is repeated (200) and a close refused as done (409).
+        assert 200 <= reply.status < 300 or (right is not None and reply.status == 409), (reply.status, reply.body)
+
+
+def test_GIVEN_no_token_WHEN_calling_the_public_routes_THEN_they_answer_and_the_webhook_checks_its_own_secret(
+    world: World,
+) -> None:
+    anonymous = world.admin.as_(None)
+    assert anonymous.get("/health").status == 200
+    assert anonymous.get("/openapi.json").status == 200
+    # Reaches the app (its error shape), which refuses for want of the Telegram secret, not of a JWT.
+    webhook = anonymous.post(f"/channels/telegram/{world.source['id']}", {"update_id": 1})
+    assert (webhook.status, webhook.body["error"]) == (401, "unauthorized")
