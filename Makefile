@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+PACKAGE_DIR ?= build/package
 
-.PHONY: run reassign audit rescore train test lint format bench install clean
+.PHONY: run token reassign audit rescore train test lint format bench install clean package
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,11 @@ install: $(VENV)/.installed node_modules/.installed
 run: install
 	PORT=$(PORT) $(PY) -m scripts.local_stack
 
+## Print a bearer token for `make run`'s API, signed with the dev key pair in .data/auth/ (never valid in AWS).
+## ROLE=admin (default) or ROLE=operator OPERATOR_ID=op_...; e.g. curl -H "Authorization: Bearer $$(make -s token)" ...
+token: install
+	@ROLE=$(ROLE) OPERATOR_ID=$(OPERATOR_ID) $(PY) -m scripts.dev_auth
+
 ## Run the reassignment job now (waiting-line drain + SLA reclaim) on `make run`'s DynamoDB; prints its report.
 reassign: install
 	$(PY) -m scripts.run_job reassign
@@ -41,7 +47,14 @@ rescore: install
 train: install
 	$(PY) -m scripts.run_job train
 
+## Deployable package in $(PACKAGE_DIR): sam.json (chalice's template merged with .chalice/resources.json)
+## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see README "Deploy".
+package: install
+	$(PY) -m scripts.package $(PACKAGE_DIR)
+	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json
+
 ## Lint + every test (moto unit/API tests and the DynamoDB Local tier).
+## tests/test_deployment_template.py builds the package once and runs cfn-lint on it.
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -62,6 +75,7 @@ bench: install
 	$(PY) -m bench.concurrency
 	$(PY) -m bench.reassign
 	$(PY) -m bench.scoring
+	$(PY) -m bench.cold_start
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 DEFAULT_TABLE_PREFIX = "leadcrm-dev"
 DEFAULT_REGION = "us-east-1"
 # Chalice needs the queue name when the handler is declared (import time). The
 # deployment template points the event source at its own queue by reference.
 INTAKE_QUEUE_NAME = "leadcrm-intake"
+# A deployment names each table in `<ENTITY>_TABLE` (OPERATORS_TABLE, ...): the
+# template passes each table's Ref, so a function reads the table the stack
+# made, never a guess. Without one, `<TABLE_PREFIX>-<entity>` (local, tests).
+TABLE_ENV_SUFFIX = "_TABLE"
+
+
+def table_env_var(entity: str) -> str:
+    return f"{entity.upper()}{TABLE_ENV_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -32,9 +41,11 @@ class Settings:
     # Bedrock model for the llm scorer, and how long a call may take.
     bedrock_model_id: str | None = None
     bedrock_timeout_seconds: float = 5.0
+    # Table names set by the deployment, by entity (from `<ENTITY>_TABLE`).
+    table_names: Mapping[str, str] = field(default_factory=dict)
 
     def table_name(self, entity: str) -> str:
-        return f"{self.table_prefix}-{entity}"
+        return self.table_names.get(entity) or f"{self.table_prefix}-{entity}"
 
 
 def _seconds(raw: str | None, default: float) -> float:
@@ -56,4 +67,9 @@ def current_settings() -> Settings:
         scorer=(os.environ.get("SCORER") or "rules").strip().lower(),
         bedrock_model_id=os.environ.get("BEDROCK_MODEL_ID") or None,
         bedrock_timeout_seconds=_seconds(os.environ.get("BEDROCK_TIMEOUT_SECONDS"), default=5.0),
+        table_names={
+            name.removesuffix(TABLE_ENV_SUFFIX).lower(): value
+            for name, value in os.environ.items()
+            if name.endswith(TABLE_ENV_SUFFIX) and value
+        },
     )

@@ -1,33 +1,289 @@
-"""The packaged template wires SQS the way partial batch failures need."""
+"""The deployable package: what `make package` builds and CloudFormation deploys.
+
+The package is built once per run (module fixture, through the same
+`scripts.package.build` that `make package` runs) and every test reads that
+output: tables as the PynamoDB models define them, per-function least
+privilege, alarms on the metrics the code really emits, and cfn-lint clean.
+"""
 
 from __future__ import annotations
 
 import json
-import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from inspect import getattr_static
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chalice.test import Client
+from pynamodb.models import Model
 
-ROOT = Path(__file__).resolve().parent.parent
+from app import app
+from chalicelib.api.http import error_response
+from chalicelib.config import INTAKE_QUEUE_NAME, table_env_var
+from chalicelib.errors import DomainError, Forbidden, Unauthorized
+from chalicelib.ids import iso, utc_now
+from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, Operator, dynamodb_clients
+from chalicelib.models.base import LISTED
+from chalicelib.models.leads import LOST, TRANSFERRED
+from chalicelib.services.reassignment import run_reassignment
+from scripts.package import ROOT, Package, build
+from tests.support import Api, intake_message, sqs_event, sqs_record
+
+# Every Lambda function the app deploys; a new one needs its own policy file and alarm.
+FUNCTIONS = ("APIHandler", "Intake", "Reassign", "Audit", "Rescore", "Train", "Authorize")
+# What the code calls, and nothing else (no Scan, no DeleteItem: nothing does either).
+ALLOWED_ACTIONS = frozenset(
+    {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "bedrock:InvokeModel",
+    }
+)
+_INDEX_ARN = re.compile(r"\$\{(?P<table>\w+)\.Arn\}/index/\*")
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("package")
-    chalice = Path(sys.executable).with_name("chalice")
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    subprocess.run(
-        [str(chalice), "package", "--stage", "prod", "--merge-template", ".chalice/resources.json", str(out)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=600,
+def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
+    return build(tmp_path_factory.mktemp("package"))
+
+
+@pytest.fixture(scope="module")
+def template(package: Package) -> dict[str, Any]:
+    return json.loads(package.template.read_text())
+
+
+# --- helpers over the template ---------------------------------------------
+
+
+def entity_of(model: type[Model]) -> str:
+    """The table a model lives in, by entity (`operators`, ...), as `Meta.table_name` names it."""
+    return getattr_static(model.Meta, "table_name").entity
+
+
+def table_resource(entity: str) -> str:
+    return f"{entity.capitalize()}Table"
+
+
+def functions(template: dict[str, Any]) -> list[str]:
+    return [name for name, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
+
+
+def environment(template: dict[str, Any], function: str) -> dict[str, Any]:
+    """What the function runs with: SAM merges Globals into it, the function's own values win."""
+    shared = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    own = template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
+    return {**shared, **own}
+
+
+def statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    role = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in template["Resources"][role]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def target(resource: Any) -> tuple[str, str] | None:
+    """(logical id, "table" | "index" | "arn") a policy resource names, None if not a stack resource."""
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        logical, attribute = resource["Fn::GetAtt"]
+        return (logical, "table" if attribute == "Arn" else attribute)
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        match = _INDEX_ARN.fullmatch(resource["Fn::Sub"])
+        return (match["table"], "index") if match else None
+    return None
+
+
+def allows(template: dict[str, Any], function: str, action: str, table: str, index: str | None) -> bool:
+    wanted = (table_resource(table), "index" if index else "table")
+    return any(
+        action in as_list(statement["Action"]) and wanted in {target(r) for r in as_list(statement["Resource"])}
+        for statement in statements(template, function)
+        if statement["Effect"] == "Allow"
     )
-    return json.loads((out / "sam.json").read_text())
+
+
+# --- helpers over the models -----------------------------------------------
+
+
+def _index(keys: list[dict[str, str]], projection: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "keys": {key["AttributeName"]: key["KeyType"] for key in keys},
+        "projection": projection["ProjectionType"],
+        "included": sorted(projection.get("NonKeyAttributes", [])),
+    }
+
+
+def tables_from_models() -> dict[str, dict[str, Any]]:
+    """Each table as the models define it: the owning model first, then the
+    models sharing its table, which must agree on keys and on any index they share."""
+    tables: dict[str, dict[str, Any]] = {}
+    for model in ALL_MODELS + SHARED_TABLE_MODELS:
+        schema = model._get_schema()
+        entity = entity_of(model)
+        keys = {key["AttributeName"]: key["KeyType"] for key in schema["key_schema"]}
+        table = tables.setdefault(entity, {"keys": keys, "attributes": {}, "indexes": {}, "local_indexes": {}})
+        assert table["keys"] == keys, f"{model.__name__} disagrees on the keys of the {entity} table"
+        for attribute in schema["attribute_definitions"]:
+            table["attributes"][attribute["AttributeName"]] = attribute["AttributeType"]
+        for kind, indexes in (("indexes", "global_secondary_indexes"), ("local_indexes", "local_secondary_indexes")):
+            for index in schema[indexes]:
+                for attribute in index["attribute_definitions"]:
+                    table["attributes"][attribute["AttributeName"]] = attribute["AttributeType"]
+                described = _index(index["key_schema"], index["projection"])
+                name = index["index_name"]
+                assert table[kind].setdefault(name, described) == described, f"{model.__name__}.{name} differs"
+    return tables
+
+
+def table_in_template(resource: dict[str, Any]) -> dict[str, Any]:
+    props = resource["Properties"]
+    return {
+        "keys": {key["AttributeName"]: key["KeyType"] for key in props["KeySchema"]},
+        "attributes": {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]},
+        "indexes": {
+            i["IndexName"]: _index(i["KeySchema"], i["Projection"]) for i in props.get("GlobalSecondaryIndexes", [])
+        },
+        "local_indexes": {
+            i["IndexName"]: _index(i["KeySchema"], i["Projection"]) for i in props.get("LocalSecondaryIndexes", [])
+        },
+    }
+
+
+# --- the package as a whole ------------------------------------------------
+
+
+def test_GIVEN_the_merged_package_WHEN_linted_with_cfn_lint_THEN_no_errors(package: Package) -> None:
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+
+    result = subprocess.run([str(cfn_lint), str(package.template)], capture_output=True, text=True, timeout=300)
+
+    # Exit status is a bit mask: 2 errors, 4 warnings, 8 informational; 1 means cfn-lint itself failed.
+    assert result.returncode & 3 == 0, result.stdout + result.stderr
+
+
+def test_GIVEN_the_merged_package_WHEN_listing_functions_THEN_each_has_an_errors_alarm_and_its_own_role(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    alarmed = {
+        alarm["Properties"]["Dimensions"][0]["Value"]["Ref"]
+        for alarm in resources.values()
+        if alarm["Type"] == "AWS::CloudWatch::Alarm" and alarm["Properties"]["MetricName"] == "Errors"
+    }
+    roles = [resources[name]["Properties"]["Role"]["Fn::GetAtt"][0] for name in FUNCTIONS]
+
+    assert sorted(functions(template)) == sorted(FUNCTIONS)
+    # Every rejected token is a Lambda error of the authorizer (that is how API Gateway's 401 works),
+    # so its crashes are watched through the API's 5xx instead.
+    assert alarmed == set(FUNCTIONS) - {"Authorize"}
+    server_errors = [
+        r["Properties"] for r in resources.values() if r.get("Properties", {}).get("MetricName") == "5XXError"
+    ]
+    assert server_errors and server_errors[0]["Dimensions"] == [
+        {"Name": "ApiName", "Value": "leadcrm"},
+        {"Name": "Stage", "Value": "api"},
+    ]
+    for alarm in (r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"):
+        props = alarm["Properties"]
+        assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+    # One role each: a function gets its own policy file, never its neighbour's.
+    assert len(set(roles)) == len(FUNCTIONS)
+
+
+# --- tables ----------------------------------------------------------------
+
+
+def test_GIVEN_the_models_WHEN_comparing_the_template_tables_THEN_keys_types_and_indexes_are_identical(
+    template: dict[str, Any],
+) -> None:
+    expected = tables_from_models()
+    resources = template["Resources"]
+    in_template = {name for name, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
+
+    assert in_template == {table_resource(entity) for entity in expected}
+    for entity, table in expected.items():
+        resource = resources[table_resource(entity)]
+        assert table_in_template(resource) == table, f"{table_resource(entity)} differs from the models"
+        # CloudFormation wants the hash key first, in the table and in each index.
+        for keys in [resource["Properties"]["KeySchema"]] + [
+            index["KeySchema"] for index in resource["Properties"].get("GlobalSecondaryIndexes", [])
+        ]:
+            assert keys[0]["KeyType"] == "HASH"
+
+
+def test_GIVEN_the_template_tables_WHEN_reading_their_settings_THEN_on_demand_recoverable_encrypted_and_kept(
+    template: dict[str, Any],
+) -> None:
+    prefix = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["prod"]["environment_variables"][
+        "TABLE_PREFIX"
+    ]
+    for model in ALL_MODELS:
+        entity = entity_of(model)
+        resource = template["Resources"][table_resource(entity)]
+        props = resource["Properties"]
+
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert props["DeletionProtectionEnabled"] is True
+        # Deleting the stack or a replacing change never takes the data with it.
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
+        # A fixed name: CloudFormation refuses a change that would replace the
+        # table instead of swapping in an empty one; and it is the name the
+        # stage's TABLE_PREFIX gives, for tools that go by the prefix.
+        assert props["TableName"] == f"{prefix}-{entity}"
+
+
+def test_GIVEN_every_function_WHEN_reading_its_environment_THEN_tables_and_queue_come_by_reference(
+    template: dict[str, Any],
+) -> None:
+    for function in functions(template):
+        variables = environment(template, function)
+
+        for model in ALL_MODELS:
+            entity = entity_of(model)
+            assert variables[table_env_var(entity)] == {"Ref": table_resource(entity)}, (function, entity)
+        assert variables["INTAKE_QUEUE_URL"] == {"Ref": "IntakeQueue"}, function
+
+
+def test_GIVEN_a_table_env_var_WHEN_a_model_names_its_table_THEN_the_variable_wins_over_the_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TABLE_PREFIX", "leadcrm-test")
+    for model in ALL_MODELS:
+        monkeypatch.delenv(table_env_var(entity_of(model)), raising=False)
+    assert Operator.Meta.table_name == "leadcrm-test-operators"
+
+    monkeypatch.setenv(table_env_var("operators"), "leadcrm-prod-OperatorsTable-1A2B3C")
+
+    assert Operator.Meta.table_name == "leadcrm-prod-OperatorsTable-1A2B3C"
+    # Read at call time: the other tables keep the prefix's names.
+    assert Lead.Meta.table_name == "leadcrm-test-leads"
+
+
+# --- the intake queue ------------------------------------------------------
 
 
 def test_GIVEN_the_merged_package_WHEN_reading_the_sqs_event_source_THEN_batch_item_failures_are_reported(
@@ -46,13 +302,17 @@ def test_GIVEN_the_merged_package_WHEN_reading_the_queues_THEN_the_handler_reads
     queue = resources["IntakeQueue"]["Properties"]
     event_queue_arn = resources["Intake"]["Properties"]["Events"]["IntakeSqsEventSource"]["Properties"]["Queue"]
 
+    assert queue["QueueName"] == INTAKE_QUEUE_NAME
     assert event_queue_arn["Fn::Sub"].endswith(f":{queue['QueueName']}")
-    assert "IntakeQueue" in resources["Intake"]["DependsOn"]
+    # Chalice names the queue in the event source (no Ref), so the function
+    # must depend on the queue some other way or the mapping can come first.
+    assert environment(template, "Intake")["INTAKE_QUEUE_URL"] == {"Ref": "IntakeQueue"}
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["IntakeDeadLetterQueue", "Arn"]},
         "maxReceiveCount": 5,
     }
     assert resources["IntakeDeadLetterQueue"]["Type"] == "AWS::SQS::Queue"
+    assert template["Outputs"]["IntakeQueueUrl"]["Value"] == {"Ref": "IntakeQueue"}
 
 
 def test_GIVEN_the_merged_package_WHEN_comparing_timeouts_THEN_the_handler_finishes_before_the_message_reappears(
@@ -67,12 +327,27 @@ def test_GIVEN_the_merged_package_WHEN_comparing_timeouts_THEN_the_handler_finis
     assert visibility >= 6 * handler_timeout
 
 
-def test_GIVEN_the_merged_package_WHEN_reading_the_api_THEN_it_gets_the_queue_url_by_reference(
-    template: dict[str, Any],
-) -> None:
-    variables = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+def test_GIVEN_the_dlq_WHEN_reading_its_alarm_THEN_one_visible_message_raises_it(template: dict[str, Any]) -> None:
+    alarms = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == "AWS/SQS"
+    ]
 
-    assert variables["INTAKE_QUEUE_URL"] == {"Ref": "IntakeQueue"}
+    assert len(alarms) == 1
+    (alarm,) = alarms
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["IntakeDeadLetterQueue", "QueueName"]}}
+    ]
+    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "Maximum",
+        "GreaterThanThreshold",
+        0,
+    )
+
+
+# --- schedules -------------------------------------------------------------
 
 
 def test_GIVEN_the_merged_package_WHEN_reading_the_schedules_THEN_reassign_runs_each_minute_and_audit_each_quarter(
@@ -100,3 +375,244 @@ def test_GIVEN_the_merged_package_WHEN_reading_the_scoring_schedules_THEN_rescor
     assert rescore["Timeout"] < 5 * 60
     # The trainer gets room for numpy on 100,000 outcomes; the rest stay small.
     assert train["MemorySize"] >= 1024 and train["Timeout"] == 900
+
+
+def emitted(output: str, metric: str) -> list[dict[str, Any]]:
+    """The EMF blobs in `output` that carry `metric`, as CloudWatch will read them."""
+    found = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            blob = json.loads(line)
+            for definition in blob["_aws"]["CloudWatchMetrics"]:
+                if any(m["Name"] == metric for m in definition["Metrics"]):
+                    found.extend(
+                        {
+                            "namespace": definition["Namespace"],
+                            "dimensions": {name: blob[name] for name in dimension_set},
+                            "value": blob[metric],
+                        }
+                        for dimension_set in definition["Dimensions"]
+                    )
+    return found
+
+
+def test_GIVEN_drift_WHEN_the_audit_function_reports_it_THEN_the_drift_alarm_watches_exactly_that_metric(
+    template: dict[str, Any], api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    anna = api.operator("Anna")
+    Operator(anna["id"]).update(actions=[Operator.active_load.set(2)])
+    capsys.readouterr()
+
+    with Client(app, stage_name="dev") as client:
+        client.lambda_.invoke("audit", client.events.generate_cw_event("Scheduled Event", "aws.events", {}, []))
+    metrics = emitted(capsys.readouterr().out, "counter_drift")
+    (alarm,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["MetricName"] == "counter_drift"
+    ]
+
+    # CloudWatch matches an alarm to a metric by namespace and the exact dimension set.
+    watched = {"namespace": alarm["Namespace"], "dimensions": {d["Name"]: d["Value"] for d in alarm["Dimensions"]}}
+    assert [{k: m[k] for k in watched} for m in metrics] == [watched]
+    value = metrics[0]["value"]
+    assert (sum(value) if isinstance(value, list) else value) > alarm["Threshold"]
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+# --- authentication --------------------------------------------------------
+
+
+def test_GIVEN_the_cognito_parameters_WHEN_reading_the_api_and_authorizer_THEN_both_check_that_pool_and_clients(
+    template: dict[str, Any],
+) -> None:
+    parameters = template["Parameters"]
+    issuer = {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${CognitoUserPoolId}"}
+
+    assert parameters["CognitoUserPoolId"]["Type"] == "String"
+    assert parameters["CognitoAppClientIds"]["Type"] == "String"
+    for function in ("APIHandler", "Authorize"):
+        variables = environment(template, function)
+        assert variables["JWT_ISSUER"] == issuer
+        assert variables["JWT_AUDIENCE"] == {"Ref": "CognitoAppClientIds"}
+    # The gateway asks this function about every protected route.
+    security = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["securityDefinitions"]
+    assert "${Authorize.Arn}" in security["authorize"]["x-amazon-apigateway-authorizer"]["authorizerUri"]["Fn::Sub"]
+
+
+@pytest.mark.parametrize(
+    ("response_type", "error"),
+    [
+        ("UNAUTHORIZED", Unauthorized("Unauthorized")),
+        ("ACCESS_DENIED", Forbidden("User is not authorized to access this resource with an explicit deny")),
+    ],
+)
+def test_GIVEN_api_gateways_own_401_and_403_WHEN_rendered_THEN_they_match_the_apps_error_shape(
+    template: dict[str, Any], response_type: str, error: DomainError
+) -> None:
+    gateway = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"][response_type]
+    ours = error_response(error)
+
+    # API Gateway substitutes the message as a quoted JSON string.
+    rendered = gateway["ResponseTemplates"]["application/json"].replace(
+        "$context.error.messageString", json.dumps(error.message)
+    )
+
+    assert json.loads(rendered) == json.loads(ours.body)
+    assert int(gateway["StatusCode"]) == ours.status_code
+    # Header values in a gateway response are literals in single quotes.
+    assert gateway["ResponseParameters"]["Headers"]["Content-Type"] == f"'{ours.headers['Content-Type']}'"
+
+
+# --- least privilege -------------------------------------------------------
+
+
+def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_on_our_own_resources(
+    template: dict[str, Any],
+) -> None:
+    tables = {table_resource(entity_of(model)) for model in ALL_MODELS}
+    for function in FUNCTIONS:
+        for statement in statements(template, function):
+            actions = as_list(statement["Action"])
+            assert statement["Effect"] == "Allow"
+            assert set(actions) <= ALLOWED_ACTIONS, (function, actions)
+            services = {action.split(":")[0] for action in actions}
+            assert len(services) == 1, (function, actions)
+            resources = [target(r) for r in as_list(statement["Resource"])]
+            if services == {"dynamodb"}:
+                assert all(r is not None and r[0] in tables for r in resources), (function, statement)
+            if services == {"sqs"}:
+                assert resources == [("IntakeQueue", "table")], (function, statement)
+            assert "*" not in as_list(statement["Resource"]), (function, statement)
+
+    def beyond_tables(function: str) -> set[str]:
+        return {
+            action
+            for statement in statements(template, function)
+            for action in as_list(statement["Action"])
+            if not action.startswith(("dynamodb:", "logs:"))
+        }
+
+    # Only the API enqueues, only the intake function consumes, only scorers call Bedrock.
+    assert {f: beyond_tables(f) for f in FUNCTIONS} == {
+        "APIHandler": {"sqs:SendMessage", "bedrock:InvokeModel"},
+        "Intake": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+        "Reassign": set(),
+        "Audit": set(),
+        "Rescore": {"bedrock:InvokeModel"},
+        "Train": set(),
+        "Authorize": set(),
+    }
+
+
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def _iam_requests(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str, str | None]]:
+    """(IAM action, table, index) an API call needs; IAM has no TransactWriteItems
+    action, each item of a transaction is authorised as its own write."""
+    if operation == "TransactWriteItems":
+        for item in params["TransactItems"]:
+            ((kind, body),) = item.items()
+            yield f"dynamodb:{_TRANSACT_ACTIONS[kind]}", body["TableName"], None
+    elif operation == "TransactGetItems":
+        for item in params["TransactItems"]:
+            yield "dynamodb:GetItem", item["Get"]["TableName"], None
+    elif operation in ("BatchGetItem", "BatchWriteItem"):
+        for table in params["RequestItems"]:
+            yield f"dynamodb:{operation}", table, None
+    else:
+        yield f"dynamodb:{operation}", params["TableName"], params.get("IndexName")
+
+
+@contextmanager
+def dynamodb_requests() -> Iterator[set[tuple[str, str, str | None]]]:
+    """Every (IAM action, table, index) the code asks DynamoDB for while the block runs."""
+    seen: set[tuple[str, str, str | None]] = set()
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        seen.update(_iam_requests(model.name, params))
+
+    clients = list(dynamodb_clients())
+    for client in clients:
+        client.meta.events.register("provide-client-params.dynamodb", record)
+    try:
+        yield seen
+    finally:
+        for client in clients:
+            client.meta.events.unregister("provide-client-params.dynamodb", record)
+
+
+def _outcomes(count: int) -> None:
+    """Transferred and lost leads, enough for the trainer to train and store a model."""
+    now = iso(utc_now())
+    for number in range(count):
+        Lead(
+            f"ld_train{number:06d}",
+            external_id=f"tg:train{number}",
+            stage=TRANSFERRED if number % 2 else LOST,
+            stage_changed_at=now,
+            message_count=1 + number % 7,
+            appeals_count=1 + number % 3,
+            business_domain="retail" if number % 3 else None,
+            created_at=now,
+            updated_at=now,
+            listed=LISTED,
+        ).save()
+
+
+def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests_THEN_its_role_allows_each(
+    template: dict[str, Any], api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done: dict[str, set[tuple[str, str, str | None]]] = {}
+    with Client(app, stage_name="dev") as client:
+        lambdas = client.lambda_
+        scheduled = client.events.generate_cw_event("Scheduled Event", "aws.events", {}, [])
+        with dynamodb_requests() as done["APIHandler"]:
+            people = [api.operator(name, max_load=1) for name in ("Anna", "Boris")]
+            source = api.source(response_sla_seconds=60)
+            api.weights(source["id"], {person["id"]: 10 for person in people})
+            api.appeal(source["id"])
+            key = api.post(f"/sources/{source['id']}/keys").body["api_key"]
+        with dynamodb_requests() as done["Intake"]:
+            # Two more than the team can take: one is assigned, two wait in line.
+            lambdas.invoke("intake", sqs_event([sqs_record(intake_message(source["id"])) for _ in range(3)]))
+        with dynamodb_requests() as done["Reassign"]:
+            # The job the Reassign function runs, on a clock past the SLA: lapses reclaimed, the line served.
+            run_reassignment(now=utc_now() + timedelta(seconds=90))
+        Operator(people[0]["id"]).update(actions=[Operator.active_load.add(1)])
+        with dynamodb_requests() as done["Audit"]:
+            lambdas.invoke("audit", scheduled)
+        _outcomes(64)
+        with dynamodb_requests() as done["Train"]:
+            lambdas.invoke("train", scheduled)
+        monkeypatch.setenv("SCORER", "model")
+        with dynamodb_requests() as done["Rescore"]:
+            lambdas.invoke("rescore", scheduled)
+        with dynamodb_requests() as done["Authorize"]:
+            answer = lambdas.invoke(
+                "authorize",
+                {
+                    "type": "TOKEN",
+                    "authorizationToken": f"Bearer {key}",
+                    "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/GET/sources",
+                },
+            )
+    entities = {model.Meta.table_name: entity_of(model) for model in ALL_MODELS}
+
+    assert answer.payload["principalId"] == f"source:{source['id']}"
+    # Each function did real work (writes included), so the check below is not vacuous.
+    for function in ("APIHandler", "Intake", "Reassign", "Audit", "Train", "Rescore"):
+        assert any(action.endswith(("PutItem", "UpdateItem")) for action, _, _ in done[function]), function
+    denied = sorted(
+        (function, action, entities[table], index)
+        for function, requests in done.items()
+        for action, table, index in requests
+        if not allows(template, function, action, entities[table], index)
+    )
+    assert denied == []

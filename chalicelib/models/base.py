@@ -20,6 +20,8 @@ LISTED = "all"
 
 
 class TableName:
+    """`<ENTITY>_TABLE` when the deployment sets it (by Ref), else `<TABLE_PREFIX>-<entity>`."""
+
     def __init__(self, entity: str) -> None:
         self.entity = entity
 

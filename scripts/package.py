@@ -1,0 +1,101 @@
+"""Build the deployable package: `python -m scripts.package [OUT_DIR]` (`make package`).
+
+Runs `chalice package --stage prod` merged with `.chalice/resources.json` (the
+tables, queues, alarms, parameters and everything else Chalice cannot
+express), so OUT_DIR (default build/package) gets `sam.json` and
+`deployment.zip`. Needs no AWS credentials: nothing here calls AWS. The
+template test builds through this same function, so what CI checks is what
+ships.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = "prod"
+RESOURCES = ".chalice/resources.json"
+DEFAULT_OUT = ROOT / "build" / "package"
+# `chalice package` builds a botocore session for the region it writes into
+# ARNs; any region does, the template takes the real one from AWS::Region.
+DEFAULT_REGION = "us-east-1"
+# Chalice caches one ~45 MB zip per (requirements, source) hash and never
+# deletes any, so every code change would add one; a few recent ones are kept.
+CACHE = ROOT / ".chalice" / "deployments"
+CACHE_KEEP = 3
+
+
+@dataclass(frozen=True)
+class Package:
+    template: Path
+    bundle: Path
+    seconds: float
+
+    def summary(self) -> str:
+        resources = json.loads(self.template.read_text())["Resources"]
+        size_mb = self.bundle.stat().st_size / 1_000_000
+        return (
+            f"{self.template} ({len(resources)} resources) and {self.bundle} ({size_mb:.1f} MB) in {self.seconds:.1f} s"
+        )
+
+
+def build(out: Path = DEFAULT_OUT) -> Package:
+    # A stale sam.json next to a fresh zip would deploy a mismatch, so both go
+    # first; only those two, whatever directory OUT_DIR names.
+    for previous in (out / "sam.json", out / "deployment.zip"):
+        previous.unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION}
+    # A profile named in the shell but absent from ~/.aws would stop botocore
+    # before it writes a byte, and packaging needs no profile at all.
+    env.pop("AWS_PROFILE", None)
+    chalice = Path(sys.executable).with_name("chalice")
+    started = time.monotonic()
+    subprocess.run(
+        [str(chalice), "package", "--stage", STAGE, "--merge-template", RESOURCES, str(out)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    package = Package(template=out / "sam.json", bundle=out / "deployment.zip", seconds=time.monotonic() - started)
+    prune_cache()
+    return package
+
+
+def prune_cache(keep: int = CACHE_KEEP) -> None:
+    # Oldest first out: a build running next to this one has just written its
+    # zip, so it is among the newest and survives.
+    cached = sorted(CACHE.glob("*.zip"), key=_modified, reverse=True)
+    for stale in cached[keep:]:
+        stale.unlink(missing_ok=True)
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # pruned by a neighbouring build meanwhile
+        return 0.0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        print("usage: python -m scripts.package [OUT_DIR]", file=sys.stderr)
+        return 2
+    out = Path(argv[0]).resolve() if argv else DEFAULT_OUT
+    try:
+        package = build(out)
+    except subprocess.CalledProcessError as failed:
+        print(f"chalice package failed (exit {failed.returncode})", file=sys.stderr)
+        return 1
+    print(f"packaged: {package.summary()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
