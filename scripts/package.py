@@ -10,11 +10,16 @@ ships.
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
+import py_compile
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +68,46 @@ def build(out: Path = DEFAULT_OUT) -> Package:
         env=env,
         check=True,
     )
+    compile_bytecode(out / "deployment.zip")
     package = Package(template=out / "sam.json", bundle=out / "deployment.zip", seconds=time.monotonic() - started)
     prune_cache()
     return package
+
+
+def compile_bytecode(bundle: Path) -> None:
+    """Ship .pyc files beside the sources.
+
+    Lambda's code directory is read-only, so Python cannot cache bytecode there
+    and would compile every module on every cold start (importing the app took
+    534 ms from the bare package against 184 ms with bytecode). Unchecked-hash
+    pycs are used as they are, without comparing against the source's mtime,
+    which the zip does not keep faithfully anyway. This interpreter must be the
+    runtime's minor version (chalice picks the runtime from it), so the magic
+    number matches.
+    """
+    with tempfile.TemporaryDirectory(prefix="leadcrm-package-") as scratch:
+        tree = Path(scratch) / "tree"
+        with zipfile.ZipFile(bundle) as original:
+            original.extractall(tree)
+            modes = {info.filename: info.external_attr for info in original.infolist()}
+        compileall.compile_dir(
+            tree,
+            quiet=2,
+            workers=0,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+        rebuilt = Path(scratch) / "deployment.zip"
+        with zipfile.ZipFile(rebuilt, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as target:
+            for path in sorted(tree.rglob("*")):
+                if path.is_dir():
+                    continue
+                name = path.relative_to(tree).as_posix()
+                info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                # Keep the modes chalice set (executables stay executable); new pycs are plain files.
+                info.external_attr = modes.get(name, 0o644 << 16)
+                target.writestr(info, path.read_bytes())
+        shutil.move(rebuilt, bundle)
 
 
 def prune_cache(keep: int = CACHE_KEEP) -> None:

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -616,3 +617,22 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         if not allows(template, function, action, entities[table], index)
     )
     assert denied == []
+
+
+def test_GIVEN_the_bundle_WHEN_listing_it_THEN_every_module_ships_its_bytecode_for_the_runtime(
+    package: Package,
+) -> None:
+    # Lambda's code directory is read-only: without these, every cold start recompiles every module.
+    tag = f"cpython-{sys.version_info.major}{sys.version_info.minor}"
+    with zipfile.ZipFile(package.bundle) as bundle:
+        names = set(bundle.namelist())
+    sources = [
+        name for name in names if name.endswith(".py") and name.startswith(("app.py", "chalicelib/", "pynamodb/"))
+    ]
+    missing = [
+        source
+        for source in sources
+        if f"{source.rpartition('/')[0] + '/' if '/' in source else ''}__pycache__/"
+        f"{source.rpartition('/')[2][:-3]}.{tag}.pyc" not in names
+    ]
+    assert sources and missing == []
