@@ -160,7 +160,13 @@ def sqs_event(records: list[dict[str, Any]]) -> dict[str, Any]:
 def on_dynamodb_call(operation: str, hook: Callable[..., Any]) -> Iterator[None]:
     """Runs `hook(**kwargs)` before each DynamoDB `operation`; raising from it
     fails that call as the network or the service would."""
-    event = f"before-call.dynamodb.{operation}"
+    with on_dynamodb_event(f"before-call.dynamodb.{operation}", hook):
+        yield
+
+
+@contextmanager
+def on_dynamodb_event(event: str, hook: Callable[..., Any]) -> Iterator[None]:
+    """Registers `hook` for a botocore `event` on every DynamoDB client the app uses, for the block."""
     clients = list(dynamodb_clients())
     for client in clients:
         client.meta.events.register(event, hook)

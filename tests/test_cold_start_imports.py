@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.cold_start import MUST_STAY_LAZY
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -21,17 +23,7 @@ def test_GIVEN_the_app_WHEN_imported_THEN_numpy_and_the_llm_scorer_are_not_loade
 # SQS client (Telegram webhook), token verification (the authorizer), contact
 # checks (a request carrying a phone or e-mail) and Powertools' batch
 # utilities (the SQS function).
-LAZY = (
-    "numpy",
-    "chalicelib.scoring.trainer",
-    "chalicelib.scoring.llm",
-    "boto3",
-    "jwt",
-    "cryptography",
-    "phonenumbers",
-    "email_validator",
-    "aws_lambda_powertools.utilities.batch",
-)
+LAZY = MUST_STAY_LAZY
 
 
 def test_GIVEN_the_app_WHEN_imported_THEN_nothing_only_some_functions_need_is_loaded() -> None:

@@ -29,12 +29,12 @@ from chalicelib.api.http import error_response
 from chalicelib.config import INTAKE_QUEUE_NAME, table_env_var
 from chalicelib.errors import DomainError, Forbidden, Unauthorized
 from chalicelib.ids import iso, utc_now
-from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, Operator, dynamodb_clients
+from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, Operator
 from chalicelib.models.base import LISTED
 from chalicelib.models.leads import LOST, TRANSFERRED
 from chalicelib.services.reassignment import run_reassignment
 from scripts.package import ROOT, Package, build
-from tests.support import Api, intake_message, sqs_event, sqs_record
+from tests.support import Api, intake_message, on_dynamodb_event, sqs_event, sqs_record
 
 # Every Lambda function the app deploys; a new one needs its own policy file and alarm.
 FUNCTIONS = ("APIHandler", "Intake", "Reassign", "Audit", "Rescore", "Train", "Authorize")
@@ -539,14 +539,8 @@ def dynamodb_requests() -> Iterator[set[tuple[str, str, str | None]]]:
     def record(params: dict[str, Any], model: Any, **_: Any) -> None:
         seen.update(_iam_requests(model.name, params))
 
-    clients = list(dynamodb_clients())
-    for client in clients:
-        client.meta.events.register("provide-client-params.dynamodb", record)
-    try:
+    with on_dynamodb_event("provide-client-params.dynamodb", record):
         yield seen
-    finally:
-        for client in clients:
-            client.meta.events.unregister("provide-client-params.dynamodb", record)
 
 
 def _outcomes(count: int) -> None:
