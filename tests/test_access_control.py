@@ -236,3 +236,9 @@ def test_GIVEN_no_token_WHEN_calling_the_public_routes_THEN_they_answer_and_the_
     # Reaches the app (its error shape), which refuses for want of the Telegram secret, not of a JWT.
     webhook = anonymous.post(f"/channels/telegram/{world.source['id']}", {"update_id": 1})
     assert (webhook.status, webhook.body["error"]) == (401, "unauthorized")
+
+
+def test_GIVEN_a_valid_token_WHEN_calling_a_method_the_path_does_not_have_THEN_405_not_401(world: World) -> None:
+    for method, path in [("DELETE", f"/operators/{world.a['id']}"), ("PUT", "/health"), ("POST", "/leads")]:
+        reply = world.admin.call(method, path, {})
+        assert reply.status == 405, (method, path, reply.status, reply.body)

@@ -43,7 +43,8 @@ def authorize(auth_request: AuthRequest) -> AuthResponse:
 @bp.middleware("http")
 def require_access(event: Request, get_response: Callable[[Request], Response]) -> Response:
     method, route = event.method, event.context.get("resourcePath")
-    if (method, route) in PUBLIC_ROUTES:
+    # A method the path does not have is Chalice's 405 to give (no authorizer ran for it).
+    if (method, route) in PUBLIC_ROUTES or method not in bp.current_app.routes.get(str(route), {}):
         return get_response(event)
     principal = Principal.from_context(event.context.get("authorizer") or {})
     if principal is None:
