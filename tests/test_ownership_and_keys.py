@@ -173,3 +173,20 @@ def test_GIVEN_an_operator_token_WHEN_the_gateway_caches_its_policy_THEN_every_o
     ]:
         assert not allowed(method, path), (method, path)
     assert re.match(r"^dev-operator-", policy["principalId"])
+
+
+def test_GIVEN_a_genuine_token_without_a_role_WHEN_authorized_THEN_an_explicit_deny_of_the_whole_stage(
+    tables: None, dev_keys: DevKeys
+) -> None:
+    arn = ARN.format(method="GET", path="/me")
+    policy = authorize(
+        {"type": "TOKEN", "authorizationToken": f"Bearer {dev_keys.token('visitor')}", "methodArn": arn}, {}
+    )
+
+    assert policy["policyDocument"]["Statement"] == [
+        {
+            "Action": "execute-api:Invoke",
+            "Effect": "Deny",
+            "Resource": ["arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/*"],
+        }
+    ]

@@ -27,14 +27,15 @@ AUTHORIZER_TTL_SECONDS = 60
 
 
 @bp.authorizer(ttl_seconds=AUTHORIZER_TTL_SECONDS)
-def authorize(auth_request: AuthRequest) -> AuthResponse:
+def authorize(auth_request: AuthRequest) -> AuthResponse | dict[str, object]:
     try:
         principal = authenticate(auth_request.token)
     except TokenRejected:
         raise _unauthorized() from None
     except NoRole:
         # A genuine token without a role of ours: allowed nowhere (403, not 401: retrying won't help).
-        return AuthResponse(routes=[], principal_id="nobody")
+        # An explicit Deny, because a policy with no resources at all is not a valid IAM policy.
+        return _deny_everything(auth_request.method_arn)
     return AuthResponse(
         routes=gateway_routes(principal.role), principal_id=principal.subject, context=principal.as_context()
     )
@@ -52,6 +53,13 @@ def require_access(event: Request, get_response: Callable[[Request], Response]) 
     if not allows(principal.role, method, str(route)):
         return error_response(Forbidden(f"the {principal.role} role may not call {method} {route}"))
     return get_response(event)
+
+
+def _deny_everything(method_arn: str) -> dict[str, object]:
+    # arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<METHOD>/<path> → every method and path of the stage.
+    api_and_stage = "/".join(method_arn.split("/")[:2])
+    statement = {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{api_and_stage}/*"]}
+    return {"principalId": "nobody", "policyDocument": {"Version": "2012-10-17", "Statement": [statement]}}
 
 
 def _unauthorized() -> Exception:
