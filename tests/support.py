@@ -87,6 +87,17 @@ class Api:
         assert reply.status == 201, reply.body
         return reply.body
 
+    def transferable_lead(self) -> dict[str, Any]:
+        """A lead on a source of its own: qualified, with a business domain and a rules score of 0.70."""
+        lead_id = self.appeal(self.source()["id"])["lead_id"]
+        assert self.patch(f"/leads/{lead_id}", {"business_domain": "retail"}).status == 200
+        for stage in ("contacted", "qualified"):
+            reply = self.post(f"/leads/{lead_id}/stage", {"stage": stage})
+            assert reply.status == 200, reply.body
+        scored = self.post(f"/leads/{lead_id}/analyze").body
+        assert scored["ai_score"] >= 0.6
+        return scored
+
 
 def appeal_body(source_id: str, **fields: Any) -> dict[str, Any]:
     """A valid POST /appeals body with a unique lead and message id."""

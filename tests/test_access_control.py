@@ -64,7 +64,7 @@ def world(api: Api, dev_keys: DevKeys) -> World:
     mine, theirs, waiting = api.appeal(source["id"]), api.appeal(other["id"]), api.appeal(line["id"])
     assert (mine["operator"]["id"], theirs["operator"]["id"], waiting["status"]) == (a["id"], b["id"], "waiting")
     # Qualified, well-scored leads with a domain: one handed to sales (a deal to read and move), one ready.
-    sold, ready = ready_to_transfer(api, source["id"]), ready_to_transfer(api, source["id"])
+    sold, ready = api.transferable_lead()["id"], api.transferable_lead()["id"]
     deal = api.post(f"/leads/{sold}/transfer")
     assert deal.status == 201, deal.body
     bot_key = api.post(f"/sources/{source['id']}/keys", {}).body["api_key"]
@@ -84,15 +84,6 @@ def world(api: Api, dev_keys: DevKeys) -> World:
         bot_key,
         revocable,
     )
-
-
-def ready_to_transfer(api: Api, source_id: str) -> str:
-    lead_id = api.appeal(source_id)["lead_id"]
-    assert api.patch(f"/leads/{lead_id}", {"business_domain": "retail"}).status == 200
-    for stage in ("contacted", "qualified"):
-        assert api.post(f"/leads/{lead_id}/stage", {"stage": stage}).status == 200
-    assert api.post(f"/leads/{lead_id}/analyze").body["ai_score"] >= 0.6
-    return lead_id
 
 
 # (method, route) → how the right role calls it successfully: (path, body) from the world.

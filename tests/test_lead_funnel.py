@@ -32,20 +32,9 @@ def move(api: Api, lead_id: str, stage: str) -> dict[str, Any]:
     return reply.body
 
 
-def ready_to_transfer(api: Api) -> dict[str, Any]:
-    """Qualified, with a business domain and a rules score of 0.70."""
-    lead = new_lead(api)
-    assert api.patch(f"/leads/{lead['id']}", {"business_domain": "retail"}).status == 200
-    move(api, lead["id"], "contacted")
-    move(api, lead["id"], "qualified")
-    scored = api.post(f"/leads/{lead['id']}/analyze").body
-    assert scored["ai_score"] >= 0.6
-    return scored
-
-
 def lead_at(api: Api, stage: str) -> dict[str, Any]:
     if stage == "transferred":
-        lead = ready_to_transfer(api)
+        lead = api.transferable_lead()
         assert api.post(f"/leads/{lead['id']}/transfer").status == 201
         return api.get(f"/leads/{lead['id']}").body
     lead = new_lead(api)
@@ -225,7 +214,7 @@ def test_GIVEN_a_lead_failing_a_transfer_rule_WHEN_transferred_THEN_409_says_whi
 def test_GIVEN_a_qualified_well_scored_lead_WHEN_transferred_THEN_a_deal_exists_and_the_lead_is_transferred(
     api: Api,
 ) -> None:
-    lead = ready_to_transfer(api)
+    lead = api.transferable_lead()
 
     reply = api.post(f"/leads/{lead['id']}/transfer")
 
@@ -242,7 +231,7 @@ def test_GIVEN_a_qualified_well_scored_lead_WHEN_transferred_THEN_a_deal_exists_
 def test_GIVEN_a_transferred_lead_WHEN_transferred_again_THEN_409_names_its_deal_and_no_second_deal(
     api: Api,
 ) -> None:
-    lead = ready_to_transfer(api)
+    lead = api.transferable_lead()
     deal = api.post(f"/leads/{lead['id']}/transfer").body["deal"]
 
     again = api.post(f"/leads/{lead['id']}/transfer")
@@ -258,7 +247,7 @@ def test_GIVEN_a_transferred_lead_WHEN_transferred_again_THEN_409_names_its_deal
 def test_GIVEN_a_deal_WHEN_it_goes_through_the_pipeline_one_step_at_a_time_THEN_it_ends_paid_with_its_history(
     api: Api,
 ) -> None:
-    lead = ready_to_transfer(api)
+    lead = api.transferable_lead()
     deal_id = api.post(f"/leads/{lead['id']}/transfer").body["deal"]["id"]
 
     stages = [api.post(f"/deals/{deal_id}/stage", {"stage": s}).body["stage"] for s in ("kyc", "agreement", "paid")]
@@ -286,7 +275,7 @@ def test_GIVEN_a_deal_WHEN_it_goes_through_the_pipeline_one_step_at_a_time_THEN_
 def test_GIVEN_a_deal_WHEN_a_step_is_skipped_repeated_or_reversed_THEN_409_names_the_allowed_move(
     api: Api, reached: list[str], wanted: str, message: str
 ) -> None:
-    lead = ready_to_transfer(api)
+    lead = api.transferable_lead()
     deal_id = api.post(f"/leads/{lead['id']}/transfer").body["deal"]["id"]
     for stage in reached:
         assert api.post(f"/deals/{deal_id}/stage", {"stage": stage}).status == 200
@@ -302,7 +291,7 @@ def test_GIVEN_no_such_deal_WHEN_read_or_moved_THEN_404_and_bad_stage_422(api: A
     assert api.get("/deals/dl_0000000000000000000000ff").status == 404
     assert api.get("/deals/ld_0000000000000000000000ff").status == 404
     assert api.post("/deals/dl_0000000000000000000000ff/stage", {"stage": "kyc"}).status == 404
-    lead = ready_to_transfer(api)
+    lead = api.transferable_lead()
     deal_id = api.post(f"/leads/{lead['id']}/transfer").body["deal"]["id"]
     assert api.post(f"/deals/{deal_id}/stage", {"stage": "won"}).status == 422
 
@@ -310,7 +299,7 @@ def test_GIVEN_no_such_deal_WHEN_read_or_moved_THEN_404_and_bad_stage_422(api: A
 def test_GIVEN_many_deals_WHEN_listed_THEN_newest_first_and_paged(api: Api) -> None:
     deal_ids = []
     for _ in range(3):
-        lead = ready_to_transfer(api)
+        lead = api.transferable_lead()
         deal_ids.append(api.post(f"/leads/{lead['id']}/transfer").body["deal"]["id"])
 
     first = api.get("/deals?limit=2").body
@@ -328,7 +317,7 @@ def test_GIVEN_many_deals_WHEN_listed_THEN_newest_first_and_paged(api: Api) -> N
 def test_GIVEN_a_lead_taken_to_sales_WHEN_its_history_is_read_THEN_stages_scores_and_transfer_oldest_first(
     api: Api,
 ) -> None:
-    lead = ready_to_transfer(api)
+    lead = api.transferable_lead()
     deal_id = api.post(f"/leads/{lead['id']}/transfer").body["deal"]["id"]
 
     events = api.get(f"/leads/{lead['id']}/history").body["events"]
