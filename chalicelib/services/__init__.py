@@ -1,1 +1,0 @@
-"""Business logic. No Chalice, no HTTP: edges call these and map errors."""
