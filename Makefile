@@ -24,37 +24,37 @@ install: $(VENV)/.installed node_modules/.installed
 
 ## Whole local stack: DynamoDB Local (data in .data/), tables, API on $(PORT). Ctrl-C stops it all.
 run: install
-	PORT=$(PORT) $(PY) -m scripts.local_stack
+	PORT=$(PORT) $(PY) -m scripts.local.local_stack
 
 ## Print a bearer token for `make run`'s API, signed with the dev key pair in .data/auth/ (never valid in AWS).
 ## ROLE=admin (default) or ROLE=operator OPERATOR_ID=op_...; e.g. curl -H "Authorization: Bearer $$(make -s token)" ...
 token: install
-	@ROLE=$(ROLE) OPERATOR_ID=$(OPERATOR_ID) $(PY) -m scripts.dev_auth
+	@ROLE=$(ROLE) OPERATOR_ID=$(OPERATOR_ID) $(PY) -m scripts.local.dev_auth
 
 ## Run the reassignment job now (waiting-line drain + SLA reclaim) on `make run`'s DynamoDB; prints its report.
 reassign: install
-	$(PY) -m scripts.run_job reassign
+	$(PY) -m scripts.local.run_job reassign
 
 ## Run the counter audit now (operators' active_load vs the appeals table) on `make run`'s DynamoDB; prints its report.
 audit: install
-	$(PY) -m scripts.run_job audit
+	$(PY) -m scripts.local.run_job audit
 
 ## Score the leads whose inputs changed, now, on `make run`'s DynamoDB; prints its report.
 rescore: install
-	$(PY) -m scripts.run_job rescore
+	$(PY) -m scripts.local.run_job rescore
 
 ## Train the scoring model on the outcomes so far, now, on `make run`'s DynamoDB; prints its report.
 train: install
-	$(PY) -m scripts.run_job train
+	$(PY) -m scripts.local.run_job train
 
 ## Deployable package in $(PACKAGE_DIR): sam.json (chalice's template merged with .chalice/resources.json)
 ## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see README "Deploy".
 package: install
-	$(PY) -m scripts.package $(PACKAGE_DIR)
+	$(PY) -m scripts.packaging.package $(PACKAGE_DIR)
 	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json
 
 ## Lint + every test (moto unit/API tests and the DynamoDB Local tier).
-## tests/test_deployment_template.py builds the package once and runs cfn-lint on it.
+## tests/contract/test_deployment_template.py builds the package once and runs cfn-lint on it.
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from scripts.dev_auth import DevKeys
+from scripts.local.dev_auth import DevKeys
 
 
 def admin_headers() -> dict[str, str]:

@@ -36,12 +36,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from chalicelib.directory import operators, sources
 from chalicelib.models import count_requests, create_tables, dynamodb_clients
+from chalicelib.routing import appeals
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate
 from chalicelib.schemas.sources import SourceCreate, WeightIn, WeightSet
-from chalicelib.services import appeals, operators, sources
-from scripts.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
+from scripts.local.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
 
 # The same TransactWriteItems watcher the fault tests use (botocore hooks, nothing injected).
 from tests.integration.helpers import watch_transactions

@@ -28,7 +28,7 @@ from chalice.test import Client
 from app import app
 from bench.auth import admin_headers
 from chalicelib.models import count_requests, create_tables
-from scripts.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
+from scripts.local.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
 
 
 @contextlib.contextmanager

@@ -42,15 +42,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.intake import dynamodb
-from chalicelib.ids import iso, lead_id_for
+from chalicelib.core.ids import iso, lead_id_for
+from chalicelib.db.tables import LISTED
+from chalicelib.directory import operators, sources
 from chalicelib.models import Appeal, Lead, Operator, Source, Weight, count_requests, create_tables
 from chalicelib.models.appeals import CLOSED, WAITING, operator_status_key
-from chalicelib.models.base import LISTED
+from chalicelib.routing import appeals
+from chalicelib.routing.reassignment import run_reassignment
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate
 from chalicelib.schemas.sources import SourceCreate, WeightIn, WeightSet
-from chalicelib.services import appeals, operators, sources
-from chalicelib.services.reassignment import run_reassignment
 
 WAITING_APPEALS = 10
 WEIGHTS = (50, 30, 20)  # the 3 operators' weights; history is spread the same way
@@ -145,7 +146,7 @@ class Setup:
         assigned = created + timedelta(milliseconds=rng.randrange(20, 400))
         accepted = assigned + timedelta(seconds=rng.randrange(5, 1800))
         closed = accepted + timedelta(seconds=rng.randrange(60, 86_400))
-        # Time-sortable like chalicelib.ids.new_id, but from the creation time.
+        # Time-sortable like chalicelib.core.ids.new_id, but from the creation time.
         appeal_id = f"ap_{int(created.timestamp() * 1000):012x}{rng.getrandbits(48):012x}"
         operator = self.team[op]
         at = iso(created)

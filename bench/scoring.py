@@ -37,14 +37,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.intake import dynamodb
-from chalicelib.ids import iso, lead_id_for
+from chalicelib.core.ids import iso, lead_id_for
+from chalicelib.db.tables import LISTED
 from chalicelib.models import Lead, Source, count_requests, create_tables
-from chalicelib.models.base import LISTED
 from chalicelib.models.leads import LOST, NEW, RESCORE_DUE, TRANSFERRED
 from chalicelib.scoring.base import LeadFeatures
 from chalicelib.scoring.metrics import roc_auc
+from chalicelib.scoring.service import rescore_changed, train_from_outcomes
 from chalicelib.scoring.trainer import stratified_split, train
-from chalicelib.services.scoring import rescore_changed, train_from_outcomes
 
 SOURCES = 8
 DOMAINS = ["retail", "logistics", "it", "health", "finance", "education", "food", "travel"] + [

@@ -1,0 +1,1 @@
+"""LeadCRM: edge (api/, handlers/) -> domain (routing/, directory/, funnel/, ...) -> models/, db/, core/."""

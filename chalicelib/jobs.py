@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib.errors import NotFound
+from chalicelib.core.errors import NotFound
 from chalicelib.schemas.common import Output
 
 
@@ -18,25 +18,25 @@ class Job:
 
 
 def _reassign() -> Output:
-    from chalicelib.services.reassignment import run_reassignment
+    from chalicelib.routing.reassignment import run_reassignment
 
     return run_reassignment()
 
 
 def _audit() -> Output:
-    from chalicelib.services.audit import audit_counters
+    from chalicelib.routing.audit import audit_counters
 
     return audit_counters()
 
 
 def _rescore() -> Output:
-    from chalicelib.services.scoring import rescore_changed
+    from chalicelib.scoring.service import rescore_changed
 
     return rescore_changed()
 
 
 def _train() -> Output:
-    from chalicelib.services.scoring import train_from_outcomes
+    from chalicelib.scoring.service import train_from_outcomes
 
     return train_from_outcomes()
 

@@ -1,1 +1,1 @@
-"""Developer tooling: the local stack and the DynamoDB Local launcher."""
+"""Developer tooling: local/ runs the stack on one machine, packaging/ builds what AWS deploys."""

@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from app import app
 from chalicelib.models import create_tables
-from scripts.dev_auth import DevKeys
+from scripts.local.dev_auth import DevKeys
 from tests.support import Api
 
 

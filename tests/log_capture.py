@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from chalicelib.observability import SERVICE
-from chalicelib.observability import logger as app_logger
+from chalicelib.core.observability import SERVICE
+from chalicelib.core.observability import logger as app_logger
 
 
 class _Others(logging.Handler):

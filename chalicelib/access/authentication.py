@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.auth.principal import Principal
-from chalicelib.auth.tokens import TokenRejected, verify_jwt
-from chalicelib.services import api_keys
+from chalicelib.access import bot_keys as api_keys
+from chalicelib.access.principal import Principal
+from chalicelib.access.tokens import TokenRejected, verify_jwt
 
 _SCHEME = "bearer "
 

@@ -14,15 +14,15 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
-from chalicelib.auth.principal import Principal
-from chalicelib.errors import NotFound, ServiceBusy
-from chalicelib.ids import iso, utc_now
+from chalicelib.access.principal import Principal
+from chalicelib.access.secrets import hash_secret
+from chalicelib.core.errors import NotFound, ServiceBusy
+from chalicelib.core.ids import iso, utc_now
+from chalicelib.db.transactions import update_if
+from chalicelib.directory.sources import get_source_row
 from chalicelib.models import Source
 from chalicelib.models.sources import ApiKey
 from chalicelib.schemas.auth import ApiKeyIssued, ApiKeyList, ApiKeyOut, ApiKeyRotation
-from chalicelib.services.secrets import hash_secret
-from chalicelib.services.sources import get_source_row
-from chalicelib.services.transactions import update_if
 
 PREFIX = "lcbot"
 # Expired keys are dropped on the next change; this caps the live ones so the row stays small.

@@ -1,6 +1,6 @@
 """What an operator or a bot may touch, decided on the row itself.
 
-The route table (`chalicelib.auth.access`) says which routes a role may
+The route table (`chalicelib.access.routes`) says which routes a role may
 call; these checks say which *rows*: an operator only its own appeals and
 the leads of those appeals, a bot only its own source. Admins and internal
 callers (`SYSTEM`) pass every check.
@@ -8,8 +8,8 @@ callers (`SYSTEM`) pass every check.
 
 from __future__ import annotations
 
-from chalicelib.auth.principal import Principal
-from chalicelib.errors import Forbidden
+from chalicelib.access.principal import Principal
+from chalicelib.core.errors import Forbidden
 from chalicelib.models import Appeal
 
 

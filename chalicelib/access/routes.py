@@ -17,7 +17,7 @@ import re
 
 from chalice.app import AuthRoute
 
-from chalicelib.auth.principal import Role
+from chalicelib.access.principal import Role
 
 # Reachable without a bearer token. The Telegram webhook proves itself with its own secret header.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.auth.principal import Principal
+from chalicelib.access.principal import Principal
 
 if TYPE_CHECKING:
     # Imported where a token is verified: PyJWT loads `cryptography`, about

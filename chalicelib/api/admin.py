@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib import jobs
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import endpoint, respond
-from chalicelib.services import jobs
 
 bp = Blueprint(__name__)
 

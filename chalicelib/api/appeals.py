@@ -4,8 +4,8 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import caller, endpoint, parse_body, parse_query, respond
+from chalicelib.routing import appeals
 from chalicelib.schemas.appeals import AppealCreate, OperatorChoice, WaitingQuery
-from chalicelib.services import appeals
 
 bp = Blueprint(__name__)
 

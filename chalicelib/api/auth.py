@@ -2,7 +2,7 @@
 
 API Gateway calls `authorize` once per token (cached `AUTHORIZER_TTL_SECONDS`)
 and answers 401/403 itself; the middleware then holds every request to the
-exact route table in `chalicelib.auth.access`, so a route is never open
+exact route table in `chalicelib.access.routes`, so a route is never open
 because a deployment forgot the authorizer.
 """
 
@@ -13,12 +13,12 @@ from collections.abc import Callable
 from chalice import Blueprint, Response
 from chalice.app import AuthRequest, AuthResponse, Request
 
+from chalicelib.access.authentication import authenticate
+from chalicelib.access.principal import Principal
+from chalicelib.access.routes import PUBLIC_ROUTES, allows, gateway_routes
+from chalicelib.access.tokens import NoRole, TokenRejected
 from chalicelib.api.http import error_response
-from chalicelib.auth.access import PUBLIC_ROUTES, allows, gateway_routes
-from chalicelib.auth.principal import Principal
-from chalicelib.auth.tokens import NoRole, TokenRejected
-from chalicelib.errors import Forbidden, Unauthorized
-from chalicelib.services.authentication import authenticate
+from chalicelib.core.errors import Forbidden, Unauthorized
 
 bp = Blueprint(__name__)
 

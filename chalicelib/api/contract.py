@@ -3,7 +3,7 @@
 The route files stay thin (parse → service → respond), so the models a route
 parses and returns are written down here once, keyed by (method, path), and
 `chalicelib.api.openapi` builds the OpenAPI document from this table plus the
-app's live routes. `tests/test_openapi_contract.py` fails when a route has no
+app's live routes. `tests/contract/test_openapi_contract.py` fails when a route has no
 row here, so the document cannot silently fall behind the code.
 
 What is *not* in this table is derived, so it cannot drift:

@@ -4,9 +4,9 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import endpoint, parse_body, parse_query, respond
+from chalicelib.funnel import deals
 from chalicelib.schemas.common import PageQuery
 from chalicelib.schemas.leads import DealStageChange
-from chalicelib.services import deals
 
 bp = Blueprint(__name__)
 

@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 from chalice.app import Request, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.auth.principal import Principal
-from chalicelib.errors import (
+from chalicelib.access.principal import Principal
+from chalicelib.core.errors import (
     Conflict,
     DomainError,
     FieldProblem,

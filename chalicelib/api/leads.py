@@ -4,9 +4,10 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import caller, endpoint, parse_body, parse_query, respond
+from chalicelib.funnel import deals, leads
 from chalicelib.schemas.common import PageQuery
 from chalicelib.schemas.leads import LeadPatch, LeadsQuery, StageChange
-from chalicelib.services import deals, leads, scoring
+from chalicelib.scoring import service as scoring
 
 bp = Blueprint(__name__)
 

@@ -4,8 +4,8 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import caller, endpoint, parse_query, respond
+from chalicelib.directory import me
 from chalicelib.schemas.operators import OperatorAppealsQuery
-from chalicelib.services import me
 
 bp = Blueprint(__name__)
 

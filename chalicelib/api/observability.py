@@ -13,7 +13,7 @@ from collections.abc import Callable
 from chalice import Blueprint
 from chalice.app import Request, Response
 
-from chalicelib.observability import invocation, logger
+from chalicelib.core.observability import invocation, logger
 
 bp = Blueprint(__name__)
 

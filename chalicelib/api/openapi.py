@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib.api.http import MAX_BODY_BYTES, endpoint, error_response
-from chalicelib.errors import (
+from chalicelib.core.errors import (
     Conflict,
     DomainError,
     FieldProblem,

@@ -4,9 +4,9 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import endpoint, parse_body, parse_query, respond
+from chalicelib.directory import operators
 from chalicelib.schemas.common import PageQuery
 from chalicelib.schemas.operators import OperatorAppealsQuery, OperatorCreate, OperatorPatch, OperatorUpdateQuery
-from chalicelib.services import operators
 
 bp = Blueprint(__name__)
 

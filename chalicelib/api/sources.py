@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib.access import bot_keys as api_keys
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import endpoint, parse_body, parse_query, respond
+from chalicelib.directory import sources
 from chalicelib.schemas.auth import ApiKeyRotation
 from chalicelib.schemas.common import PageQuery
 from chalicelib.schemas.sources import SourceCreate, SourcePatch, WeightSet
-from chalicelib.services import api_keys, sources
 
 bp = Blueprint(__name__)
 

@@ -4,8 +4,8 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import endpoint, parse_query, respond
+from chalicelib.directory import stats
 from chalicelib.schemas.common import PageQuery
-from chalicelib.services import stats
 
 bp = Blueprint(__name__)
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import endpoint, parse_body, respond
+from chalicelib.channels import telegram
 from chalicelib.schemas.telegram import TelegramUpdate
-from chalicelib.services import telegram
 
 bp = Blueprint(__name__)
 

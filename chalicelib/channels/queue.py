@@ -9,11 +9,11 @@ from typing import Any
 from botocore.client import BaseClient
 from pydantic import ValidationError
 
-from chalicelib.config import current_settings
-from chalicelib.errors import FieldProblem, InvalidInput, MalformedInput
+from chalicelib.core.config import current_settings
+from chalicelib.core.errors import FieldProblem, InvalidInput, MalformedInput
+from chalicelib.routing import appeals
+from chalicelib.routing.appeals import Intake
 from chalicelib.schemas.intake import IntakeMessageV1
-from chalicelib.services import appeals
-from chalicelib.services.appeals import Intake
 
 
 def parse_message(raw: str) -> IntakeMessageV1:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hmac
 
-from chalicelib.errors import NotFound, Unauthorized
+from chalicelib.access.secrets import hash_secret
+from chalicelib.channels import queue as intake
+from chalicelib.core.errors import NotFound, Unauthorized
+from chalicelib.directory.sources import get_source_row
 from chalicelib.schemas.appeals import MESSAGE_MAX_LENGTH
 from chalicelib.schemas.common import NAME_MAX_LENGTH
 from chalicelib.schemas.contact import normalised_phone, without_control_characters
 from chalicelib.schemas.intake import IntakeLead, IntakeMessageV1
 from chalicelib.schemas.telegram import TelegramMessage, TelegramUpdate, WebhookAck
-from chalicelib.services import intake
-from chalicelib.services.secrets import hash_secret
-from chalicelib.services.sources import get_source_row
 
 # Shown to operators for messages that carry no text.
 _PLACEHOLDERS = (

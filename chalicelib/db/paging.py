@@ -12,7 +12,7 @@ from pynamodb.exceptions import QueryError
 from pynamodb.models import Model
 from pynamodb.pagination import ResultIterator
 
-from chalicelib.errors import MalformedInput
+from chalicelib.core.errors import MalformedInput
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)

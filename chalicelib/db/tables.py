@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.config import current_settings
+from chalicelib.core.config import current_settings
 
 # Partition value of the "newest first" listing indexes on operators, sources
 # and leads. These rows are written at human speed, far below the 1,000

@@ -19,7 +19,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from chalicelib.errors import NotFound, ServiceBusy
+from chalicelib.core.errors import NotFound, ServiceBusy
 from chalicelib.models import transaction
 
 CONDITION_FAILED = "ConditionalCheckFailed"

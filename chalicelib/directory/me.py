@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from chalicelib.auth.principal import Principal
-from chalicelib.errors import NotFound
+from chalicelib.access.principal import Principal
+from chalicelib.core.errors import NotFound
+from chalicelib.directory import operators
 from chalicelib.schemas.appeals import AppealOut
 from chalicelib.schemas.auth import MeOut
 from chalicelib.schemas.common import Page
-from chalicelib.services import operators
 
 
 def who_am_i(viewer: Principal) -> MeOut:

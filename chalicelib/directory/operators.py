@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.errors import FieldProblem, InvalidInput, MalformedInput, NotFound
-from chalicelib.ids import is_well_formed, iso, new_id, utc_now
+from chalicelib.core.errors import FieldProblem, InvalidInput, MalformedInput, NotFound
+from chalicelib.core.ids import is_well_formed, iso, new_id, utc_now
+from chalicelib.core.observability import logger
+from chalicelib.db.paging import decode_cursor, encode_cursor, take_page, take_rows_page
+from chalicelib.db.tables import LISTED
+from chalicelib.db.transactions import update_existing
 from chalicelib.models import Appeal, Operator
 from chalicelib.models.appeals import ACTIVE, CLOSED
-from chalicelib.models.base import LISTED
-from chalicelib.observability import logger
+from chalicelib.routing import appeals, reassignment, waiting_line
 from chalicelib.schemas.appeals import AppealOut
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.operators import OperatorCreate, OperatorOut, OperatorPatch
-from chalicelib.services import appeals, reassignment, waiting_line
-from chalicelib.services.paging import decode_cursor, encode_cursor, take_page, take_rows_page
-from chalicelib.services.transactions import update_existing
 
 _LIST_KEY = ("operator_id", "listed", "created_at")
 _APPEALS_KEY = ("appeal_id", "operator_id", "operator_status_key")

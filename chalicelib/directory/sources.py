@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.errors import Conflict, FieldProblem, InvalidInput, NotFound
-from chalicelib.ids import is_well_formed, iso, new_id, utc_now
+from chalicelib.access.secrets import hash_secret
+from chalicelib.core.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from chalicelib.core.ids import is_well_formed, iso, new_id, utc_now
+from chalicelib.core.observability import logger
+from chalicelib.db.paging import decode_cursor, encode_cursor, take_rows_page
+from chalicelib.db.tables import LISTED
+from chalicelib.db.transactions import Cancelled, Transaction, commit_with_retry, update_existing
 from chalicelib.models import Operator, Source, Weight
-from chalicelib.models.base import LISTED
-from chalicelib.observability import logger
+from chalicelib.routing import waiting_line
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightOut, WeightSet, WeightsOut
-from chalicelib.services import waiting_line
-from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
-from chalicelib.services.secrets import hash_secret
-from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry, update_existing
 
 _LIST_KEY = ("source_id", "listed", "created_at")
 # DynamoDB's limit of items in one TransactWriteItems.

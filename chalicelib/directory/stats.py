@@ -3,8 +3,11 @@ sources and operators, never with the number of appeals."""
 
 from __future__ import annotations
 
+from chalicelib.db.paging import decode_cursor, encode_cursor, take_rows_page
+from chalicelib.db.tables import LISTED
+from chalicelib.directory.sources import get_source_row
 from chalicelib.models import Operator, Source, Weight
-from chalicelib.models.base import LISTED
+from chalicelib.routing import draw as distribution
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.stats import (
     OperatorAvailability,
@@ -12,9 +15,6 @@ from chalicelib.schemas.stats import (
     SourceDistribution,
     SourceOperators,
 )
-from chalicelib.services import distribution
-from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
-from chalicelib.services.sources import get_source_row
 
 _LIST_KEY = ("source_id", "listed", "created_at")
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.errors import Conflict, NotFound
-from chalicelib.ids import is_well_formed, iso, utc_now
+from chalicelib.core.errors import Conflict, NotFound
+from chalicelib.core.ids import is_well_formed, iso, utc_now
+from chalicelib.core.observability import logger
+from chalicelib.db.history import append_to
+from chalicelib.db.paging import decode_cursor, encode_cursor, take_rows_page
+from chalicelib.db.transactions import Cancelled, Transaction, commit_with_retry, update_if
+from chalicelib.funnel import leads
+from chalicelib.funnel.lead_state import lead_event, scoring_settled
 from chalicelib.models import Deal, Lead
 from chalicelib.models.leads import DEAL_STAGES, DEALS_LISTED, QUALIFIED, TRANSFERRED, deal_key
-from chalicelib.observability import logger
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.leads import DealEvent, DealOut, Transfer
 from chalicelib.scoring.base import TRANSFER_THRESHOLD
-from chalicelib.services import leads
-from chalicelib.services.history import append_to
-from chalicelib.services.lead_state import lead_event, scoring_settled
-from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
-from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry, update_if
 
 _LIST_KEY = ("lead_id", "listed", "created_at")
 PAID = DEAL_STAGES[-1]

@@ -7,10 +7,10 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
+from chalicelib.db.history import append_to
 from chalicelib.models import Lead
 from chalicelib.models.leads import RESCORE_DUE
 from chalicelib.schemas.leads import LeadEvent
-from chalicelib.services.history import append_to
 
 
 def scoring_inputs_changed(now: str) -> list[Action]:

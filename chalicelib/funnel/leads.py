@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.auth.principal import SYSTEM, Principal
-from chalicelib.errors import Conflict, NotFound
-from chalicelib.ids import is_well_formed, iso, lead_id_for, utc_now
+from chalicelib.access.ownership import ensure_lead_visible
+from chalicelib.access.principal import SYSTEM, Principal
+from chalicelib.core.errors import Conflict, NotFound
+from chalicelib.core.ids import is_well_formed, iso, lead_id_for, utc_now
+from chalicelib.core.observability import logger
+from chalicelib.db.history import append_to
+from chalicelib.db.paging import decode_cursor, encode_cursor, take_page, take_rows_page
+from chalicelib.db.tables import LISTED
+from chalicelib.db.transactions import update_existing, update_if
+from chalicelib.funnel.lead_state import lead_event, scoring_inputs_changed, scoring_settled
 from chalicelib.models import Appeal, Lead
-from chalicelib.models.base import LISTED
 from chalicelib.models.leads import (
     CONTACTED,
     FINAL_LEAD_STAGES,
@@ -16,16 +22,10 @@ from chalicelib.models.leads import (
     NEW,
     QUALIFIED,
 )
-from chalicelib.observability import logger
+from chalicelib.routing import appeals
 from chalicelib.schemas.appeals import AppealOut
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.leads import FactorOut, LeadEvent, LeadHistory, LeadOut, LeadPatch
-from chalicelib.services import appeals
-from chalicelib.services.history import append_to
-from chalicelib.services.lead_state import lead_event, scoring_inputs_changed, scoring_settled
-from chalicelib.services.ownership import ensure_lead_visible
-from chalicelib.services.paging import decode_cursor, encode_cursor, take_page, take_rows_page
-from chalicelib.services.transactions import update_existing, update_if
 
 _LIST_KEY = ("lead_id", "listed", "created_at")
 _STAGE_KEY = ("lead_id", "stage", "stage_changed_at")

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 from chalice.app import SQSEvent
 
-from chalicelib.config import INTAKE_QUEUE_NAME
-from chalicelib.errors import DomainError, InvalidInput
-from chalicelib.observability import INTAKE_RECORDS_FAILED, correlated, count, invocation, logger
-from chalicelib.services import intake as intake_service
+from chalicelib.channels import queue as intake_service
+from chalicelib.core.config import INTAKE_QUEUE_NAME
+from chalicelib.core.errors import DomainError, InvalidInput
+from chalicelib.core.observability import INTAKE_RECORDS_FAILED, correlated, count, invocation, logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord

@@ -15,9 +15,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Blueprint, Rate
 from chalice.app import CloudWatchEvent
 
-from chalicelib.observability import COUNTER_DRIFT, invocation, metrics
+from chalicelib.core.observability import COUNTER_DRIFT, invocation, metrics
+from chalicelib.jobs import JOBS, MINUTES_PER_DAY
 from chalicelib.schemas.jobs import AuditReport, ReassignReport, RescoreReport, TrainingReport
-from chalicelib.services.jobs import JOBS, MINUTES_PER_DAY
 
 bp = Blueprint(__name__)
 

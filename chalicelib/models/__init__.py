@@ -13,9 +13,9 @@ from pynamodb.connection import Connection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.config import current_settings
+from chalicelib.core.config import current_settings
+from chalicelib.db.tables import TableMeta
 from chalicelib.models.appeals import Appeal, OpenAppealMarker
-from chalicelib.models.base import TableMeta
 from chalicelib.models.leads import Deal, Lead, ScoringModel
 from chalicelib.models.operators import Operator
 from chalicelib.models.sources import Source

@@ -4,7 +4,7 @@ from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-from chalicelib.models.base import TableMeta, TableName
+from chalicelib.db.tables import TableMeta, TableName
 
 WAITING = "waiting"
 ACTIVE = "active"

@@ -4,7 +4,7 @@ from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, Un
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.models.base import TableMeta, TableName
+from chalicelib.db.tables import TableMeta, TableName
 
 # Lead funnel. Final stages never change.
 NEW, CONTACTED, QUALIFIED, TRANSFERRED, LOST = "new", "contacted", "qualified", "transferred", "lost"

@@ -4,7 +4,7 @@ from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, N
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.models.base import TableMeta, TableName
+from chalicelib.db.tables import TableMeta, TableName
 
 
 class SourcesNewestFirst(GlobalSecondaryIndex["Source"]):

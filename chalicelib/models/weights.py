@@ -4,7 +4,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.models.base import TableMeta, TableName
+from chalicelib.db.tables import TableMeta, TableName
 
 
 class SourcesServedByOperator(GlobalSecondaryIndex["Weight"]):

@@ -7,9 +7,17 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.auth.principal import SYSTEM, Principal
-from chalicelib.errors import Conflict, MalformedInput, NotFound, ServiceBusy
-from chalicelib.ids import appeal_id_for_message, is_well_formed, iso, lead_id_for, new_id, utc_now
+from chalicelib.access.ownership import ensure_acting_as_self, ensure_may_post_to, ensure_own_appeal
+from chalicelib.access.principal import SYSTEM, Principal
+from chalicelib.core.errors import Conflict, MalformedInput, NotFound, ServiceBusy
+from chalicelib.core.ids import appeal_id_for_message, is_well_formed, iso, lead_id_for, new_id, utc_now
+from chalicelib.core.observability import APPEALS_ASSIGNED, APPEALS_RECEIVED, APPEALS_WAITING, count, logger
+from chalicelib.db.paging import decode_cursor, encode_cursor, take_rows_page
+from chalicelib.db.tables import LISTED
+from chalicelib.db.transactions import Backoff, Cancelled, Transaction, commit_with_retry, is_contention
+from chalicelib.directory import operators
+from chalicelib.directory.sources import get_source_row
+from chalicelib.funnel.lead_state import scoring_inputs_changed
 from chalicelib.models import Appeal, Lead, OpenAppealMarker, Source
 from chalicelib.models.appeals import (
     ACTIVE,
@@ -21,20 +29,14 @@ from chalicelib.models.appeals import (
     operator_status_key,
     waiting_key,
 )
-from chalicelib.models.base import LISTED
 from chalicelib.models.leads import NEW
-from chalicelib.observability import APPEALS_ASSIGNED, APPEALS_RECEIVED, APPEALS_WAITING, count, logger
-from chalicelib.schemas.appeals import AppealCreate, AppealEvent, AppealHistory, AppealOut, OperatorRef
-from chalicelib.schemas.common import Page
 
 # `operators` imports this module; used at call time only, so the cycle is harmless.
-from chalicelib.services import distribution, operators, waiting_line
-from chalicelib.services.appeal_state import append_events, assigned_actions, deadline_of, event, sla_deadline
-from chalicelib.services.lead_state import scoring_inputs_changed
-from chalicelib.services.ownership import ensure_acting_as_self, ensure_may_post_to, ensure_own_appeal
-from chalicelib.services.paging import decode_cursor, encode_cursor, take_rows_page
-from chalicelib.services.sources import get_source_row
-from chalicelib.services.transactions import Backoff, Cancelled, Transaction, commit_with_retry, is_contention
+from chalicelib.routing import draw as distribution
+from chalicelib.routing import waiting_line
+from chalicelib.routing.transitions import append_events, assigned_actions, deadline_of, event, sla_deadline
+from chalicelib.schemas.appeals import AppealCreate, AppealEvent, AppealHistory, AppealOut, OperatorRef
+from chalicelib.schemas.common import Page
 
 _LINE_KEY = ("appeal_id", "waiting_source_id", "waiting_key")
 # A follow-up that races a new appeal's creation re-reads the marker at most this often.

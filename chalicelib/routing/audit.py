@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 from pynamodb.exceptions import UpdateError
 
+from chalicelib.core.observability import logger
+from chalicelib.db.tables import LISTED
 from chalicelib.models import Appeal, Operator
 from chalicelib.models.appeals import ACTIVE
-from chalicelib.models.base import LISTED
-from chalicelib.observability import logger
 from chalicelib.schemas.jobs import AuditReport, CounterDrift
 
 # Long enough for the index to catch up with a transaction that just committed.

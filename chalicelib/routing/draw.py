@@ -20,10 +20,10 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.errors import ServiceBusy
+from chalicelib.core.errors import ServiceBusy
+from chalicelib.db.transactions import Backoff, Cancelled, Transaction
 from chalicelib.models import Operator, Source, Weight
 from chalicelib.schemas.sources import Strategy
-from chalicelib.services.transactions import Backoff, Cancelled, Transaction
 
 _default_rng = random.Random()
 

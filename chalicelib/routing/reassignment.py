@@ -14,11 +14,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Literal
 
-from chalicelib.ids import iso, utc_now
-from chalicelib.models import Appeal, Lead, Source
-from chalicelib.models.appeals import ACTIVE, ESCALATED_SEGMENT, QUEUED_SEGMENT
-from chalicelib.models.base import LISTED
-from chalicelib.observability import (
+from chalicelib.core.ids import iso, utc_now
+from chalicelib.core.observability import (
     APPEALS_ASSIGNED,
     APPEALS_ESCALATED,
     APPEALS_REASSIGNED,
@@ -27,11 +24,14 @@ from chalicelib.observability import (
     count,
     logger,
 )
+from chalicelib.db.tables import LISTED
+from chalicelib.db.transactions import Cancelled, Transaction, commit_with_retry
+from chalicelib.models import Appeal, Lead, Source
+from chalicelib.models.appeals import ACTIVE, ESCALATED_SEGMENT, QUEUED_SEGMENT
+from chalicelib.routing import waiting_line
+from chalicelib.routing.draw import Decision, Pool, add_release, place
+from chalicelib.routing.transitions import append_events, assigned_actions, event, queued_actions
 from chalicelib.schemas.jobs import ReassignReport
-from chalicelib.services import waiting_line
-from chalicelib.services.appeal_state import append_events, assigned_actions, event, queued_actions
-from chalicelib.services.distribution import Decision, Pool, add_release, place
-from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry
 
 MAX_LAPSES = 3
 SLA_LAPSED = "sla_lapsed"

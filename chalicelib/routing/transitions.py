@@ -8,12 +8,12 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from chalicelib.ids import iso
+from chalicelib.core.ids import iso
+from chalicelib.db.history import append_to
 from chalicelib.models import Appeal, Source
 from chalicelib.models.appeals import ACTIVE, WAITING, operator_status_key, waiting_key
+from chalicelib.routing.draw import Candidate, Decision
 from chalicelib.schemas.appeals import AppealEvent
-from chalicelib.services.distribution import Candidate, Decision
-from chalicelib.services.history import append_to
 
 
 def event(kind: str, at: str, *, decision: Decision | None = None, **fields: Any) -> str:

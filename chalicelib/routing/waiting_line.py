@@ -16,14 +16,14 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
-from chalicelib.errors import DomainError
-from chalicelib.ids import iso, utc_now
+from chalicelib.core.errors import DomainError
+from chalicelib.core.ids import iso, utc_now
+from chalicelib.core.observability import APPEALS_ASSIGNED, APPEALS_DRAINED, APPEALS_ESCALATED, count, logger
+from chalicelib.db.transactions import Cancelled, Transaction
 from chalicelib.models import Appeal, Lead, Source, Weight
 from chalicelib.models.appeals import ESCALATED_SEGMENT, QUEUED_SEGMENT, WAITING, waiting_key
-from chalicelib.observability import APPEALS_ASSIGNED, APPEALS_DRAINED, APPEALS_ESCALATED, count, logger
-from chalicelib.services.appeal_state import append_events, assigned_actions, event
-from chalicelib.services.distribution import Decision, Pool, place
-from chalicelib.services.transactions import Cancelled, Transaction
+from chalicelib.routing.draw import Decision, Pool, place
+from chalicelib.routing.transitions import append_events, assigned_actions, event
 
 # One Query page of the line; more pages are read while capacity lasts.
 _MAX_PAGE = 100

@@ -26,7 +26,7 @@ from botocore.exceptions import (
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib.observability import logger
+from chalicelib.core.observability import logger
 from chalicelib.scoring.base import TOP_FACTORS, LeadFeatures, Score, Scorer, recommend, top_factors
 
 # Room for a 300-character reason and five factors, with margin; a reply cut

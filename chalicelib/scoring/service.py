@@ -14,9 +14,13 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.config import current_settings
-from chalicelib.errors import ServiceBusy
-from chalicelib.ids import iso, utc_now
+from chalicelib.core.config import current_settings
+from chalicelib.core.errors import ServiceBusy
+from chalicelib.core.ids import iso, utc_now
+from chalicelib.core.observability import SCORING_LATENCY_MS, logger, milliseconds
+from chalicelib.db.transactions import Cancelled, Transaction, commit_with_retry, update_if
+from chalicelib.funnel import leads
+from chalicelib.funnel.lead_state import capped_history, lead_event, scoring_settled
 from chalicelib.models import Lead, ScoringModel, Source
 from chalicelib.models.leads import (
     CURRENT_MODEL_KEY,
@@ -27,14 +31,10 @@ from chalicelib.models.leads import (
     FactorAttribute,
     model_key,
 )
-from chalicelib.observability import SCORING_LATENCY_MS, logger, milliseconds
 from chalicelib.schemas.jobs import RescoreReport, TrainingReport
 from chalicelib.schemas.leads import LeadOut
 from chalicelib.scoring.base import LeadFeatures, Score, Scorer
 from chalicelib.scoring.rules import RulesScorer
-from chalicelib.services import leads
-from chalicelib.services.lead_state import capped_history, lead_event, scoring_settled
-from chalicelib.services.transactions import Cancelled, Transaction, commit_with_retry, update_if
 
 # Each class needs this many outcomes before a model is trained.
 MIN_OUTCOMES_PER_CLASS = 30

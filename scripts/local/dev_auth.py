@@ -29,7 +29,7 @@ AUDIENCE = "leadcrm-local"
 KEY_ID = "leadcrm-dev-1"
 PRIVATE_KEY_FILE = "dev-jwt-private.pem"
 JWKS_FILE = "dev-jwks.json"
-DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / ".data" / "auth"
+DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / ".data" / "auth"
 
 
 @dataclass(frozen=True)

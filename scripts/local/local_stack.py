@@ -1,9 +1,9 @@
-"""The whole stack on one machine: `make run` (`python -m scripts.local_stack`).
+"""The whole stack on one machine: `make run` (`python -m scripts.local.local_stack`).
 
 Starts, in order, a DynamoDB endpoint, the tables, an SQS endpoint with the
 intake queue and its DLQ, the HTTP API (`chalice local`), a poller that
 feeds queue batches to the SQS handler as Lambda would, and a scheduler that
-runs the scheduled jobs (`chalicelib.services.jobs.JOBS`) on their rates;
+runs the scheduled jobs (`chalicelib.jobs.JOBS`) on their rates;
 Ctrl-C or SIGTERM stops everything it started, in reverse order. Each
 long-running part is a `Component` in `build_components`.
 
@@ -40,7 +40,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
-from scripts.dynamodb_local import (
+from scripts.local.dynamodb_local import (
     HOST,
     REPO_ROOT,
     DynamoDBLocal,
@@ -54,7 +54,7 @@ from scripts.dynamodb_local import (
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
 
-    from chalicelib.services.jobs import Job
+    from chalicelib.jobs import Job
 
 STAGE = "dev"
 DATA_DIR = REPO_ROOT / ".data"
@@ -265,10 +265,10 @@ class IntakeQueues:
     def start(self) -> None:
         import boto3
 
-        from scripts.sqs_poller import create_intake_queues
+        from scripts.local.sqs_poller import create_intake_queues
 
         sqs = boto3.client("sqs", region_name=os.environ["AWS_DEFAULT_REGION"])
-        from chalicelib.config import INTAKE_QUEUE_NAME
+        from chalicelib.core.config import INTAKE_QUEUE_NAME
 
         self.queue_url, self.dlq_url = create_intake_queues(sqs, INTAKE_QUEUE_NAME)
         # The API's Telegram webhook enqueues here.
@@ -298,7 +298,7 @@ class IntakePoller:
         from chalice.test import Client
 
         from app import app
-        from scripts.sqs_poller import SqsPoller
+        from scripts.local.sqs_poller import SqsPoller
 
         client = Client(app, stage_name=STAGE)
         sqs = boto3.client("sqs", region_name=os.environ["AWS_DEFAULT_REGION"])
@@ -359,7 +359,7 @@ class Scheduler:
     def jobs(self) -> list[Job]:
         if self._jobs is None:
             # Imported late: chalicelib reads the environment set up above.
-            from chalicelib.services.jobs import JOBS
+            from chalicelib.jobs import JOBS
 
             self._jobs = list(JOBS.values())
         return self._jobs
@@ -508,7 +508,7 @@ def prepare_environment() -> None:
         os.environ.setdefault(key, value)
     if not os.environ.get("JWT_ISSUER"):
         # The dev stand-in for Cognito: `make token` signs with the same key pair (.data/auth/).
-        from scripts.dev_auth import DevKeys
+        from scripts.local.dev_auth import DevKeys
 
         os.environ.update(DevKeys.load_or_create().environment())
     # Chalice applies the stage's variables over the inherited environment, so

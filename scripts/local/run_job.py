@@ -1,4 +1,4 @@
-"""Run one scheduled job now against the local stack: `python -m scripts.run_job NAME`.
+"""Run one scheduled job now against the local stack: `python -m scripts.local.run_job NAME`.
 
 `make reassign` and `make audit` call this. It uses the DynamoDB and tables
 `make run` uses (same stage environment, AWS_ENDPOINT_URL_DYNAMODB when set,
@@ -13,13 +13,13 @@ from __future__ import annotations
 import os
 import sys
 
-from scripts.local_stack import dynamodb_endpoint, prepare_environment
+from scripts.local.local_stack import dynamodb_endpoint, prepare_environment
 
 START_FIRST = "start the local stack first with `make run` (in another terminal)"
 
 
 def usage(names: list[str]) -> str:
-    return f"usage: python -m scripts.run_job NAME\n  NAME: one of {', '.join(names)}"
+    return f"usage: python -m scripts.local.run_job NAME\n  NAME: one of {', '.join(names)}"
 
 
 def reachability_problem(endpoint: str, table_prefix: str) -> str | None:
@@ -44,7 +44,7 @@ def reachability_problem(endpoint: str, table_prefix: str) -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    from chalicelib.services.jobs import JOBS
+    from chalicelib.jobs import JOBS
 
     names = list(JOBS)
     if argv in (["-h"], ["--help"]):

@@ -1,4 +1,4 @@
-"""Build the deployable package: `python -m scripts.package [OUT_DIR]` (`make package`).
+"""Build the deployable package: `python -m scripts.packaging.package [OUT_DIR]` (`make package`).
 
 Runs `chalice package --stage prod` merged with `.chalice/resources.json` (the
 tables, queues, alarms, parameters and everything else Chalice cannot
@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STAGE = "prod"
 RESOURCES = ".chalice/resources.json"
 DEFAULT_OUT = ROOT / "build" / "package"
@@ -127,7 +127,7 @@ def _modified(path: Path) -> float:
 
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
-        print("usage: python -m scripts.package [OUT_DIR]", file=sys.stderr)
+        print("usage: python -m scripts.packaging.package [OUT_DIR]", file=sys.stderr)
         return 2
     out = Path(argv[0]).resolve() if argv else DEFAULT_OUT
     try:

@@ -1,6 +1,6 @@
 """Every route × {no token, expired, tampered, foreign key, wrong role, right role}.
 
-The expectations are written out here, not read from `chalicelib.auth.access`,
+The expectations are written out here, not read from `chalicelib.access.routes`,
 so a change to who may call what has to change this table too.
 """
 
@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from app import app
-from scripts.dev_auth import DevKeys
+from scripts.local.dev_auth import DevKeys
 from tests.support import Api, Reply, appeal_body
 
 PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/channels/telegram/{source_id}")}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.models import Operator
-from chalicelib.services.audit import audit_counters
+from chalicelib.routing.audit import audit_counters
 from tests.support import Api
 
 

@@ -13,9 +13,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from chalicelib.auth.tokens import NoRole, TokenRejected, jwt_settings, verify_jwt
-from chalicelib.services.authentication import authenticate
-from scripts.dev_auth import AUDIENCE, ISSUER, DevKeys
+from chalicelib.access.authentication import authenticate
+from chalicelib.access.tokens import NoRole, TokenRejected, jwt_settings, verify_jwt
+from scripts.local.dev_auth import AUDIENCE, ISSUER, DevKeys
 
 
 @pytest.fixture

@@ -10,16 +10,16 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib.config import current_settings
-from chalicelib.ids import iso, lead_id_for
+from chalicelib.core.config import current_settings
+from chalicelib.core.ids import iso, lead_id_for
+from chalicelib.db.tables import LISTED
+from chalicelib.funnel.lead_state import MAX_HISTORY_EVENTS, lead_event
 from chalicelib.models import Lead, ScoringModel, count_requests
-from chalicelib.models.base import LISTED
 from chalicelib.models.leads import CURRENT_MODEL_KEY, LOST, TRANSFERRED, model_key
 from chalicelib.scoring.base import LeadFeatures, Score, recommend
 from chalicelib.scoring.llm import LlmScorer
 from chalicelib.scoring.rules import RulesScorer
-from chalicelib.services.lead_state import MAX_HISTORY_EVENTS, lead_event
-from chalicelib.services.scoring import analyze_lead, configured_scorer, rescore_changed, train_from_outcomes
+from chalicelib.scoring.service import analyze_lead, configured_scorer, rescore_changed, train_from_outcomes
 from tests.support import Api, on_dynamodb_call
 
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from pydantic import BaseModel
 
-from chalicelib.services.jobs import Job
-from scripts import run_job
-from scripts.dynamodb_local import REPO_ROOT, free_port
-from scripts.local_stack import Scheduler
+from chalicelib.jobs import Job
+from scripts.local import run_job
+from scripts.local.dynamodb_local import REPO_ROOT, free_port
+from scripts.local.local_stack import Scheduler
 
 MINUTE = 0.05  # seconds per scheduler "minute" in these tests
 EPSILON = 0.001  # timer rounding
@@ -148,14 +148,14 @@ def test_GIVEN_an_unknown_job_name_WHEN_run_job_THEN_usage_with_the_known_names_
 
     err = capsys.readouterr().err
     assert code == 2
-    assert "usage: python -m scripts.run_job NAME" in err and "reassign" in err and "audit" in err
+    assert "usage: python -m scripts.local.run_job NAME" in err and "reassign" in err and "audit" in err
 
 
 def test_GIVEN_no_local_stack_WHEN_run_job_THEN_it_says_to_start_make_run_and_exits_1_without_a_traceback() -> None:
     env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{free_port()}"}
 
     result = subprocess.run(
-        [sys.executable, "-m", "scripts.run_job", "reassign"],
+        [sys.executable, "-m", "scripts.local.run_job", "reassign"],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

@@ -11,7 +11,7 @@ from chalice.local import ARNMatcher
 
 from chalicelib.api.auth import authorize
 from chalicelib.models import Source
-from scripts.dev_auth import DevKeys
+from scripts.local.dev_auth import DevKeys
 from tests.support import Api, appeal_body
 
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/{method}{path}"

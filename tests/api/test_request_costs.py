@@ -4,8 +4,8 @@ botocore event hook. These pin the cost so a regression fails a test."""
 from __future__ import annotations
 
 from chalicelib.models import Appeal, Operator, count_requests
-from chalicelib.services import appeals
-from chalicelib.services.reassignment import run_reassignment
+from chalicelib.routing import appeals
+from chalicelib.routing.reassignment import run_reassignment
 from tests.support import Api, appeal_body
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib.ids import utc_now
+from chalicelib.core.ids import utc_now
+from chalicelib.routing.reassignment import run_reassignment
 from chalicelib.schemas.jobs import ReassignReport
-from chalicelib.services.reassignment import run_reassignment
 from tests.support import Api
 
 SLA = 60

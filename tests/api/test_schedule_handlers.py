@@ -10,7 +10,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.models import Operator
-from scripts.dev_auth import DevKeys
+from scripts.local.dev_auth import DevKeys
 from tests.support import Api
 
 

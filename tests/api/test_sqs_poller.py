@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from scripts.sqs_poller import SqsPoller, create_intake_queues
+from scripts.local.sqs_poller import SqsPoller, create_intake_queues
 from tests.support import Api, intake_message
 
 

@@ -14,10 +14,10 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.core.observability import metrics
 from chalicelib.models import Operator
-from chalicelib.observability import metrics
+from chalicelib.routing.appeals import submit_appeal
 from chalicelib.schemas.appeals import AppealCreate
-from chalicelib.services.appeals import submit_appeal
 from tests.log_capture import captured_logs, emf_metrics
 from tests.support import Api, intake_message, sqs_event, sqs_record
 

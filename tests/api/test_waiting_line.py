@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from chalicelib.models import Appeal, Operator, Source
-from chalicelib.services import waiting_line
-from chalicelib.services.reassignment import run_reassignment
+from chalicelib.routing import waiting_line
+from chalicelib.routing.reassignment import run_reassignment
 from tests.support import Api
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.cold_start import MUST_STAY_LAZY
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_GIVEN_the_app_WHEN_imported_THEN_numpy_and_the_llm_scorer_are_not_loaded() -> None:

@@ -1,7 +1,7 @@
 """The deployable package: what `make package` builds and CloudFormation deploys.
 
 The package is built once per run (module fixture, through the same
-`scripts.package.build` that `make package` runs) and every test reads that
+`scripts.packaging.package.build` that `make package` runs) and every test reads that
 output: tables as the PynamoDB models define them, per-function least
 privilege, alarms on the metrics the code really emits, and cfn-lint clean.
 """
@@ -26,14 +26,14 @@ from pynamodb.models import Model
 
 from app import app
 from chalicelib.api.http import error_response
-from chalicelib.config import INTAKE_QUEUE_NAME, table_env_var
-from chalicelib.errors import DomainError, Forbidden, Unauthorized
-from chalicelib.ids import iso, utc_now
+from chalicelib.core.config import INTAKE_QUEUE_NAME, table_env_var
+from chalicelib.core.errors import DomainError, Forbidden, Unauthorized
+from chalicelib.core.ids import iso, utc_now
+from chalicelib.db.tables import LISTED
 from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, Operator
-from chalicelib.models.base import LISTED
 from chalicelib.models.leads import LOST, TRANSFERRED
-from chalicelib.services.reassignment import run_reassignment
-from scripts.package import ROOT, Package, build
+from chalicelib.routing.reassignment import run_reassignment
+from scripts.packaging.package import ROOT, Package, build
 from tests.support import Api, intake_message, on_dynamodb_event, sqs_event, sqs_record
 
 # Every Lambda function the app deploys; a new one needs its own policy file and alarm.

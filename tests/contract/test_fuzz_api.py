@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from app import app
 from chalicelib.api.openapi import build_document
 from chalicelib.models import create_tables
-from scripts.dev_auth import DevKeys
+from scripts.local.dev_auth import DevKeys
 from tests.support import Api
 
 # Per operation, for the fuzzing phase; the coverage phase adds its boundary and
@@ -152,7 +152,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
 
 def _serve() -> LocalDevServer:
     # As `chalice local` does, minus the CLI: same config object, same threaded server.
-    config = Config.create(chalice_stage="dev", app_name="leadcrm", project_dir=str(Path(__file__).parents[1]))
+    config = Config.create(chalice_stage="dev", app_name="leadcrm", project_dir=str(Path(__file__).parents[2]))
     server = create_local_server(app, config, host="127.0.0.1", port=_free_port())
     thread = threading.Thread(target=server.serve_forever, name="fuzz-api", daemon=True)
     thread.start()

@@ -12,10 +12,10 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 
 from app import app
+from chalicelib.access.routes import PUBLIC_ROUTES
 from chalicelib.api.contract import CONTRACT
 from chalicelib.api.openapi import build_document, is_protected, served_under, undocumented_routes
-from chalicelib.auth.access import PUBLIC_ROUTES
-from scripts.dev_auth import DevKeys
+from scripts.local.dev_auth import DevKeys
 from tests.support import Api, Reply, appeal_body
 
 METHODS = ("get", "put", "post", "patch", "delete")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scripts.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
+from scripts.local.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
 from tests.integration.helpers import tables_on
 
 _missing_reason: list[str] = []

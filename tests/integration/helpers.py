@@ -23,13 +23,13 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
-from chalicelib.config import current_settings
+from chalicelib.core.config import current_settings
+from chalicelib.directory import operators, sources
 from chalicelib.models import Appeal, Lead, Operator, Source, Weight, create_tables, dynamodb_clients
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate, OperatorOut
 from chalicelib.schemas.sources import SourceCreate, SourceOut, Strategy, WeightIn, WeightSet
-from chalicelib.services import operators, sources
 
 T = TypeVar("T")
 

@@ -9,15 +9,16 @@ import random
 from collections import Counter
 from datetime import timedelta
 
-from chalicelib.errors import Conflict
-from chalicelib.ids import utc_now
+from chalicelib.core.errors import Conflict
+from chalicelib.core.ids import utc_now
+from chalicelib.directory import operators, sources
 from chalicelib.models import Appeal, Operator, Source
 from chalicelib.models.appeals import ACTIVE, WAITING
+from chalicelib.routing import appeals, waiting_line
+from chalicelib.routing.audit import audit_counters
+from chalicelib.routing.reassignment import run_reassignment
 from chalicelib.schemas.operators import OperatorPatch
 from chalicelib.schemas.sources import SourcePatch
-from chalicelib.services import appeals, operators, sources, waiting_line
-from chalicelib.services.audit import audit_counters
-from chalicelib.services.reassignment import run_reassignment
 from tests.integration.helpers import (
     appeal_for,
     counter_problems,
@@ -140,7 +141,7 @@ def test_GIVEN_lapsed_appeals_WHEN_their_operator_accepts_while_the_run_reclaims
 def test_GIVEN_a_sticky_source_WHEN_one_lead_sends_ten_messages_at_once_THEN_one_appeal_counts_them_all(
     real_tables: str,
 ) -> None:
-    from chalicelib.services import sources
+    from chalicelib.directory import sources
 
     warm_up()
     anna = new_operator("Anna", max_load=20)

@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from chalicelib.errors import ServiceBusy
-from chalicelib.ids import lead_id_for
+from chalicelib.core.errors import ServiceBusy
+from chalicelib.core.ids import lead_id_for
+from chalicelib.directory import operators, sources
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
+from chalicelib.routing import appeals
 from chalicelib.schemas.appeals import AppealCreate, AppealOut
 from chalicelib.schemas.operators import OperatorOut
 from chalicelib.schemas.sources import SourceOut, WeightIn, WeightSet
-from chalicelib.services import appeals, operators, sources
 from tests.integration.helpers import (
     Fault,
     appeal_for,

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.errors import Conflict
+from chalicelib.core.errors import Conflict
+from chalicelib.funnel import deals, leads
 from chalicelib.models import Lead
 from chalicelib.models.leads import RESCORE_DUE
+from chalicelib.routing import appeals
 from chalicelib.schemas.leads import LeadPatch
+from chalicelib.scoring import service as scoring
 from chalicelib.scoring.base import LeadFeatures, Score
 from chalicelib.scoring.rules import RulesScorer
-from chalicelib.services import appeals, deals, leads, scoring
 from tests.integration.helpers import appeal_for, new_operator, new_source, race, warm_up
 
 ROUNDS = 10

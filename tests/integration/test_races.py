@@ -15,13 +15,15 @@ import threading
 import uuid
 from collections import Counter
 
-from chalicelib.errors import Conflict
+from chalicelib.core.errors import Conflict
+from chalicelib.directory import operators, stats
+from chalicelib.funnel import leads
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
+from chalicelib.routing import appeals
+from chalicelib.routing.appeals import Intake
 from chalicelib.schemas.appeals import AppealOut
 from chalicelib.schemas.operators import OperatorPatch
 from chalicelib.schemas.sources import Strategy
-from chalicelib.services import appeals, leads, operators, stats
-from chalicelib.services.appeals import Intake
 from tests.integration.helpers import (
     OperatorHistory,
     appeal_for,

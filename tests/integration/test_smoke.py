@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from chalicelib.directory import operators, sources
+from chalicelib.routing import appeals
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate
 from chalicelib.schemas.sources import SourceCreate, WeightIn, WeightSet
-from chalicelib.services import appeals, operators, sources
 
 
 def test_GIVEN_dynamodb_local_WHEN_an_appeal_is_closed_THEN_the_waiting_one_takes_the_slot_and_then_frees_it(

@@ -46,15 +46,17 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from chalicelib.errors import Conflict
-from chalicelib.ids import lead_id_for
+from chalicelib.core.errors import Conflict
+from chalicelib.core.ids import lead_id_for
+from chalicelib.directory import operators, sources, stats
+from chalicelib.funnel import leads
 from chalicelib.models import ALL_MODELS, create_tables
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
+from chalicelib.routing import appeals
+from chalicelib.routing.appeals import Intake
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate, OperatorPatch
 from chalicelib.schemas.sources import SourceCreate, Strategy, WeightIn, WeightSet
-from chalicelib.services import appeals, leads, operators, sources, stats
-from chalicelib.services.appeals import Intake
 from tests.integration.helpers import watch_transactions
 from tests.support import before_transaction
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from chalicelib.directory import operators, sources
 from chalicelib.schemas.operators import OperatorCreate
 from chalicelib.schemas.sources import SourceCreate, WeightIn, WeightSet
-from chalicelib.services import operators, sources
 
 
 def test_GIVEN_two_replacements_racing_WHEN_both_finish_THEN_the_set_is_exactly_one_of_them(real_tables: str) -> None:

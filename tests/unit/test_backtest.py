@@ -14,7 +14,7 @@ import pytest
 
 from chalicelib.scoring.backtest import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HEADER = ["lead_id", "source", "business_domain", "message_count", "appeals_count", "days_since_created", "converted"]
 
 

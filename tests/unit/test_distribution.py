@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import chisquare
 
+from chalicelib.routing.draw import Candidate, choose_operator, draw_weight
 from chalicelib.schemas.sources import Strategy
-from chalicelib.services.distribution import Candidate, choose_operator, draw_weight
 
 DRAWS = 4_000
 

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.schemas.intake import IntakeMessageV1, intake_json_schema
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "chalicelib/schemas/json/intake-message.v1.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "chalicelib/schemas/json/intake-message.v1.json"
 EXAMPLE = IntakeMessageV1.model_config["json_schema_extra"]["examples"][0]
 
 

@@ -28,7 +28,7 @@ MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 # Sentinels: if either shows up where it must not, the test says where.
 REPLY_SENTINEL = "REPLY-SENTINEL-7f3a"
 DOMAIN_SENTINEL = "domain-sentinel-91c2"
-LOGGER = "leadcrm"  # chalicelib.observability's logger
+LOGGER = "leadcrm"  # chalicelib.core.observability's logger
 
 
 class FakeFallback:
@@ -399,6 +399,6 @@ def test_GIVEN_a_short_timeout_WHEN_a_client_is_built_THEN_connecting_may_not_ta
 
 def test_GIVEN_a_cold_start_WHEN_the_llm_module_is_imported_THEN_boto3_is_not() -> None:
     check = "import sys, chalicelib.scoring.llm; sys.exit('boto3' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", check], cwd=Path(__file__).parents[1], check=False)
+    done = subprocess.run([sys.executable, "-c", check], cwd=Path(__file__).parents[2], check=False)
 
     assert done.returncode == 0

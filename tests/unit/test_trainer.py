@@ -38,7 +38,7 @@ from chalicelib.scoring.trainer import (
     train,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NUMERIC = ["message_count", "appeals_count", "days_since_created"]
 CATEGORICAL = ["source", "business_domain"]
 

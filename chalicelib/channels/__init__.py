@@ -1,0 +1,3 @@
+"""Where appeals come from: the intake queue and the Telegram webhook."""
+
+__all__ = ["queue", "telegram"]

@@ -1,0 +1,1 @@
+"""Packaging for AWS: `make package` builds the merged, linted template and the bundle."""
