@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "Conflict",
+    "DomainError",
+    "FieldProblem",
+    "Forbidden",
+    "InvalidInput",
+    "MalformedInput",
+    "NextStep",
+    "NotFound",
+    "PayloadTooLarge",
+    "ServiceBusy",
+    "Unauthorized",
+]
+
+
+class NextStep(StrEnum):
+    """What the caller can do about an error, in domain words; the edge says
+    how (the HTTP edge names the route), so no service names a route."""
+
+    TRANSFER = "transfer"
+    ANALYZE = "analyze"
+    SET_BUSINESS_DOMAIN = "set_business_domain"
 
 
 class DomainError(Exception):
     """Base of every error a client can cause or must react to."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, next_steps: Sequence[NextStep] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.next_steps = tuple(dict.fromkeys(next_steps))
 
 
 class NotFound(DomainError):

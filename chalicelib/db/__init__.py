@@ -1,3 +1,3 @@
 """DynamoDB plumbing: table settings, labelled transactions, the one contention retry policy, paging, row histories."""
 
-__all__ = ["history", "paging", "tables", "transactions"]
+__all__ = ["history", "paging", "retry", "rows", "tables", "transactions"]

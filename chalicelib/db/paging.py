@@ -5,14 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pynamodb.exceptions import QueryError
 from pynamodb.models import Model
-from pynamodb.pagination import ResultIterator
 
 from chalicelib.core.errors import MalformedInput
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from pynamodb.pagination import ResultIterator
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)

@@ -9,9 +9,12 @@ still built once per table.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from chalicelib.core.config import current_settings
+
+__all__ = ["LISTED", "TableMeta", "TableName", "Word"]
 
 # Partition value of the "newest first" listing indexes on operators, sources
 # and leads. These rows are written at human speed, far below the 1,000
@@ -49,3 +52,11 @@ class TableMeta:
     read_timeout_seconds = 5
     max_retry_attempts = 3
     max_pool_connections = 64
+
+
+class Word(StrEnum):
+    """A word stored in a table (a status, a stage, an event type): a StrEnum
+    that also reads as its plain text in conditions, logs and reprs."""
+
+    def __repr__(self) -> str:
+        return repr(self.value)

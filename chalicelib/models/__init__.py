@@ -1,25 +1,23 @@
-"""PynamoDB models, one module per table, and the plumbing they share."""
+"""PynamoDB models, one module per table; each module owns the queries on its table and indexes."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.client import BaseClient
-from pynamodb.connection import Connection
-from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
-
-from chalicelib.core.config import current_settings
-from chalicelib.db.tables import TableMeta
+from chalicelib.db.transactions import transaction_connection
 from chalicelib.models.appeals import Appeal, OpenAppealMarker
 from chalicelib.models.leads import Deal, Lead, ScoringModel
 from chalicelib.models.operators import Operator
 from chalicelib.models.sources import Source
 from chalicelib.models.weights import Weight
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from botocore.client import BaseClient
+    from pynamodb.models import Model
 
 ALL_MODELS: tuple[type[Model], ...] = (Operator, Source, Weight, Lead, Appeal)
 # Models sharing a table with one above (no table of their own to create).
@@ -38,34 +36,14 @@ __all__ = [
     "count_requests",
     "create_tables",
     "dynamodb_clients",
-    "transaction",
 ]
-
-
-@lru_cache(maxsize=8)
-def _transaction_connection(region: str, host: str | None) -> Connection:
-    return Connection(
-        region=region,
-        host=host,
-        connect_timeout_seconds=TableMeta.connect_timeout_seconds,
-        read_timeout_seconds=TableMeta.read_timeout_seconds,
-        max_retry_attempts=TableMeta.max_retry_attempts,
-        max_pool_connections=TableMeta.max_pool_connections,
-    )
-
-
-def transaction() -> TransactWrite:
-    """A TransactWrite on the configured endpoint (connection built once)."""
-    settings = current_settings()
-    return TransactWrite(connection=_transaction_connection(settings.region, settings.dynamodb_endpoint))
 
 
 def dynamodb_clients() -> Iterator[BaseClient]:
     """Every botocore client the models use, for request-counting hooks."""
     for model in ALL_MODELS + SHARED_TABLE_MODELS:
         yield model._get_connection().connection.client
-    settings = current_settings()
-    yield _transaction_connection(settings.region, settings.dynamodb_endpoint).client
+    yield transaction_connection().client
 
 
 @contextmanager

@@ -1,19 +1,103 @@
+"""The appeals table: appeals, open-appeal markers, their indexes, the words
+stored in them (statuses, line segments, event types, triggers, reasons) and
+every query on them."""
+
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-from chalicelib.db.tables import TableMeta, TableName
+from chalicelib.db.paging import Key, take_page, take_rows_page
+from chalicelib.db.rows import get_row
+from chalicelib.db.tables import TableMeta, TableName, Word
 
-WAITING = "waiting"
-ACTIVE = "active"
-CLOSED = "closed"
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
-# Segments of a source's waiting line (the `waiting_key` prefix): drains read
-# `queued#` oldest first; escalated appeals wait for a human in their own segment.
-QUEUED_SEGMENT = "queued"
-ESCALATED_SEGMENT = "escalated"
+__all__ = [
+    "ACTIVE",
+    "CLOSED",
+    "ESCALATED_SEGMENT",
+    "QUEUED_SEGMENT",
+    "WAITING",
+    "Appeal",
+    "AppealStatus",
+    "EventType",
+    "OpenAppealMarker",
+    "Reason",
+    "Segment",
+    "Trigger",
+    "count_active",
+    "get_appeal_row",
+    "lapsed_appeals",
+    "lead_appeals_page",
+    "lead_has_appeal_of",
+    "line_rows_page",
+    "line_work_page",
+    "open_appeal_id",
+    "open_marker_key",
+    "operator_appeals_page",
+    "operator_status_key",
+    "unaccepted_active",
+    "waiting_key",
+]
+
+
+class AppealStatus(Word):
+    WAITING = "waiting"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+WAITING, ACTIVE, CLOSED = AppealStatus.WAITING, AppealStatus.ACTIVE, AppealStatus.CLOSED
+
+
+class Segment(Word):
+    """Segments of a source's waiting line (the `waiting_key` prefix): drains read
+    `queued#` oldest first; escalated appeals wait for a human in their own segment."""
+
+    QUEUED = "queued"
+    ESCALATED = "escalated"
+
+
+QUEUED_SEGMENT, ESCALATED_SEGMENT = Segment.QUEUED, Segment.ESCALATED
+
+
+class EventType(Word):
+    """What an appeal's history records, one event per change."""
+
+    CREATED = "created"
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    REASSIGNED = "reassigned"
+    RETURNED_TO_LINE = "returned_to_line"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
+
+
+class Trigger(Word):
+    """What made a placement happen (a decision record says it)."""
+
+    INTAKE = "intake"
+    DRAIN = "drain"
+    SLA_LAPSE = "sla_lapse"
+    REDISTRIBUTE = "redistribute"
+
+
+class Reason(Word):
+    """Why an appeal moved, as its history says."""
+
+    NOBODY_FREE = "nobody_free"
+    ASSIGNED_BY_HAND = "assigned_by_hand"
+    NO_OPERATOR_LEFT = "no_operator_left"
+    SLA_LAPSED = "sla_lapsed"
+    OPERATOR_DEACTIVATED = "operator_deactivated"
+
 
 # What the indexes copy (INCLUDE, not ALL): never the event history, which
 # grows with every decision and would be rewritten into each index copy.
@@ -145,7 +229,7 @@ class Appeal(Model):
     attached_message_hashes = UnicodeSetAttribute(null=True)
     # JSON events (created, assigned with its decision record, accepted, ...),
     # appended in the same write that changes the state they describe.
-    events = ListAttribute(of=UnicodeAttribute, null=True)
+    events = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # JSON strings
 
     by_lead = AppealsByLead()
     by_operator = AppealsByOperator()
@@ -173,9 +257,99 @@ def open_marker_key(lead_id: str, source_id: str) -> str:
     return f"open#{lead_id}#{source_id}"
 
 
-def operator_status_key(status: str, created_at: str, appeal_id: str) -> str:
+def operator_status_key(status: AppealStatus, created_at: str, appeal_id: str) -> str:
     return f"{status}#{created_at}#{appeal_id}"
 
 
-def waiting_key(segment: str, since: str, appeal_id: str) -> str:
+def waiting_key(segment: Segment, since: str, appeal_id: str) -> str:
     return f"{segment}#{since}#{appeal_id}"
+
+
+# --- queries ---------------------------------------------------------------
+
+
+def get_appeal_row(appeal_id: str) -> Appeal:
+    return get_row(Appeal, appeal_id, "appeal")
+
+
+def open_appeal_id(marker_key: str) -> str | None:
+    """The appeal a (lead, source) marker names, if any."""
+    try:
+        return str(OpenAppealMarker.get(marker_key, consistent_read=True).open_appeal_id)
+    except DoesNotExist:
+        return None
+
+
+def _line_query(source_id: str, segment: Segment) -> Callable[..., Any]:
+    def query(**kw: Any) -> Any:
+        return Appeal.waiting_by_source.query(
+            source_id, range_key_condition=Appeal.waiting_key.startswith(f"{segment}#"), **kw
+        )
+
+    return query
+
+
+def line_work_page(source_id: str, limit: int, start: Key | None) -> tuple[list[Appeal], Key | None]:
+    """One page of a source's queue, oldest first, as the index holds it (what a
+    drain needs to move them): O(page), never O(history)."""
+    results = _line_query(source_id, Segment.QUEUED)(limit=limit, page_size=limit, last_evaluated_key=start)
+    return list(results), results.last_evaluated_key
+
+
+def line_rows_page(source_id: str, segment: Segment, limit: int, start: Key | None) -> tuple[list[Appeal], Key | None]:
+    """One page of a line segment, oldest first, as whole rows (for listing)."""
+    return take_rows_page(_line_query(source_id, segment), Appeal, limit, start)
+
+
+def lapsed_appeals(source_id: str, now: str) -> Iterator[Appeal]:
+    """Active, unaccepted appeals of the source past their deadline: O(lapsed)."""
+    return Appeal.awaiting_accept.query(source_id, range_key_condition=Appeal.sla_due_at < now)
+
+
+def unaccepted_active(operator_id: str) -> Iterator[Appeal]:
+    """An operator's active appeals it has not accepted yet."""
+    return Appeal.by_operator.query(
+        operator_id,
+        range_key_condition=Appeal.operator_status_key.startswith(f"{ACTIVE}#"),
+        filter_condition=Appeal.accepted_at.does_not_exist(),
+    )
+
+
+def count_active(operator_id: str) -> int:
+    """O(active appeals of this operator): a COUNT query on the index, never a Scan."""
+    return int(
+        Appeal.by_operator.count(operator_id, range_key_condition=Appeal.operator_status_key.startswith(f"{ACTIVE}#"))
+    )
+
+
+def operator_appeals_page(
+    operator_id: str, status: AppealStatus, limit: int, start: Key | None
+) -> tuple[list[Appeal], Key | None]:
+    """An operator's appeals in one status, newest first."""
+
+    def query(**kw: Any) -> Any:
+        return Appeal.by_operator.query(
+            operator_id,
+            range_key_condition=Appeal.operator_status_key.startswith(f"{status}#"),
+            scan_index_forward=False,
+            **kw,
+        )
+
+    return take_page(query, limit, start)
+
+
+def lead_appeals_page(lead_id: str, limit: int, start: Key | None) -> tuple[list[Appeal], Key | None]:
+    """A lead's appeals, newest first."""
+
+    def query(**kw: Any) -> Any:
+        return Appeal.by_lead.query(lead_id, scan_index_forward=False, **kw)
+
+    return take_page(query, limit, start)
+
+
+def lead_has_appeal_of(lead_id: str, operator_id: str) -> bool:
+    """One of the lead's appeals is (or was last) assigned to this operator."""
+    # A lead has a handful of appeals: one index page holds them all (no Limit: with a
+    # filter, Limit=1 would cost a request per appeal).
+    mine = Appeal.by_lead.query(lead_id, filter_condition=Appeal.operator_id == operator_id)
+    return next(iter(mine), None) is not None

@@ -1,18 +1,108 @@
+"""The leads table: leads, their deals and the scoring models (rows sharing
+the table), the words stored in them (stages, event types, recommendations)
+and every query on them."""
+
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.db.tables import TableMeta, TableName
+from chalicelib.db.rows import get_row, newest_first
+from chalicelib.db.tables import LISTED, TableMeta, TableName, Word
 
-# Lead funnel. Final stages never change.
-NEW, CONTACTED, QUALIFIED, TRANSFERRED, LOST = "new", "contacted", "qualified", "transferred", "lost"
-LEAD_STAGES = (NEW, CONTACTED, QUALIFIED, TRANSFERRED, LOST)
-FINAL_LEAD_STAGES = frozenset({TRANSFERRED, LOST})
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
-# Sales pipeline of a transferred lead; `paid` is final.
-DEAL_STAGES = ("new", "kyc", "agreement", "paid")
+__all__ = [
+    "CONTACTED",
+    "CURRENT_MODEL_KEY",
+    "DEALS_LISTED",
+    "DEAL_PREFIX",
+    "DEAL_STAGES",
+    "LEAD_PREFIX",
+    "LOST",
+    "NEW",
+    "QUALIFIED",
+    "RESCORE_DUE",
+    "TRANSFERRED",
+    "Deal",
+    "DealEventType",
+    "DealStage",
+    "Lead",
+    "LeadEventType",
+    "LeadStage",
+    "Recommendation",
+    "ScoreTrigger",
+    "ScoringModel",
+    "current_scoring_model",
+    "deal_id_for",
+    "deal_key",
+    "deals_newest_first",
+    "due_lead_ids",
+    "get_deal_row",
+    "get_lead_row",
+    "last_operator_of",
+    "lead_ids_in_stage",
+    "leads_in_stage",
+    "leads_newest_first",
+    "model_key",
+]
+
+
+class LeadStage(Word):
+    """The lead funnel (its moves are ruled in `chalicelib.funnel.stages`)."""
+
+    NEW = "new"
+    CONTACTED = "contacted"
+    QUALIFIED = "qualified"
+    TRANSFERRED = "transferred"
+    LOST = "lost"
+
+
+NEW, CONTACTED, QUALIFIED, TRANSFERRED, LOST = LeadStage
+
+
+class DealStage(Word):
+    """Sales pipeline of a transferred lead; `paid` is final."""
+
+    NEW = "new"
+    KYC = "kyc"
+    AGREEMENT = "agreement"
+    PAID = "paid"
+
+
+DEAL_STAGES = tuple(DealStage)
+
+
+class LeadEventType(Word):
+    STAGE_CHANGED = "stage_changed"
+    SCORED = "scored"
+    TRANSFERRED = "transferred"
+
+
+class DealEventType(Word):
+    CREATED = "created"
+    STAGE_CHANGED = "stage_changed"
+
+
+class Recommendation(Word):
+    """What a score advises (never does)."""
+
+    TRANSFER_TO_SALES = "transfer_to_sales"
+    CONTINUE_QUALIFICATION = "continue_qualification"
+    DROP_LEAD = "drop_lead"
+
+
+class ScoreTrigger(Word):
+    """What asked for a score: a person (`analyze`) or the rescoring job."""
+
+    ANALYZE = "analyze"
+    SCHEDULE = "schedule"
+
 
 # The one partition of the sparse `needs_scoring` index. A lead enters it
 # once when its inputs first change and leaves when scored, so it takes about
@@ -20,6 +110,8 @@ DEAL_STAGES = ("new", "kyc", "agreement", "paid")
 RESCORE_DUE = "due"
 # `listed` partitions of the newest-first index this table's rows share.
 DEALS_LISTED = "deals"
+# Every lead id starts so (`ids.lead_id_for`), every deal id so (`deal_id_for`).
+LEAD_PREFIX, DEAL_PREFIX = "ld_", "dl_"
 # Key of the pointer to the scoring model in use; versions are `model#000001`...
 CURRENT_MODEL_KEY = "model#current"
 
@@ -60,9 +152,12 @@ class LeadsNeedingScore(GlobalSecondaryIndex["Lead"]):
     rescore_since = UnicodeAttribute(range_key=True)
 
 
-class FactorAttribute(MapAttribute):
+class FactorAttribute(MapAttribute[str, Any]):
     feature = UnicodeAttribute()
     contribution = NumberAttribute()
+
+    def __init__(self, **attributes: Any) -> None:  # typed: PynamoDB's is not
+        super().__init__(**attributes)  # type: ignore[no-untyped-call]
 
 
 class Lead(Model):
@@ -108,7 +203,7 @@ class Lead(Model):
     rescore_since = UnicodeAttribute(null=True)
     # JSON events (stage changes, scores, transfer), appended in the write
     # that makes the change.
-    events = ListAttribute(of=UnicodeAttribute, null=True)
+    events = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # JSON strings
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()
@@ -144,7 +239,7 @@ class Deal(Model):
     deal_stage = UnicodeAttribute()
     business_domain = UnicodeAttribute(null=True)
     ai_score_at_transfer = NumberAttribute(null=True)
-    events = ListAttribute(of=UnicodeAttribute, null=True)
+    events = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # JSON strings
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()
@@ -171,9 +266,65 @@ class ScoringModel(Model):
     holdout_brier = NumberAttribute(null=True)
 
 
+def deal_id_for(lead_id: str) -> str:
+    # Derived, so a lead has at most one deal and a retried transfer cannot make two.
+    return f"{DEAL_PREFIX}{lead_id.removeprefix(LEAD_PREFIX)}"
+
+
 def deal_key(deal_id: str) -> str:
     return f"deal#{deal_id}"
 
 
 def model_key(version: int) -> str:
     return f"model#{version:06d}"
+
+
+# --- queries ---------------------------------------------------------------
+
+
+def get_lead_row(lead_id: str, *, consistent: bool = False) -> Lead:
+    return get_row(Lead, lead_id, "lead", consistent=consistent, prefix=LEAD_PREFIX)
+
+
+def leads_newest_first(limit: int, cursor: str | None) -> tuple[list[Lead], str | None]:
+    return newest_first(Lead, Lead.newest_first, LISTED, limit, cursor)
+
+
+def leads_in_stage(stage: LeadStage, limit: int, cursor: str | None) -> tuple[list[Lead], str | None]:
+    """A stage's leads, latest stage change first."""
+    return newest_first(Lead, Lead.by_stage, stage, limit, cursor)
+
+
+def last_operator_of(lead_id: str) -> str | None:
+    """Who was last handed one of the lead's appeals (sticky routing); reads that one attribute."""
+    try:
+        return Lead.get(lead_id, consistent_read=True, attributes_to_get=["last_operator_id"]).last_operator_id
+    except DoesNotExist:
+        return None
+
+
+def lead_ids_in_stage(stage: LeadStage) -> Iterator[str]:
+    """Every lead that reached `stage`, from the keys-only stage index."""
+    for key in Lead.by_stage.query(stage, page_size=1000):
+        yield key.lead_id
+
+
+def due_lead_ids(limit: int) -> list[str]:
+    """Up to `limit` ids of leads whose scoring inputs changed, oldest change first."""
+    return [key.lead_id for key in Lead.needs_scoring.query(RESCORE_DUE, limit=limit, page_size=min(limit, 1000))]
+
+
+def get_deal_row(deal_id: str, *, consistent: bool = False) -> Deal:
+    return get_row(Deal, deal_id, "deal", consistent=consistent, prefix=DEAL_PREFIX, key=deal_key(deal_id))
+
+
+def deals_newest_first(limit: int, cursor: str | None) -> tuple[list[Deal], str | None]:
+    return newest_first(Deal, Deal.newest_first, DEALS_LISTED, limit, cursor)
+
+
+def current_scoring_model(*, consistent: bool = False) -> ScoringModel | None:
+    """The scoring model in use (one GetItem), or None until one is trained."""
+    try:
+        return ScoringModel.get(CURRENT_MODEL_KEY, consistent_read=consistent)
+    except DoesNotExist:
+        return None

@@ -1,10 +1,15 @@
+"""The operators table and every query on it."""
+
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.db.tables import TableMeta, TableName
+from chalicelib.db.rows import get_row, newest_first
+from chalicelib.db.tables import LISTED, TableMeta, TableName
+
+__all__ = ["Operator", "all_operator_ids", "get_operator_row", "operators_by_id", "operators_newest_first"]
 
 
 class OperatorsNewestFirst(GlobalSecondaryIndex["Operator"]):
@@ -38,3 +43,22 @@ class Operator(Model):
     listed = UnicodeAttribute()
 
     newest_first = OperatorsNewestFirst()
+
+
+def get_operator_row(operator_id: str) -> Operator:
+    return get_row(Operator, operator_id, "operator")
+
+
+def operators_newest_first(limit: int, cursor: str | None) -> tuple[list[Operator], str | None]:
+    return newest_first(Operator, Operator.newest_first, LISTED, limit, cursor)
+
+
+def all_operator_ids() -> list[str]:
+    """Every operator's id: a Query of the listing index (never a Scan)."""
+    return [row.operator_id for row in Operator.newest_first.query(LISTED)]
+
+
+def operators_by_id(operator_ids: list[str], *, consistent: bool = False) -> dict[str, Operator]:
+    if not operator_ids:
+        return {}
+    return {row.operator_id: row for row in Operator.batch_get(operator_ids, consistent_read=consistent)}

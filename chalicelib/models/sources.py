@@ -1,10 +1,34 @@
+"""The sources table and every query on it."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.db.tables import TableMeta, TableName
+from chalicelib.db.rows import get_row, newest_first
+from chalicelib.db.tables import LISTED, TableMeta, TableName, Word
+
+__all__ = [
+    "ApiKey",
+    "Source",
+    "Strategy",
+    "all_sources",
+    "get_source_row",
+    "sources_newest_first",
+    "sources_with_waiting",
+]
+
+
+class Strategy(Word):
+    """How a source draws among its operators."""
+
+    # probability ∝ weight among available operators
+    WEIGHTED = "weighted"
+    # probability ∝ weight × free capacity (max_load − current_load)
+    WEIGHTED_CAPACITY = "weighted_capacity"
 
 
 class SourcesNewestFirst(GlobalSecondaryIndex["Source"]):
@@ -17,7 +41,7 @@ class SourcesNewestFirst(GlobalSecondaryIndex["Source"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
-class ApiKey(MapAttribute):
+class ApiKey(MapAttribute[str, Any]):
     """A bot's key for this source: only the SHA-256 of its secret is stored."""
 
     key_id = UnicodeAttribute()
@@ -25,6 +49,9 @@ class ApiKey(MapAttribute):
     created_at = UnicodeAttribute()
     # Set when a newer key replaced this one (the grace period's end) or on revocation.
     expires_at = UnicodeAttribute(null=True)
+
+    def __init__(self, **attributes: Any) -> None:  # typed: PynamoDB's is not
+        super().__init__(**attributes)  # type: ignore[no-untyped-call]
 
 
 class Source(Model):
@@ -64,3 +91,25 @@ class Source(Model):
     listed = UnicodeAttribute()
 
     newest_first = SourcesNewestFirst()
+
+
+def get_source_row(source_id: str) -> Source:
+    # Consistent: a bot or webhook right after the source was created or its secret set must see it.
+    return get_row(Source, source_id, "source")
+
+
+def sources_newest_first(limit: int, cursor: str | None) -> tuple[list[Source], str | None]:
+    return newest_first(Source, Source.newest_first, LISTED, limit, cursor)
+
+
+def all_sources() -> list[Source]:
+    """Every source: a Query of the listing index, then batched reads (never a Scan)."""
+    keys = [row.source_id for row in Source.newest_first.query(LISTED)]
+    return list(Source.batch_get(keys, consistent_read=True)) if keys else []
+
+
+def sources_with_waiting(source_ids: list[str]) -> list[Source]:
+    """Those of the sources whose waiting line is not empty."""
+    if not source_ids:
+        return []
+    return [s for s in Source.batch_get(source_ids, consistent_read=True) if int(s.waiting_count or 0) > 0]

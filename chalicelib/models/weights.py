@@ -1,3 +1,6 @@
+"""The weights table (an operator's weight for a source, and that pair's
+assignment counters) and every query on it."""
+
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -5,6 +8,8 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.db.tables import TableMeta, TableName
+
+__all__ = ["Weight", "pair_rows", "serving_weights", "sources_served_by"]
 
 
 class SourcesServedByOperator(GlobalSecondaryIndex["Weight"]):
@@ -39,3 +44,17 @@ class Weight(Model):
     updated_at = UnicodeAttribute(null=True)
 
     by_operator = SourcesServedByOperator()
+
+
+def serving_weights(source_id: str) -> list[Weight]:
+    """The source's current weight set (rows with weight 0 are history only)."""
+    return list(Weight.query(source_id, filter_condition=Weight.weight >= 1, consistent_read=True))
+
+
+def pair_rows(source_id: str, *, consistent: bool = False) -> list[Weight]:
+    """Every (source, operator) row, weight 0 included: operators taken off a source keep their history."""
+    return list(Weight.query(source_id, consistent_read=consistent))
+
+
+def sources_served_by(operator_id: str) -> list[str]:
+    return [row.source_id for row in Weight.by_operator.query(operator_id)]
