@@ -14,43 +14,39 @@ of writing a stale number.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-
-from pynamodb.exceptions import UpdateError
+from typing import TYPE_CHECKING
 
 from chalicelib.core.observability import logger
-from chalicelib.db.tables import LISTED
-from chalicelib.models import Appeal, Operator
-from chalicelib.models.appeals import ACTIVE
+from chalicelib.models.appeals import count_active
+from chalicelib.models.operators import all_operator_ids, operators_by_id
+from chalicelib.routing.capacity import repair_load
 from chalicelib.schemas.jobs import AuditReport, CounterDrift
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["SETTLE_SECONDS", "audit_counters"]
 
 # Long enough for the index to catch up with a transaction that just committed.
 SETTLE_SECONDS = 1.0
 
 
-def active_appeals(operator_id: str) -> int:
-    """O(active appeals of this operator): a COUNT query on the index, never a Scan."""
-    return Appeal.by_operator.count(
-        operator_id, range_key_condition=Appeal.operator_status_key.startswith(f"{ACTIVE}#")
-    )
-
-
 def audit_counters(*, settle: Callable[[], None] | None = None, repair: bool = True) -> AuditReport:
     settle = settle or (lambda: time.sleep(SETTLE_SECONDS))
-    operator_ids = [row.operator_id for row in Operator.newest_first.query(LISTED)]
+    operator_ids = all_operator_ids()
     suspects: dict[str, tuple[int, int]] = {}
-    for operator in Operator.batch_get(operator_ids, consistent_read=True) if operator_ids else []:
-        actual = active_appeals(operator.operator_id)
+    for operator in operators_by_id(operator_ids, consistent=True).values():
+        actual = count_active(operator.operator_id)
         if actual != int(operator.active_load):
             suspects[operator.operator_id] = (int(operator.active_load), actual)
     drifts = []
     if suspects:
         settle()
-        for operator in Operator.batch_get(list(suspects), consistent_read=True):
-            recorded, actual = int(operator.active_load), active_appeals(operator.operator_id)
+        for operator in operators_by_id(list(suspects), consistent=True).values():
+            recorded, actual = int(operator.active_load), count_active(operator.operator_id)
             if recorded == actual or (recorded, actual) != suspects[operator.operator_id]:
                 continue  # it moved or caught up: not drift, just a moment in flight
-            repaired = repair and _repair(operator.operator_id, recorded, actual)
+            repaired = repair and repair_load(operator.operator_id, recorded, actual)
             drifts.append(
                 CounterDrift(operator_id=operator.operator_id, recorded=recorded, actual=actual, repaired=repaired)
             )
@@ -65,15 +61,3 @@ def audit_counters(*, settle: Callable[[], None] | None = None, repair: bool = T
         "counter audit", extra={"operators_checked": report.operators_checked, "drift_total": report.drift_total}
     )
     return report
-
-
-def _repair(operator_id: str, recorded: int, actual: int) -> bool:
-    try:
-        Operator(operator_id).update(
-            actions=[Operator.active_load.set(actual)], condition=Operator.active_load == recorded
-        )
-    except UpdateError as exc:
-        # Changed since we looked (or in a transaction right now): the next run decides.
-        logger.info("drift repair skipped", extra={"operator_id": operator_id, "error": exc.cause_response_code})
-        return False
-    return True

@@ -9,10 +9,7 @@ person instead (status stays waiting, flagged `escalated`, out of the drains).
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
-from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from chalicelib.core.ids import iso, utc_now
 from chalicelib.core.observability import (
@@ -24,18 +21,24 @@ from chalicelib.core.observability import (
     count,
     logger,
 )
-from chalicelib.db.tables import LISTED
 from chalicelib.db.transactions import Cancelled, Transaction, commit_with_retry
-from chalicelib.models import Appeal, Lead, Source
-from chalicelib.models.appeals import ACTIVE, ESCALATED_SEGMENT, QUEUED_SEGMENT
-from chalicelib.routing import waiting_line
-from chalicelib.routing.draw import Decision, Pool, add_release, place
-from chalicelib.routing.transitions import append_events, assigned_actions, event, queued_actions
+from chalicelib.models.appeals import Appeal, Reason, Trigger, lapsed_appeals, unaccepted_active
+from chalicelib.models.sources import Source, all_sources, get_source_row
+from chalicelib.routing import transitions, waiting_line
+from chalicelib.routing.capacity import CLAIM_LABELS, Pool, place
 from chalicelib.schemas.jobs import ReassignReport
 
+if TYPE_CHECKING:
+    import random
+    from datetime import datetime
+
+    from chalicelib.routing.draw import Decision
+
+__all__ = ["MAX_LAPSES", "reclaim", "redistribute", "run_reassignment"]
+
 MAX_LAPSES = 3
-SLA_LAPSED = "sla_lapsed"
-OPERATOR_DEACTIVATED = "operator_deactivated"
+SLA_LAPSED = Reason.SLA_LAPSED
+OPERATOR_DEACTIVATED = Reason.OPERATOR_DEACTIVATED
 
 Outcome = Literal["reassigned", "returned_to_line", "escalated", "skipped"]
 
@@ -45,35 +48,27 @@ def reclaim(
     source: Source,
     pool: Pool,
     *,
-    reason: str,
+    reason: Reason,
     now: datetime | None = None,
     rng: random.Random | None = None,
 ) -> Outcome:
-    """Takes an active, unaccepted appeal from its operator and places it again."""
+    """Takes an active, unaccepted appeal from its operator and places it again:
+    with another operator, back in the line, or (the lapse after `MAX_LAPSES`)
+    with a person. Skipped when someone acted on it first."""
     old = row.operator_id
     if old is None:
         return "skipped"
     now = now or utc_now()
-    lapsed_before = set(row.lapsed_operator_ids or ())
-    lapse = reason == SLA_LAPSED
-    # Still with the same operator, still not accepted, and (for a lapse)
-    # still the same deadline: otherwise someone acted first and we skip.
-    still_theirs = (Appeal.status == ACTIVE) & (Appeal.operator_id == old) & Appeal.accepted_at.does_not_exist()
-    if lapse:
-        still_theirs &= Appeal.sla_due_at == row.sla_due_at
-    taken_back = [Appeal.reassign_count.add(1)]
-    if lapse:
-        taken_back.append(Appeal.lapsed_operator_ids.add({old}))
+    lapse = reason == Reason.SLA_LAPSED
     try:
-        if lapse and len(lapsed_before) >= MAX_LAPSES:
-            _escalate(row, old, still_theirs, taken_back, now)
-            outcome: Outcome = "escalated"
+        if lapse and len(row.lapsed_operator_ids or ()) >= MAX_LAPSES:
+            outcome = _escalate(row, old, now)
         else:
-            outcome = _place_elsewhere(row, source, pool, old, still_theirs, taken_back, reason, now, rng)
+            outcome = _place_elsewhere(row, source, pool, old, reason, now, rng)
     except Cancelled as failure:
-        if failure.failed("appeal"):
+        if failure.failed(transitions.APPEAL):
             return "skipped"
-        if failure.failed("released_operator") or failure.failed("released_weight"):
+        if any(failure.failed(transitions.RELEASED + label) for label in CLAIM_LABELS):
             # The counter already says zero: drift the audit reports and repairs.
             logger.error("load counter already zero on reclaim", extra={"appeal_id": row.appeal_id, "operator_id": old})
             return "skipped"
@@ -89,55 +84,20 @@ def _place_elsewhere(
     source: Source,
     pool: Pool,
     old: str,
-    still_theirs,
-    taken_back: list,
-    reason: str,
+    reason: Reason,
     now: datetime,
     rng: random.Random | None,
 ) -> Outcome:
-    at = iso(now)
-    exclude = set(row.lapsed_operator_ids or ()) | {old}
-
     def build(decision: Decision) -> Transaction:
         tx = Transaction()
-        winner = decision.winner
-        if winner is not None:
-            actions = [
-                *assigned_actions(row, source, winner, now),
-                *taken_back,
-                append_events(
-                    event(
-                        "reassigned",
-                        at,
-                        decision=decision,
-                        operator_id=winner.operator_id,
-                        previous_operator_id=old,
-                        reason=reason,
-                    )
-                ),
-            ]
+        if decision.winner is not None:
+            transitions.hand_to_operator(tx, row, source, decision.winner, now=now, decision=decision, reason=reason)
         else:
-            actions = [
-                *queued_actions(row, QUEUED_SEGMENT, now),
-                *taken_back,
-                append_events(
-                    event("returned_to_line", at, decision=decision, previous_operator_id=old, reason=reason)
-                ),
-            ]
-        tx.update("appeal", Appeal(row.appeal_id), actions, condition=still_theirs)
-        add_release(tx, row.source_id, old, label="released_")
-        if winner is not None:
-            tx.update(
-                "lead",
-                Lead(row.lead_id),
-                [Lead.last_operator_id.set(winner.operator_id)],
-                condition=Lead.lead_id.exists(),
-            )
-        else:
-            tx.update("source", Source(row.source_id), [Source.waiting_count.add(1)])
+            transitions.return_to_line(tx, row, now=now, decision=decision, reason=reason)
         return tx
 
-    trigger = "sla_lapse" if reason == SLA_LAPSED else "redistribute"
+    trigger = Trigger.SLA_LAPSE if reason == Reason.SLA_LAPSED else Trigger.REDISTRIBUTE
+    exclude = set(row.lapsed_operator_ids or ()) | {old}
     decision = place(source, build, trigger=trigger, pool=pool, exclude=exclude, rng=rng)
     moved = {"appeal_id": row.appeal_id, "source_id": row.source_id, "from_operator_id": old, "reason": reason}
     if decision.winner is None:
@@ -158,22 +118,9 @@ def _place_elsewhere(
     return "reassigned"
 
 
-def _escalate(row: Appeal, old: str, still_theirs, taken_back: list, now: datetime) -> None:
-    at = iso(now)
+def _escalate(row: Appeal, old: str, now: datetime) -> Outcome:
     tx = Transaction()
-    tx.update(
-        "appeal",
-        Appeal(row.appeal_id),
-        [
-            *queued_actions(row, ESCALATED_SEGMENT, now),
-            *taken_back,
-            Appeal.escalated.set(True),
-            append_events(event("escalated", at, previous_operator_id=old, reason=SLA_LAPSED)),
-        ],
-        condition=still_theirs,
-    )
-    add_release(tx, row.source_id, old, label="released_")
-    tx.update("source", Source(row.source_id), [Source.waiting_count.add(1)])
+    transitions.escalate(tx, row, now=now, reason=Reason.SLA_LAPSED)
     commit_with_retry(tx)
     logger.info(
         "appeal escalated",
@@ -181,41 +128,25 @@ def _escalate(row: Appeal, old: str, still_theirs, taken_back: list, now: dateti
             "appeal_id": row.appeal_id,
             "source_id": row.source_id,
             "from_operator_id": old,
-            "reason": SLA_LAPSED,
+            "reason": Reason.SLA_LAPSED,
             "lapses": len(row.lapsed_operator_ids or ()) + 1,
         },
     )
     count(APPEALS_ESCALATED)
-
-
-def lapsed_appeals(source_id: str, now: datetime) -> Iterator[Appeal]:
-    """Active, unaccepted appeals of the source past their deadline: O(lapsed)."""
-    return Appeal.awaiting_accept.query(source_id, range_key_condition=Appeal.sla_due_at < iso(now))
+    return "escalated"
 
 
 def redistribute(operator_id: str, rng: random.Random | None = None) -> dict[str, int]:
     """Puts a (just deactivated) operator's unaccepted active appeals back through distribution."""
     outcomes: dict[str, int] = {}
     sources: dict[str, tuple[Source, Pool]] = {}
-    rows = Appeal.by_operator.query(
-        operator_id,
-        range_key_condition=Appeal.operator_status_key.startswith(f"{ACTIVE}#"),
-        filter_condition=Appeal.accepted_at.does_not_exist(),
-    )
-    for row in rows:
+    for row in unaccepted_active(operator_id):
         if row.source_id not in sources:
-            source = Source.get(row.source_id, consistent_read=True)
-            sources[row.source_id] = (source, Pool(source.source_id))
+            sources[row.source_id] = (get_source_row(row.source_id), Pool(row.source_id))
         source, pool = sources[row.source_id]
-        outcome = reclaim(row, source, pool, reason=OPERATOR_DEACTIVATED, rng=rng)
+        outcome = reclaim(row, source, pool, reason=Reason.OPERATOR_DEACTIVATED, rng=rng)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
-
-
-def all_sources() -> list[Source]:
-    """Every source: a Query of the listing index, then batched reads (never a Scan)."""
-    keys = [row.source_id for row in Source.newest_first.query(LISTED)]
-    return list(Source.batch_get(keys, consistent_read=True)) if keys else []
 
 
 def run_reassignment(now: datetime | None = None, rng: random.Random | None = None) -> ReassignReport:
@@ -225,15 +156,7 @@ def run_reassignment(now: datetime | None = None, rng: random.Random | None = No
     sources = all_sources()
     for source in sources:
         pool = Pool(source.source_id)
-        waiting = int(source.waiting_count or 0)
-        if source.response_sla_seconds is not None:
-            for row in lapsed_appeals(source.source_id, now):
-                counts["lapsed"] += 1
-                outcome = reclaim(row, source, pool, reason=SLA_LAPSED, now=now, rng=rng)
-                if outcome != "skipped":
-                    counts[outcome] += 1
-                if outcome in ("returned_to_line", "escalated"):
-                    waiting += 1
+        waiting = int(source.waiting_count or 0) + _reclaim_lapsed(source, pool, now, rng, counts)
         if waiting > 0:
             drained = waiting_line.drain_source(source, pool=pool, rng=rng).handed_out
             counts["drained"] += drained
@@ -242,3 +165,20 @@ def run_reassignment(now: datetime | None = None, rng: random.Random | None = No
     report = ReassignReport(sources_checked=len(sources), **counts)
     logger.info("reassignment run", extra=report.model_dump())
     return report
+
+
+def _reclaim_lapsed(
+    source: Source, pool: Pool, now: datetime, rng: random.Random | None, counts: dict[str, int]
+) -> int:
+    """Reclaims the source's appeals past their response SLA; returns how many joined its line."""
+    joined = 0
+    if source.response_sla_seconds is None:
+        return joined
+    for row in lapsed_appeals(source.source_id, iso(now)):
+        counts["lapsed"] += 1
+        outcome = reclaim(row, source, pool, reason=Reason.SLA_LAPSED, now=now, rng=rng)
+        if outcome != "skipped":
+            counts[outcome] += 1
+        if outcome in ("returned_to_line", "escalated"):
+            joined += 1
+    return joined

@@ -1,31 +1,92 @@
-"""How an appeal's row changes when it is assigned, queued or taken back,
-and the event each change appends to its history (in the same write)."""
+"""Every way an appeal changes state, each written once.
+
+A transition is a function that adds to a `Transaction` the appeal's new
+state, the counters that move with it and the conditions under which it may
+happen; intake, the drains, SLA reclaims, redistribution and manual
+assignment all call these, and nothing else writes an appeal's state:
+
+    queue             new appeal, nobody free      -> the line (queued)
+    hand_to_operator  new / waiting / active       -> active with an operator (claims it)
+    release           active                       -> frees its operator's slot
+    return_to_line    active, nobody else free     -> the line (queued)
+    escalate          active or waiting            -> the line's escalated segment, for a person
+    close             active or waiting            -> closed
+    accept            active, not yet accepted     -> accepted (stops the SLA clock)
+    attach_message    waiting or active            -> one more message on it
+
+Leaving a place is written once too (`_leave`): a waiting appeal gives its
+place in the line back, an active one its operator's slot, and the change is
+conditional on the appeal still being exactly where it was read. Each
+returns the appeal as it will be once the transaction commits.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pynamodb.expressions.update import Action
-
+from chalicelib.core.errors import Conflict
 from chalicelib.core.ids import iso
 from chalicelib.db.history import append_to
-from chalicelib.models import Appeal, Source
-from chalicelib.models.appeals import ACTIVE, WAITING, operator_status_key, waiting_key
-from chalicelib.routing.draw import Candidate, Decision
+from chalicelib.models.appeals import (
+    Appeal,
+    AppealStatus,
+    EventType,
+    Reason,
+    Segment,
+    operator_status_key,
+    waiting_key,
+)
+from chalicelib.models.leads import Lead
+from chalicelib.routing import counters
+from chalicelib.routing.capacity import add_claim, add_release
 from chalicelib.schemas.appeals import AppealEvent
 
+if TYPE_CHECKING:
+    from pynamodb.expressions.condition import Condition
+    from pynamodb.expressions.update import Action
 
-def event(kind: str, at: str, *, decision: Decision | None = None, **fields: Any) -> str:
+    from chalicelib.db.transactions import Transaction
+    from chalicelib.models.sources import Source
+    from chalicelib.routing.draw import Candidate, Decision
+
+__all__ = [
+    "APPEAL",
+    "LEAD",
+    "RELEASED",
+    "accept",
+    "attach_message",
+    "close",
+    "deadline_of",
+    "escalate",
+    "event",
+    "hand_to_operator",
+    "queue",
+    "release",
+    "return_to_line",
+]
+
+# Item labels, so a cancellation says which condition failed.
+APPEAL = "appeal"
+LEAD = "lead"
+# A release shares its transaction with a claim on another operator: its items get their own labels.
+RELEASED = "released_"
+
+WAITING, ACTIVE, CLOSED = AppealStatus.WAITING, AppealStatus.ACTIVE, AppealStatus.CLOSED
+# Fields of an appeal's state, by status; every transition sets or removes
+# all of them, so no state keeps another's leftovers. None removes.
+_OPERATOR_FIELDS = ("operator_id", "operator_name", "operator_status_key", "assigned_at", "accepted_at")
+_SLA_FIELDS = ("sla_source_id", "sla_due_at")
+_LINE_FIELDS = ("waiting_source_id", "waiting_key")
+
+
+def event(kind: EventType, at: str, *, decision: Decision | None = None, **fields: Any) -> str:
     record = decision.record() if decision is not None else None
     # Validated on the way in, so the history endpoint never meets a bad row.
     return AppealEvent.model_validate({"type": kind, "at": at, "decision": record, **fields}).model_dump_json(
         exclude_none=True
     )
-
-
-def append_events(*events: str) -> Action:
-    return append_to(Appeal.events, *events)
 
 
 def sla_deadline(source: Source, assigned_at: datetime, appeal_id: str) -> str | None:
@@ -34,42 +95,197 @@ def sla_deadline(source: Source, assigned_at: datetime, appeal_id: str) -> str |
     return f"{iso(assigned_at + timedelta(seconds=int(source.response_sla_seconds)))}#{appeal_id}"
 
 
-def assigned_actions(row: Appeal, source: Source, winner: Candidate, now: datetime) -> list[Action]:
-    """Actions that hand `row` (waiting or active) to `winner`."""
-    at = iso(now)
-    actions = [
-        Appeal.status.set(ACTIVE),
-        Appeal.operator_id.set(winner.operator_id),
-        Appeal.operator_name.set(winner.name),
-        Appeal.operator_status_key.set(operator_status_key(ACTIVE, row.created_at, row.appeal_id)),
-        Appeal.assigned_at.set(at),
-        Appeal.accepted_at.remove(),
-        Appeal.waiting_source_id.remove(),
-        Appeal.waiting_key.remove(),
-    ]
-    deadline = sla_deadline(source, now, row.appeal_id)
-    if deadline is None:
-        actions += [Appeal.sla_source_id.remove(), Appeal.sla_due_at.remove()]
-    else:
-        actions += [Appeal.sla_source_id.set(source.source_id), Appeal.sla_due_at.set(deadline)]
-    return actions
-
-
-def queued_actions(row: Appeal, segment: str, now: datetime) -> list[Action]:
-    """Actions that put `row` (taken from an operator) back into its source's line."""
-    return [
-        Appeal.status.set(WAITING),
-        Appeal.waiting_source_id.set(row.source_id),
-        Appeal.waiting_key.set(waiting_key(segment, iso(now), row.appeal_id)),
-        Appeal.operator_id.remove(),
-        Appeal.operator_name.remove(),
-        Appeal.operator_status_key.remove(),
-        Appeal.assigned_at.remove(),
-        Appeal.accepted_at.remove(),
-        Appeal.sla_source_id.remove(),
-        Appeal.sla_due_at.remove(),
-    ]
-
-
 def deadline_of(row: Appeal) -> str | None:
     return row.sla_due_at.split("#", 1)[0] if row.sla_due_at else None
+
+
+@dataclass
+class _Departure:
+    """What leaving the appeal's current place adds: its own field changes, the
+    events that come first, and the condition that it is still there."""
+
+    guard: Condition
+    fields: dict[str, Any] = field(default_factory=dict)
+    actions: list[Action] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+
+
+def _leave(tx: Transaction, row: Appeal, at: str, *, reclaim: Reason | None = None) -> _Departure:
+    """A new appeal (no status yet) is created; a waiting one gives its place
+    in the line back; an active one releases its operator's slot. `reclaim`
+    (why an active appeal is taken back) also requires that it is still
+    unaccepted, and counts the take-back on the appeal."""
+    if row.status is None:
+        return _Departure(
+            Appeal.appeal_id.does_not_exist(), _created_fields(row), events=[event(EventType.CREATED, at)]
+        )
+    if row.status == WAITING:
+        counters.add_off_line(tx, row.source_id)
+        return _Departure((Appeal.status == WAITING) & (Appeal.waiting_key == row.waiting_key))
+    if row.status == ACTIVE and row.operator_id is not None:
+        release(tx, row)
+        departure = _Departure((Appeal.status == ACTIVE) & (Appeal.operator_id == row.operator_id))
+        if reclaim is not None:
+            departure.guard &= Appeal.accepted_at.does_not_exist()
+            departure.actions.append(Appeal.reassign_count.add(1))
+        if reclaim == Reason.SLA_LAPSED:
+            # Still the same deadline: otherwise someone acted first.
+            departure.guard &= Appeal.sla_due_at == row.sla_due_at
+            departure.actions.append(Appeal.lapsed_operator_ids.add({row.operator_id}))
+        return departure
+    raise Conflict(f"appeal {row.appeal_id} is {row.status}")
+
+
+def _created_fields(row: Appeal) -> dict[str, Any]:
+    fields = {
+        name: getattr(row, name)
+        for name in ("lead_id", "lead_external_id", "source_id", "message", "message_id", "created_at")
+        if getattr(row, name) is not None
+    }
+    return {**fields, "last_message_at": row.created_at, "message_count": 1, "reassign_count": 0}
+
+
+def _write(tx: Transaction, row: Appeal, departure: _Departure, fields: dict[str, Any], *events: str) -> Appeal:
+    """Adds the appeal's update and returns the row as it will be."""
+    state = {**departure.fields, **fields}
+    actions = [
+        getattr(Appeal, name).set(value) if value is not None else getattr(Appeal, name).remove()
+        for name, value in state.items()
+    ]
+    history = [*departure.events, *events]
+    tx.update(
+        APPEAL,
+        Appeal(row.appeal_id),
+        [*actions, *departure.actions, append_to(Appeal.events, *history)],
+        departure.guard,
+    )
+    kept = {name: value for name, value in row.attribute_values.items() if name != "appeal_id"}
+    after = Appeal(row.appeal_id, **{**kept, **state})
+    after.events = [*(row.events or []), *history]
+    return after
+
+
+def _in_line(row: Appeal, segment: Segment, at: str) -> dict[str, Any]:
+    return {
+        "status": WAITING,
+        "waiting_source_id": row.source_id,
+        "waiting_key": waiting_key(segment, at, row.appeal_id),
+        "escalated": True if segment is Segment.ESCALATED else None,
+        **dict.fromkeys(_OPERATOR_FIELDS + _SLA_FIELDS),
+    }
+
+
+def queue(tx: Transaction, row: Appeal, *, now: datetime, decision: Decision) -> Appeal:
+    """A new appeal nobody can take yet joins its source's line."""
+    at = iso(now)
+    departure = _leave(tx, row, at)
+    counters.add_to_line(tx, row.source_id)
+    queued = event(EventType.QUEUED, at, decision=decision, reason=Reason.NOBODY_FREE)
+    return _write(tx, row, departure, _in_line(row, Segment.QUEUED, at), queued)
+
+
+def hand_to_operator(
+    tx: Transaction,
+    row: Appeal,
+    source: Source,
+    winner: Candidate,
+    *,
+    now: datetime,
+    decision: Decision | None = None,
+    reason: Reason | None = None,
+    serving: bool = True,
+) -> Appeal:
+    """The appeal (new, waiting, or taken back from another operator for
+    `reason`) becomes `winner`'s: claims its capacity and remembers it on the
+    lead for sticky routing. `serving=False` (a person's choice) does not
+    require that the operator serves the source."""
+    at = iso(now)
+    previous = row.operator_id if row.status == ACTIVE else None
+    departure = _leave(tx, row, at, reclaim=reason if previous else None)
+    add_claim(tx, row.source_id, winner.operator_id, serving=serving)
+    # A new appeal's lead is upserted by intake in this same transaction.
+    lead_exists = Lead.lead_id.exists() if row.status is not None else None
+    tx.update(LEAD, Lead(row.lead_id), [Lead.last_operator_id.set(winner.operator_id)], lead_exists)
+    deadline = sla_deadline(source, now, row.appeal_id)
+    fields = {
+        "status": ACTIVE,
+        "operator_id": winner.operator_id,
+        "operator_name": winner.name,
+        "operator_status_key": operator_status_key(ACTIVE, row.created_at, row.appeal_id),
+        "assigned_at": at,
+        "accepted_at": None,
+        "sla_source_id": source.source_id if deadline else None,
+        "sla_due_at": deadline,
+        "escalated": None,
+        **dict.fromkeys(_LINE_FIELDS),
+    }
+    kind = EventType.REASSIGNED if previous else EventType.ASSIGNED
+    told = event(
+        kind, at, decision=decision, operator_id=winner.operator_id, previous_operator_id=previous, reason=reason
+    )
+    return _write(tx, row, departure, fields, told)
+
+
+def release(tx: Transaction, row: Appeal) -> None:
+    """Frees the slot of the operator the (active) appeal was with."""
+    if row.operator_id is not None:
+        add_release(tx, row.source_id, row.operator_id, label=RELEASED)
+
+
+def return_to_line(tx: Transaction, row: Appeal, *, now: datetime, decision: Decision, reason: Reason) -> Appeal:
+    """An active appeal taken back from its operator, with nobody else free, waits again."""
+    at = iso(now)
+    departure = _leave(tx, row, at, reclaim=reason)
+    counters.add_to_line(tx, row.source_id)
+    returned = event(
+        EventType.RETURNED_TO_LINE, at, decision=decision, previous_operator_id=row.operator_id, reason=reason
+    )
+    return _write(tx, row, departure, _in_line(row, Segment.QUEUED, at), returned)
+
+
+def escalate(tx: Transaction, row: Appeal, *, now: datetime, reason: Reason) -> Appeal:
+    """The appeal waits for a person, in its line's escalated segment (out of the drains):
+    taken from an operator who let it lapse once too often, or from a line with nobody left."""
+    at = iso(now)
+    if row.status == WAITING:
+        # It keeps its place in the line's count: only the segment changes.
+        departure = _Departure((Appeal.status == WAITING) & (Appeal.waiting_key == row.waiting_key))
+        previous = None
+    else:
+        departure = _leave(tx, row, at, reclaim=reason)
+        counters.add_to_line(tx, row.source_id)
+        previous = row.operator_id
+    escalated = event(EventType.ESCALATED, at, previous_operator_id=previous, reason=reason)
+    return _write(tx, row, departure, _in_line(row, Segment.ESCALATED, at), escalated)
+
+
+def close(tx: Transaction, row: Appeal, *, now: datetime) -> Appeal:
+    """An active appeal frees its operator's slot; a waiting one leaves the line."""
+    at = iso(now)
+    departure = _leave(tx, row, at)
+    fields: dict[str, Any] = {"status": CLOSED, "closed_at": at, **dict.fromkeys(_SLA_FIELDS + _LINE_FIELDS)}
+    if row.status == ACTIVE:
+        # It stays in its operator's listing, among the closed ones.
+        fields["operator_status_key"] = operator_status_key(CLOSED, row.created_at, row.appeal_id)
+    return _write(tx, row, departure, fields, event(EventType.CLOSED, at, operator_id=row.operator_id))
+
+
+def accept(tx: Transaction, row: Appeal, operator_id: str, *, now: datetime) -> Appeal:
+    """The appeal's operator acknowledges it, which stops its SLA clock."""
+    at = iso(now)
+    guard = (Appeal.status == ACTIVE) & (Appeal.operator_id == operator_id) & Appeal.accepted_at.does_not_exist()
+    fields = {"accepted_at": at, **dict.fromkeys(_SLA_FIELDS)}
+    return _write(tx, row, _Departure(guard), fields, event(EventType.ACCEPTED, at, operator_id=operator_id))
+
+
+def attach_message(tx: Transaction, appeal_id: str, lead_id: str, *, message_key: str | None, now: datetime) -> None:
+    """A follow-up message on an open appeal: counted on the appeal (once per
+    message id) and on its lead, where it is a scoring input."""
+    at = iso(now)
+    actions = [Appeal.message_count.add(1), Appeal.last_message_at.set(at)]
+    guard = Appeal.status.is_in(WAITING, ACTIVE)
+    if message_key is not None:
+        actions.append(Appeal.attached_message_hashes.add({message_key}))
+        guard &= ~Appeal.attached_message_hashes.contains(message_key)
+    tx.update(APPEAL, Appeal(appeal_id), actions, guard)
+    counters.add_lead_message(tx, lead_id, at, opens_appeal=False, must_exist=True)

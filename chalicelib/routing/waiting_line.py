@@ -10,20 +10,36 @@ for it, exactly one of them commits.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.core.errors import DomainError
-from chalicelib.core.ids import iso, utc_now
+from chalicelib.core.ids import utc_now
 from chalicelib.core.observability import APPEALS_ASSIGNED, APPEALS_DRAINED, APPEALS_ESCALATED, count, logger
 from chalicelib.db.transactions import Cancelled, Transaction
-from chalicelib.models import Appeal, Lead, Source, Weight
-from chalicelib.models.appeals import ESCALATED_SEGMENT, QUEUED_SEGMENT, WAITING, waiting_key
-from chalicelib.routing.draw import Decision, Pool, place
-from chalicelib.routing.transitions import append_events, assigned_actions, event
+from chalicelib.models.appeals import Appeal, Reason, Trigger, line_work_page
+from chalicelib.models.sources import Source, sources_with_waiting
+from chalicelib.models.weights import sources_served_by
+from chalicelib.routing import transitions
+from chalicelib.routing.capacity import Pool, place
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Callable, Iterable
+
+    from chalicelib.db.paging import Key
+    from chalicelib.routing.draw import Decision
+
+__all__ = [
+    "Drained",
+    "drain_after_release",
+    "drain_for_operator",
+    "drain_source",
+    "drain_source_after_change",
+    "drain_sources",
+]
 
 # One Query page of the line; more pages are read while capacity lasts.
 _MAX_PAGE = 100
@@ -35,7 +51,7 @@ class Drained:
     handed_out: int
 
 
-Page = tuple[list[Appeal], dict | None]
+Page = tuple[list[Appeal], "Key | None"]
 
 
 def drain_source(
@@ -47,7 +63,7 @@ def drain_source(
     page, start = first_page if first_page is not None else (None, None)
     while pool.has_capacity():
         if page is None:
-            page, start = _line_page(source.source_id, min(max(pool.free_capacity(), 1), _MAX_PAGE), start)
+            page, start = line_work_page(source.source_id, min(max(pool.free_capacity(), 1), _MAX_PAGE), start)
         for row in page:
             if not pool.has_capacity():
                 break
@@ -69,37 +85,19 @@ def _nobody_left(pool: Pool, exclude: set[str]) -> bool:
 
 def _escalate_in_line(row: Appeal) -> None:
     """Moves the appeal to the escalated segment, for a person to assign or close."""
-    at = iso(utc_now())
+    tx = Transaction()
+    transitions.escalate(tx, row, now=utc_now(), reason=Reason.NO_OPERATOR_LEFT)
     try:
-        row.update(
-            actions=[
-                Appeal.waiting_key.set(waiting_key(ESCALATED_SEGMENT, at, row.appeal_id)),
-                Appeal.escalated.set(True),
-                append_events(event("escalated", at, reason="no_operator_left")),
-            ],
-            condition=(Appeal.status == WAITING) & (Appeal.waiting_key == row.waiting_key),
-        )
-    except UpdateError as exc:
+        tx.commit()
+    except Cancelled as failure:
         # Moved meanwhile (closed, assigned by hand) or busy: the next run looks again.
-        logger.info("escalation skipped", extra={"appeal_id": row.appeal_id, "error": exc.cause_response_code})
+        logger.info("escalation skipped", extra={"appeal_id": row.appeal_id, "error": failure.error_code or "moved"})
         return
     logger.info(
         "appeal escalated",
-        extra={"appeal_id": row.appeal_id, "source_id": row.source_id, "reason": "no_operator_left"},
+        extra={"appeal_id": row.appeal_id, "source_id": row.source_id, "reason": Reason.NO_OPERATOR_LEFT},
     )
     count(APPEALS_ESCALATED)
-
-
-def _line_page(source_id: str, limit: int, start: dict | None) -> Page:
-    results = Appeal.waiting_by_source.query(
-        source_id,
-        range_key_condition=Appeal.waiting_key.startswith(f"{QUEUED_SEGMENT}#"),
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key=start,
-    )
-    rows = list(results)
-    return rows, results.last_evaluated_key
 
 
 def _hand_out(source: Source, row: Appeal, pool: Pool, exclude: set[str], rng: random.Random | None) -> bool:
@@ -108,31 +106,16 @@ def _hand_out(source: Source, row: Appeal, pool: Pool, exclude: set[str], rng: r
     def build(decision: Decision) -> Transaction | None:
         if decision.winner is None:
             return None  # nobody for this one: it keeps its place in the line
-        at = iso(now)
         tx = Transaction()
-        tx.update(
-            "appeal",
-            Appeal(row.appeal_id),
-            [
-                *assigned_actions(row, source, decision.winner, now),
-                append_events(event("assigned", at, decision=decision, operator_id=decision.winner.operator_id)),
-            ],
-            # The index is eventually consistent: the row may already be gone.
-            condition=(Appeal.status == WAITING) & (Appeal.waiting_key == row.waiting_key),
-        )
-        tx.update("source", Source(source.source_id), [Source.waiting_count.add(-1)])
-        tx.update(
-            "lead",
-            Lead(row.lead_id),
-            [Lead.last_operator_id.set(decision.winner.operator_id)],
-            condition=Lead.lead_id.exists(),
-        )
+        # Conditional on the row still being in the line under the key the
+        # (eventually consistent) index showed: it may already be gone.
+        transitions.hand_to_operator(tx, row, source, decision.winner, now=now, decision=decision)
         return tx
 
     try:
-        decision = place(source, build, trigger="drain", pool=pool, exclude=exclude, rng=rng)
+        decision = place(source, build, trigger=Trigger.DRAIN, pool=pool, exclude=exclude, rng=rng)
     except Cancelled as failure:
-        if failure.failed("appeal"):
+        if failure.failed(transitions.APPEAL):
             return False  # someone else handed it out (or closed it) first
         raise
     if decision.winner is None:
@@ -160,7 +143,7 @@ def drain_sources(sources: Iterable[Source], rng: random.Random | None = None) -
         pool = Pool(source.source_id)
         if not pool.has_capacity():
             continue
-        page = _line_page(source.source_id, min(pool.free_capacity(), _MAX_PAGE), None)
+        page = line_work_page(source.source_id, min(pool.free_capacity(), _MAX_PAGE), None)
         if page[0]:
             heads.append((_since(page[0][0]), source, pool, page))
     heads.sort(key=lambda head: head[0])
@@ -171,16 +154,9 @@ def _since(row: Appeal) -> str:
     return (row.waiting_key or "").split("#")[1]
 
 
-def sources_with_waiting(source_ids: list[str]) -> list[Source]:
-    if not source_ids:
-        return []
-    return [s for s in Source.batch_get(source_ids, consistent_read=True) if int(s.waiting_count or 0) > 0]
-
-
 def drain_for_operator(operator_id: str, rng: random.Random | None = None) -> int:
     """Capacity appeared at this operator: serve the lines of the sources it serves."""
-    served = [row.source_id for row in Weight.by_operator.query(operator_id)]
-    return sum(d.handed_out for d in drain_sources(sources_with_waiting(served), rng=rng))
+    return sum(d.handed_out for d in drain_sources(sources_with_waiting(sources_served_by(operator_id)), rng=rng))
 
 
 def drain_after_release(operator_id: str) -> int:
@@ -196,7 +172,7 @@ def drain_source_after_change(source_id: str) -> int:
     return _quietly(run, source_id=source_id)
 
 
-def _quietly(run, **context: str) -> int:
+def _quietly(run: Callable[[], int], **context: str) -> int:
     try:
         return run()
     except (DomainError, Cancelled, PynamoDBException) as exc:

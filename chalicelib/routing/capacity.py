@@ -1,0 +1,229 @@
+"""Operators' capacity: claims and releases, and placing an appeal.
+
+A claim adds the operator and weight rows to the caller's transaction with
+conditions, so an appeal changes state and the operator's `active_load`
+moves in the same TransactWriteItems:
+
+    claim:   is_active AND active_load < max_load   (operator)
+             weight >= 1                             (operator still serves the source)
+    release: active_load > 0 AND active_count > 0    (the counters never go negative)
+
+`place` draws a winner, has the caller build its transaction around it
+(the caller's transition claims the winner) and commits. A lost race
+(the claim's condition failed) drops that candidate and re-draws among the
+rest; contention (TransactionConflict, throttling) backs off and re-reads.
+Every placement returns the `Decision` that the appeal's history keeps.
+
+`active_load`, `active_count` and `assigned_total` change nowhere else.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.core.errors import ServiceBusy
+from chalicelib.core.observability import logger
+from chalicelib.db.retry import DEFAULT_POLICY, RetryPolicy
+from chalicelib.db.transactions import Cancelled, Transaction
+from chalicelib.models.operators import Operator, operators_by_id
+from chalicelib.models.sources import Source, Strategy
+from chalicelib.models.weights import Weight, serving_weights
+from chalicelib.routing.draw import Candidate, Decision, draw
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection
+
+    from chalicelib.models.appeals import Trigger
+
+__all__ = [
+    "CLAIM_LABELS",
+    "Pool",
+    "add_claim",
+    "add_release",
+    "load_candidates",
+    "place",
+    "repair_load",
+]
+
+_default_rng = random.Random()
+# The items a claim adds: a cancellation naming one of these is a lost race.
+CLAIM_LABELS = ("operator", "weight")
+
+
+def load_candidates(source_id: str) -> list[Candidate]:
+    weights = serving_weights(source_id)
+    operators = operators_by_id([row.operator_id for row in weights], consistent=True)
+    return [
+        Candidate(
+            operator_id=row.operator_id,
+            name=operators[row.operator_id].name,
+            weight=int(row.weight),
+            is_active=operators[row.operator_id].is_active,
+            active_load=int(operators[row.operator_id].active_load),
+            max_load=int(operators[row.operator_id].max_load),
+        )
+        for row in weights
+        if row.operator_id in operators
+    ]
+
+
+class Pool:
+    """A source's candidates, read once and kept current by the caller's own
+    claims, so draining a line costs two reads, not two per appeal."""
+
+    def __init__(self, source_id: str) -> None:
+        self.source_id = source_id
+        self._candidates: list[Candidate] | None = None
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        if self._candidates is None:
+            self._candidates = load_candidates(self.source_id)
+        return self._candidates
+
+    def refresh(self) -> None:
+        self._candidates = None
+
+    def claimed(self, operator_id: str) -> None:
+        self._shift(operator_id, +1)
+
+    def released(self, operator_id: str) -> None:
+        self._shift(operator_id, -1)
+
+    def has_capacity(self, exclude: Collection[str] = ()) -> bool:
+        return any(c.is_available and c.operator_id not in exclude for c in self.candidates)
+
+    def free_capacity(self) -> int:
+        return sum(c.free_capacity for c in self.candidates if c.is_available)
+
+    def _shift(self, operator_id: str, delta: int) -> None:
+        if self._candidates is not None:
+            self._candidates = [
+                replace(c, active_load=max(c.active_load + delta, 0)) if c.operator_id == operator_id else c
+                for c in self._candidates
+            ]
+
+
+def add_claim(tx: Transaction, source_id: str, operator_id: str, *, serving: bool = True) -> None:
+    """Takes one slot. `serving=False` (a person's choice) drops the "still serves
+    this source" condition; the pair's counters still move, so releasing finds them."""
+    tx.update(
+        "operator",
+        Operator(operator_id),
+        [Operator.active_load.add(1)],
+        condition=(Operator.is_active == True) & (Operator.active_load < Operator.max_load),  # noqa: E712
+    )
+    tx.update(
+        "weight",
+        Weight(source_id, operator_id),
+        [Weight.assigned_total.add(1), Weight.active_count.add(1)],
+        condition=Weight.weight >= 1 if serving else None,
+    )
+
+
+def add_release(tx: Transaction, source_id: str, operator_id: str, *, label: str = "") -> None:
+    """Frees one slot. `label` prefixes the item labels when a claim shares the transaction."""
+    # A negative counter would mean the invariant already broke: refuse.
+    tx.update(
+        f"{label}operator", Operator(operator_id), [Operator.active_load.add(-1)], condition=Operator.active_load > 0
+    )
+    tx.update(
+        f"{label}weight",
+        Weight(source_id, operator_id),
+        [Weight.active_count.add(-1)],
+        condition=Weight.active_count > 0,
+    )
+
+
+def repair_load(operator_id: str, recorded: int, actual: int) -> bool:
+    """The audit's repair: sets `active_load` to the counted value, only if it
+    still holds the value the audit saw."""
+    try:
+        Operator(operator_id).update(
+            actions=[Operator.active_load.set(actual)], condition=Operator.active_load == recorded
+        )
+    except UpdateError as exc:
+        # Changed since we looked (or in a transaction right now): the next run decides.
+        logger.info("drift repair skipped", extra={"operator_id": operator_id, "error": exc.cause_response_code})
+        return False
+    return True
+
+
+def place(
+    source: Source,
+    build: Callable[[Decision], Transaction | None],
+    *,
+    trigger: Trigger,
+    pool: Pool | None = None,
+    exclude: Collection[str] = (),
+    prefer: str | None = None,
+    rng: random.Random | None = None,
+    policy: RetryPolicy | None = None,
+) -> Decision:
+    """Commits `build(decision)`, whose transition claims the winner (`add_claim`).
+
+    With no winner (nobody free) `build` may return None to commit nothing
+    (a drain leaves the appeal where it is). `prefer` is tried first when it
+    is eligible (sticky routing); `exclude` are never chosen. Cancellations
+    that are not about the claim (e.g. the caller's own conditions) propagate
+    as `Cancelled` for the caller to interpret.
+    """
+    rng = rng or _default_rng
+    policy = policy or DEFAULT_POLICY
+    pool = pool or Pool(source.source_id)
+    strategy = Strategy(source.strategy)
+    excluded = tuple(sorted(set(exclude)))
+    lost: list[str] = []
+    contended = 0
+    # Each lost race removes a candidate, so that loop ends by itself; only
+    # contention retries are bounded by the retry policy.
+    while True:
+        decision = _decide(trigger, strategy, tuple(pool.candidates), excluded, tuple(lost), prefer, rng)
+        tx = build(decision)
+        if tx is None:
+            return _settled(pool, decision)
+        try:
+            tx.commit()
+        except Cancelled as failure:
+            if decision.winner is not None and any(failure.failed(label) for label in CLAIM_LABELS):
+                lost.append(decision.winner.operator_id)
+                continue
+            if not failure.contended:
+                raise
+        else:
+            return _settled(pool, decision)
+        if contended >= policy.attempts:
+            raise ServiceBusy("too much contention on this source right now; retry shortly")
+        policy.pause(contended)
+        contended += 1
+        pool.refresh()
+
+
+def _decide(
+    trigger: Trigger,
+    strategy: Strategy,
+    candidates: tuple[Candidate, ...],
+    excluded: tuple[str, ...],
+    lost: tuple[str, ...],
+    prefer: str | None,
+    rng: random.Random,
+) -> Decision:
+    open_to_draw = [c for c in candidates if c.operator_id not in excluded and c.operator_id not in lost]
+    sticky = next((c for c in open_to_draw if c.operator_id == prefer and c.is_available), None)
+    if sticky is not None:
+        return Decision(trigger, strategy, candidates, sticky, excluded, sticky=True, lost_races=lost)
+    outcome = draw(open_to_draw, strategy, rng)
+    return Decision(trigger, strategy, candidates, outcome.winner, excluded, False, outcome.point, outcome.total, lost)
+
+
+def _settled(pool: Pool, decision: Decision) -> Decision:
+    if decision.lost_races:
+        # Our view of those operators was stale; the next placement re-reads.
+        pool.refresh()
+    elif decision.winner is not None:
+        pool.claimed(decision.winner.operator_id)
+    return decision

@@ -1,0 +1,231 @@
+"""Appeal intake: a message becomes an appeal (idempotent, sticky-aware),
+handed to an operator or queued, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chalicelib.access.ownership import ensure_may_post_to
+from chalicelib.core.errors import Conflict, NotFound, ServiceBusy
+from chalicelib.core.ids import appeal_id_for_message, iso, lead_id_for, new_id, utc_now
+from chalicelib.core.observability import APPEALS_ASSIGNED, APPEALS_RECEIVED, APPEALS_WAITING, count, logger
+from chalicelib.db.retry import tries
+from chalicelib.db.tables import LISTED
+from chalicelib.db.transactions import Cancelled, Transaction, commit_with_retry
+from chalicelib.models.appeals import (
+    CLOSED,
+    Appeal,
+    OpenAppealMarker,
+    Trigger,
+    get_appeal_row,
+    open_appeal_id,
+    open_marker_key,
+)
+from chalicelib.models.leads import NEW, Lead, last_operator_of
+from chalicelib.models.sources import Source, get_source_row
+from chalicelib.routing import counters, transitions
+from chalicelib.routing.capacity import place
+from chalicelib.routing.views import appeal_out
+
+if TYPE_CHECKING:
+    import random
+    from datetime import datetime
+
+    from pynamodb.expressions.update import Action
+
+    from chalicelib.access.principal import Principal
+    from chalicelib.db.retry import RetryPolicy
+    from chalicelib.routing.draw import Decision
+    from chalicelib.schemas.appeals import AppealCreate, AppealOut
+
+__all__ = ["Intake", "submit_appeal"]
+
+MARKER = "marker"
+
+
+@dataclass(frozen=True)
+class Intake:
+    appeal: AppealOut
+    created: bool
+
+
+class _MarkerMoved(Exception):
+    pass
+
+
+def submit_appeal(
+    request: AppealCreate, *, viewer: Principal, rng: random.Random | None = None, policy: RetryPolicy | None = None
+) -> Intake:
+    """Creates the appeal and hands it to an operator, or queues it as waiting.
+
+    One transaction writes the appeal (with its decision record), upserts the
+    lead (its id derives from the external id, so there is never a second
+    lead), bumps the source's counters and, when someone is free, claims that
+    operator's capacity. With a `message_id` the appeal id derives from
+    (source, message), so a repeat hits the same key and returns the first
+    appeal untouched. On a sticky source a message from a lead with an open
+    appeal there attaches to it instead.
+    """
+    ensure_may_post_to(request.source_id, viewer)
+    source = get_source_row(request.source_id)
+    lead_id = lead_id_for(request.lead_external_id)
+    if not source.sticky:
+        return _create(source, request, lead_id, rng=rng)
+    prefer = last_operator_of(lead_id)
+    marker_key = open_marker_key(lead_id, source.source_id)
+    for _ in tries(policy):
+        open_id = open_appeal_id(marker_key)
+        if open_id is not None:
+            attached = _attach(open_id, source, request)
+            if attached is not None:
+                return Intake(attached, created=False)
+        try:
+            return _create(source, request, lead_id, rng=rng, prefer=prefer, marker=(marker_key, open_id))
+        except _MarkerMoved:
+            continue  # another message opened an appeal first: attach to that one
+    raise ServiceBusy("this lead's conversation is changing too fast; retry shortly")
+
+
+def _draft(appeal_id: str, lead_id: str, source: Source, request: AppealCreate, at: str) -> Appeal:
+    """The appeal before it exists: what it is about, no state yet."""
+    return Appeal(
+        appeal_id,
+        lead_id=lead_id,
+        lead_external_id=request.lead_external_id,
+        source_id=source.source_id,
+        message=request.message,
+        message_id=request.message_id,
+        created_at=at,
+    )
+
+
+def _create(
+    source: Source,
+    request: AppealCreate,
+    lead_id: str,
+    *,
+    rng: random.Random | None,
+    prefer: str | None = None,
+    marker: tuple[str, str | None] | None = None,
+) -> Intake:
+    now = utc_now()
+    at = iso(now)
+    appeal_id = appeal_id_for_message(source.source_id, request.message_id) if request.message_id else new_id("ap")
+    draft = _draft(appeal_id, lead_id, source, request, at)
+    built: list[Appeal] = []
+
+    def build(decision: Decision) -> Transaction:
+        tx = Transaction()
+        _upsert_lead(tx, lead_id, request, at)
+        counters.add_received(tx, source.source_id)
+        if marker is not None:
+            _claim_marker(tx, marker, appeal_id)
+        built[:] = [_place_new(tx, draft, source, decision, now)]
+        return tx
+
+    try:
+        decision = place(source, build, trigger=Trigger.INTAKE, prefer=prefer, rng=rng)
+    except Cancelled as failure:
+        return _refused(failure, appeal_id, request)
+    _log_created(appeal_id, lead_id, source.source_id, decision)
+    return Intake(appeal_out(built[0]), created=True)
+
+
+def _place_new(tx: Transaction, draft: Appeal, source: Source, decision: Decision, now: datetime) -> Appeal:
+    if decision.winner is None:
+        return transitions.queue(tx, draft, now=now, decision=decision)
+    return transitions.hand_to_operator(tx, draft, source, decision.winner, now=now, decision=decision)
+
+
+def _claim_marker(tx: Transaction, marker: tuple[str, str | None], appeal_id: str) -> None:
+    """The (lead, source) pair's open appeal becomes this one, if it still is the one we read."""
+    key, previous = marker
+    tx.put(
+        MARKER,
+        OpenAppealMarker(key, open_appeal_id=appeal_id),
+        condition=OpenAppealMarker.appeal_id.does_not_exist()
+        if previous is None
+        else OpenAppealMarker.open_appeal_id == previous,
+    )
+
+
+def _refused(failure: Cancelled, appeal_id: str, request: AppealCreate) -> Intake:
+    if failure.failed(transitions.APPEAL):
+        return Intake(_existing_for_repeat(appeal_id, request), created=False)
+    if failure.failed(MARKER):
+        raise _MarkerMoved from None
+    if failure.failed(counters.LEAD):
+        raise Conflict("this external id collides with another lead's; use a different one") from None
+    if failure.failed(counters.SOURCE):
+        raise NotFound.entity("source", request.source_id) from None
+    raise ServiceBusy("could not record the appeal right now; retry shortly") from failure
+
+
+def _upsert_lead(tx: Transaction, lead_id: str, request: AppealCreate, at: str) -> None:
+    """Creates the lead on its first appeal, refreshes its contacts on every one."""
+    actions: list[Action] = [
+        Lead.external_id.set(request.lead_external_id),
+        Lead.listed.set(LISTED),
+        Lead.created_at.set(Lead.created_at | at),
+        Lead.source_id.set(Lead.source_id | request.source_id),
+        Lead.stage.set(Lead.stage | NEW),
+        Lead.stage_changed_at.set(Lead.stage_changed_at | at),
+    ]
+    contacts = ((Lead.name, request.lead_name), (Lead.phone, request.lead_phone), (Lead.email, request.lead_email))
+    actions.extend(attribute.set(value) for attribute, value in contacts if value is not None)
+    # The id is a hash of the external id; refuse the astronomically unlikely
+    # collision instead of merging two people.
+    same_person = Lead.lead_id.does_not_exist() | (Lead.external_id == request.lead_external_id)
+    tx.update(counters.LEAD, Lead(lead_id), actions, condition=same_person)
+    counters.add_lead_message(tx, lead_id, at, opens_appeal=True)
+
+
+def _log_created(appeal_id: str, lead_id: str, source_id: str, decision: Decision) -> None:
+    ids = {"appeal_id": appeal_id, "lead_id": lead_id, "source_id": source_id}
+    logger.info("appeal received", extra=ids)
+    count(APPEALS_RECEIVED)
+    if decision.winner is None:
+        logger.info("appeal waiting", extra={**ids, "reason": "nobody_free", "trigger": decision.trigger})
+        count(APPEALS_WAITING)
+        return
+    logger.info(
+        "appeal assigned",
+        extra={
+            **ids,
+            "operator_id": decision.winner.operator_id,
+            "how": decision.how,
+            "trigger": decision.trigger,
+            "lost_races": len(decision.lost_races),
+        },
+    )
+    count(APPEALS_ASSIGNED)
+
+
+def _existing_for_repeat(appeal_id: str, request: AppealCreate) -> AppealOut:
+    existing = get_appeal_row(appeal_id)
+    if existing.lead_external_id != request.lead_external_id:
+        raise Conflict(f"message_id {request.message_id!r} was already used on this source for a different lead")
+    return appeal_out(existing)
+
+
+def _attach(appeal_id: str, source: Source, request: AppealCreate) -> AppealOut | None:
+    """Counts a follow-up message on the lead's open appeal, and on the lead
+    (a scoring input), in one transaction; None when that appeal has closed."""
+    message_key = appeal_id_for_message(source.source_id, request.message_id) if request.message_id else None
+    if message_key == appeal_id:
+        return appeal_out(get_appeal_row(appeal_id))  # the message that opened it, redelivered
+    tx = Transaction()
+    lead_id = lead_id_for(request.lead_external_id)
+    transitions.attach_message(tx, appeal_id, lead_id, message_key=message_key, now=utc_now())
+    try:
+        commit_with_retry(tx)
+    except Cancelled as failure:
+        if not failure.failed(transitions.APPEAL):
+            raise
+        current = get_appeal_row(appeal_id)
+        if message_key is not None and message_key in (current.attached_message_hashes or ()):
+            return appeal_out(current)  # this very message was attached before: a redelivery
+        return None if current.status == CLOSED else appeal_out(current)
+    logger.info("follow-up message attached", extra={"appeal_id": appeal_id, "source_id": source.source_id})
+    return appeal_out(get_appeal_row(appeal_id))
