@@ -1,6 +1,6 @@
 """Composition root: the Chalice app and its blueprints, nothing else."""
 
-from chalice import Chalice
+from chalice.app import Chalice
 
 from chalicelib.api import admin, appeals, auth, deals, health, leads, me, openapi, operators, sources, stats, telegram
 from chalicelib.api.observability import bp as observed

@@ -3,11 +3,17 @@ scheduler, `make reassign` and the admin route all run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chalicelib.core.errors import NotFound
-from chalicelib.schemas.common import Output
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.schemas.common import Output
+
+__all__ = ["JOBS", "MINUTES_PER_DAY", "Job", "run_job"]
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from chalicelib.access import bot_keys as api_keys
-from chalicelib.access.principal import Principal
+from typing import TYPE_CHECKING
+
+from chalicelib.access import bot_keys
 from chalicelib.access.tokens import TokenRejected, verify_jwt
+
+if TYPE_CHECKING:
+    from chalicelib.access.principal import Principal
+
+__all__ = ["authenticate"]
 
 _SCHEME = "bearer "
 
@@ -17,8 +23,8 @@ def authenticate(authorization: str | None) -> Principal:
     token = header[len(_SCHEME) :].strip()
     if not token:
         raise TokenRejected("empty token")
-    if api_keys.is_api_key(token):
-        principal = api_keys.authenticate_key(token)
+    if bot_keys.is_api_key(token):
+        principal = bot_keys.authenticate_key(token)
         if principal is None:
             raise TokenRejected("unknown api key")
         return principal

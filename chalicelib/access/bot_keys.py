@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.access.principal import Principal
 from chalicelib.access.secrets import hash_secret
 from chalicelib.core.errors import NotFound, ServiceBusy
 from chalicelib.core.ids import iso, utc_now
+from chalicelib.db.retry import tries
 from chalicelib.db.transactions import update_if
-from chalicelib.directory.sources import get_source_row
-from chalicelib.models import Source
-from chalicelib.models.sources import ApiKey
+from chalicelib.models.sources import ApiKey, Source, get_source_row
 from chalicelib.schemas.auth import ApiKeyIssued, ApiKeyList, ApiKeyOut, ApiKeyRotation
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["authenticate_key", "is_api_key", "list_keys", "revoke_key", "rotate_key"]
 
 PREFIX = "lcbot"
 # Expired keys are dropped on the next change; this caps the live ones so the row stays small.
 MAX_KEYS = 5
-_ATTEMPTS = 5
 
 
 def is_api_key(token: str) -> bool:
@@ -86,7 +89,7 @@ def revoke_key(source_id: str, key_id: str) -> None:
 
 
 def _change_keys(source_id: str, change: Callable[[list[ApiKey]], list[ApiKey]]) -> None:
-    for _ in range(_ATTEMPTS):
+    for _ in tries():
         source = get_source_row(source_id)
         now = iso(utc_now())
         keys = change([key for key in source.api_keys or () if _live(key, now)])

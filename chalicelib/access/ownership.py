@@ -8,9 +8,16 @@ callers (`SYSTEM`) pass every check.
 
 from __future__ import annotations
 
-from chalicelib.access.principal import Principal
+from typing import TYPE_CHECKING
+
 from chalicelib.core.errors import Forbidden
-from chalicelib.models import Appeal
+from chalicelib.models.appeals import lead_has_appeal_of
+
+if TYPE_CHECKING:
+    from chalicelib.access.principal import Principal
+    from chalicelib.models.appeals import Appeal
+
+__all__ = ["ensure_acting_as_self", "ensure_lead_visible", "ensure_may_post_to", "ensure_own_appeal"]
 
 
 def ensure_own_appeal(row: Appeal, viewer: Principal) -> None:
@@ -29,12 +36,8 @@ def ensure_lead_visible(lead_id: str, viewer: Principal) -> None:
     """An operator sees a lead while one of the lead's appeals is (or was last) assigned to it."""
     if viewer.is_admin:
         return
-    if viewer.role == "operator" and viewer.operator_id:
-        # A lead has a handful of appeals: one index page holds them all (no Limit: with a
-        # filter, Limit=1 would cost a request per appeal).
-        mine = Appeal.by_lead.query(lead_id, filter_condition=Appeal.operator_id == viewer.operator_id)
-        if next(iter(mine), None) is not None:
-            return
+    if viewer.role == "operator" and viewer.operator_id and lead_has_appeal_of(lead_id, viewer.operator_id):
+        return
     raise Forbidden(f"lead {lead_id} is not one of your appeals' leads")
 
 

@@ -8,7 +8,9 @@ pairs, so a principal travels as `as_context()` and comes back through
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal
+
+__all__ = ["ROLES", "SYSTEM", "Principal", "Role"]
 
 Role = Literal["admin", "operator", "bot"]
 ROLES: tuple[Role, ...] = ("admin", "operator", "bot")
@@ -42,7 +44,7 @@ class Principal:
         if role not in ROLES:
             return None
         return cls(
-            role=cast(Role, role),
+            role=role,
             subject=str(context.get("subject") or context.get("principalId") or ""),
             operator_id=_text(context.get("operator_id")),
             source_id=_text(context.get("source_id")),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+__all__ = ["hash_secret"]
+
 
 def hash_secret(token: str) -> str:
     # Webhook tokens are random and high-entropy (not passwords): a plain

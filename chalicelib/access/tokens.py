@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.access.principal import Principal
 
+__all__ = ["AuthNotConfigured", "JwtSettings", "NoRole", "TokenRejected", "jwt_settings", "verify_jwt"]
+
 if TYPE_CHECKING:
     # Imported where a token is verified: PyJWT loads `cryptography`, about
     # 40 ms of every function's cold start, and only the authorizer verifies.

@@ -1,1 +1,19 @@
 """HTTP edge: Blueprints with thin routes (parse → call a service → serialise)."""
+
+__all__ = [
+    "admin",
+    "appeals",
+    "auth",
+    "contract",
+    "deals",
+    "health",
+    "http",
+    "leads",
+    "me",
+    "observability",
+    "openapi",
+    "operators",
+    "sources",
+    "stats",
+    "telegram",
+]

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import caller, endpoint, parse_body, parse_query, respond
-from chalicelib.routing import appeals
+from chalicelib.routing import appeals, intake
 from chalicelib.schemas.appeals import AppealCreate, OperatorChoice, WaitingQuery
 
 bp = Blueprint(__name__)
@@ -14,15 +14,15 @@ bp = Blueprint(__name__)
 @endpoint
 def submit_appeal() -> Response:
     request = bp.current_request
-    intake = appeals.submit_appeal(parse_body(request, AppealCreate), viewer=caller(request))
+    taken = intake.submit_appeal(parse_body(request, AppealCreate), viewer=caller(request))
     # A repeated (source_id, message_id) answers 200 with the first appeal.
-    return respond(intake.appeal, 201 if intake.created else 200)
+    return respond(taken.appeal, 201 if taken.created else 200)
 
 
 @bp.route("/appeals/{appeal_id}", methods=["GET"], authorizer=authorize)
 @endpoint
 def get_appeal(appeal_id: str) -> Response:
-    return respond(appeals.get_appeal(appeal_id, caller(bp.current_request)))
+    return respond(appeals.get_appeal(appeal_id, viewer=caller(bp.current_request)))
 
 
 @bp.route("/appeals/{appeal_id}/close", methods=["POST"], authorizer=authorize)
@@ -41,7 +41,7 @@ def accept_appeal(appeal_id: str) -> Response:
 @bp.route("/appeals/{appeal_id}/history", methods=["GET"], authorizer=authorize)
 @endpoint
 def get_appeal_history(appeal_id: str) -> Response:
-    return respond(appeals.get_history(appeal_id, caller(bp.current_request)))
+    return respond(appeals.get_history(appeal_id, viewer=caller(bp.current_request)))
 
 
 @bp.route("/appeals/{appeal_id}/assign", methods=["POST"], authorizer=authorize)

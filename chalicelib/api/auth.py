@@ -8,10 +8,9 @@ because a deployment forgot the authorizer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint, Response
-from chalice.app import AuthRequest, AuthResponse, Request
+from chalice.app import AuthRequest, AuthResponse, AuthRoute, Blueprint, Request, Response
 
 from chalicelib.access.authentication import authenticate
 from chalicelib.access.principal import Principal
@@ -19,6 +18,9 @@ from chalicelib.access.routes import PUBLIC_ROUTES, allows, gateway_routes
 from chalicelib.access.tokens import NoRole, TokenRejected
 from chalicelib.api.http import error_response
 from chalicelib.core.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 bp = Blueprint(__name__)
 
@@ -36,9 +38,14 @@ def authorize(auth_request: AuthRequest) -> AuthResponse | dict[str, object]:
         # A genuine token without a role of ours: allowed nowhere (403, not 401: retrying won't help).
         # An explicit Deny, because a policy with no resources at all is not a valid IAM policy.
         return _deny_everything(auth_request.method_arn)
-    return AuthResponse(
-        routes=gateway_routes(principal.role), principal_id=principal.subject, context=principal.as_context()
-    )
+    return AuthResponse(routes=_policy(principal), principal_id=principal.subject, context=principal.as_context())
+
+
+def _policy(principal: Principal) -> list[str | AuthRoute]:
+    granted = gateway_routes(principal.role)
+    if granted is None:
+        return ["*"]
+    return [AuthRoute(path, methods) for path, methods in granted]
 
 
 @bp.middleware("http")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import endpoint, respond
 from chalicelib.schemas.common import Health

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import Request, Response
 from pydantic import BaseModel, ValidationError
@@ -29,11 +28,15 @@ from chalicelib.core.errors import (
     Forbidden,
     InvalidInput,
     MalformedInput,
+    NextStep,
     NotFound,
     PayloadTooLarge,
     ServiceBusy,
     Unauthorized,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -46,6 +49,12 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     Conflict: (409, "conflict"),
     PayloadTooLarge: (413, "payload_too_large"),
     ServiceBusy: (503, "busy"),
+}
+# What a caller can do about an error, as routes: the domain names the step, the edge the route.
+_NEXT_STEPS: dict[NextStep, str] = {
+    NextStep.TRANSFER: "a qualified lead moves on through POST /leads/{id}/transfer",
+    NextStep.ANALYZE: "POST /leads/{id}/analyze scores it now",
+    NextStep.SET_BUSINESS_DOMAIN: "set business_domain with PATCH /leads/{id}",
 }
 _JSON = {"Content-Type": "application/json"}
 # A body with thousands of unknown keys must not earn a megabyte of errors.
@@ -91,13 +100,17 @@ def caller(request: Request) -> Principal:
 
 
 def respond(payload: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=payload.model_dump_json(), status_code=status, headers={**_JSON, **(headers or {})})
+    sent: dict[str, str | list[str]] = {**_JSON, **(headers or {})}
+    return Response(body=payload.model_dump_json(), status_code=status, headers=sent)
 
 
 def error_response(exc: DomainError) -> Response:
     status, code = next((value for kind, value in _STATUS.items() if isinstance(exc, kind)), (400, "bad_request"))
-    body: dict[str, Any] = {"error": code, "message": exc.message}
-    headers = dict(_JSON)
+    message = exc.message
+    if exc.next_steps:
+        message += " (" + "; ".join(_NEXT_STEPS[step] for step in exc.next_steps) + ")"
+    body: dict[str, Any] = {"error": code, "message": message}
+    headers: dict[str, str | list[str]] = {**_JSON}
     if isinstance(exc, InvalidInput):
         body["errors"] = [
             {"loc": list(p.loc), "path": ".".join(str(part) for part in p.loc), "msg": p.msg, "type": p.type}

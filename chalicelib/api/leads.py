@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import caller, endpoint, parse_body, parse_query, respond
-from chalicelib.funnel import deals, leads
+from chalicelib.funnel import leads, transfer
+from chalicelib.routing import appeals
 from chalicelib.schemas.common import PageQuery
 from chalicelib.schemas.leads import LeadPatch, LeadsQuery, StageChange
 from chalicelib.scoring import service as scoring
@@ -22,7 +23,7 @@ def list_leads() -> Response:
 @bp.route("/leads/{lead_id}", methods=["GET"], authorizer=authorize)
 @endpoint
 def get_lead(lead_id: str) -> Response:
-    return respond(leads.get_lead(lead_id, caller(bp.current_request)))
+    return respond(leads.get_lead(lead_id, viewer=caller(bp.current_request)))
 
 
 @bp.route("/leads/{lead_id}", methods=["PATCH"], authorizer=authorize)
@@ -40,7 +41,7 @@ def change_stage(lead_id: str) -> Response:
 @bp.route("/leads/{lead_id}/transfer", methods=["POST"], authorizer=authorize)
 @endpoint
 def transfer_lead(lead_id: str) -> Response:
-    return respond(deals.transfer_lead(lead_id), 201)
+    return respond(transfer.transfer_lead(lead_id), 201)
 
 
 @bp.route("/leads/{lead_id}/analyze", methods=["POST"], authorizer=authorize)
@@ -59,4 +60,4 @@ def lead_history(lead_id: str) -> Response:
 @endpoint
 def list_lead_appeals(lead_id: str) -> Response:
     query = parse_query(bp.current_request, PageQuery)
-    return respond(leads.list_lead_appeals(lead_id, query.limit, query.cursor))
+    return respond(appeals.list_lead_appeals(lead_id, query.limit, query.cursor))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import caller, endpoint, parse_query, respond
@@ -13,7 +13,7 @@ bp = Blueprint(__name__)
 @bp.route("/me", methods=["GET"], authorizer=authorize)
 @endpoint
 def who_am_i() -> Response:
-    return respond(me.who_am_i(caller(bp.current_request)))
+    return respond(me.who_am_i(viewer=caller(bp.current_request)))
 
 
 @bp.route("/me/appeals", methods=["GET"], authorizer=authorize)
@@ -21,4 +21,4 @@ def who_am_i() -> Response:
 def my_appeals() -> Response:
     request = bp.current_request
     query = parse_query(request, OperatorAppealsQuery)
-    return respond(me.my_appeals(caller(request), query.status, query.limit, query.cursor))
+    return respond(me.my_appeals(query.status, query.limit, query.cursor, viewer=caller(request)))

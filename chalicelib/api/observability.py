@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
-from chalice.app import Request, Response
+from chalice.app import Blueprint, Request, Response
 
 from chalicelib.core.observability import invocation, logger
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 bp = Blueprint(__name__)
 

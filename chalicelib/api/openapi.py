@@ -13,8 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalice import Blueprint, Response
-from chalice.app import RouteEntry
+from chalice.app import Blueprint, Response, RouteEntry
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -156,7 +155,7 @@ def build_document(routes: Routes) -> dict[str, Any]:
 class _Components:
     """JSON Schemas of every model the table names, under #/components/schemas."""
 
-    def __init__(self, refs: dict[tuple[type[BaseModel], JsonSchemaMode], Schema], schemas: dict[str, Schema]) -> None:
+    def __init__(self, refs: Mapping[tuple[type[Any], JsonSchemaMode], Schema], schemas: dict[str, Schema]) -> None:
         self._refs = refs
         self.schemas = schemas
 
@@ -174,9 +173,9 @@ def _model_components(contracts: Iterable[Contract]) -> _Components:
                 keys[(model, "serialization")] = None
     refs, top = models_json_schema(list(keys), ref_template=COMPONENT)
     schemas: dict[str, Schema] = dict(top.get("$defs", {}))
-    for (model, mode), ref in refs.items():
-        if mode == "validation":
-            _tighten_patch(model, schemas[ref["$ref"].rsplit("/", 1)[-1]])
+    for (schema_of, mode), ref in refs.items():
+        if mode == "validation" and issubclass(schema_of, BaseModel):
+            _tighten_patch(schema_of, schemas[ref["$ref"].rsplit("/", 1)[-1]])
     schemas.update(_error_schemas())
     return _Components(refs, dict(sorted(schemas.items())))
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import endpoint, parse_body, parse_query, respond
 from chalicelib.directory import operators
+from chalicelib.routing import appeals
 from chalicelib.schemas.common import PageQuery
 from chalicelib.schemas.operators import OperatorAppealsQuery, OperatorCreate, OperatorPatch, OperatorUpdateQuery
 
@@ -42,4 +43,4 @@ def update_operator(operator_id: str) -> Response:
 @endpoint
 def list_operator_appeals(operator_id: str) -> Response:
     query = parse_query(bp.current_request, OperatorAppealsQuery)
-    return respond(operators.list_operator_appeals(operator_id, query.status, query.limit, query.cursor))
+    return respond(appeals.list_operator_appeals(operator_id, query.status, query.limit, query.cursor))

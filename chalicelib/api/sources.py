@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
-from chalicelib.access import bot_keys as api_keys
+from chalicelib.access import bot_keys
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import endpoint, parse_body, parse_query, respond
-from chalicelib.directory import sources
+from chalicelib.directory import sources, weights
 from chalicelib.schemas.auth import ApiKeyRotation
 from chalicelib.schemas.common import PageQuery
 from chalicelib.schemas.sources import SourceCreate, SourcePatch, WeightSet
@@ -41,19 +41,19 @@ def update_source(source_id: str) -> Response:
 @bp.route("/sources/{source_id}/weights", methods=["PUT"], authorizer=authorize)
 @endpoint
 def replace_weights(source_id: str) -> Response:
-    return respond(sources.replace_weights(source_id, parse_body(bp.current_request, WeightSet)))
+    return respond(weights.replace_weights(source_id, parse_body(bp.current_request, WeightSet)))
 
 
 @bp.route("/sources/{source_id}/weights", methods=["GET"], authorizer=authorize)
 @endpoint
 def get_weights(source_id: str) -> Response:
-    return respond(sources.get_weights(source_id))
+    return respond(weights.get_weights(source_id))
 
 
 @bp.route("/sources/{source_id}/keys", methods=["GET"], authorizer=authorize)
 @endpoint
 def list_api_keys(source_id: str) -> Response:
-    return respond(api_keys.list_keys(source_id))
+    return respond(bot_keys.list_keys(source_id))
 
 
 @bp.route("/sources/{source_id}/keys", methods=["POST"], authorizer=authorize)
@@ -61,11 +61,11 @@ def list_api_keys(source_id: str) -> Response:
 def rotate_api_key(source_id: str) -> Response:
     request = bp.current_request
     rotation = parse_body(request, ApiKeyRotation) if request.raw_body else ApiKeyRotation()
-    return respond(api_keys.rotate_key(source_id, rotation), 201)
+    return respond(bot_keys.rotate_key(source_id, rotation), 201)
 
 
 @bp.route("/sources/{source_id}/keys/{key_id}", methods=["DELETE"], authorizer=authorize)
 @endpoint
 def revoke_api_key(source_id: str, key_id: str) -> Response:
-    api_keys.revoke_key(source_id, key_id)
+    bot_keys.revoke_key(source_id, key_id)
     return Response(body="", status_code=204)

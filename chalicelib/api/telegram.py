@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import endpoint, parse_body, respond
 from chalicelib.channels import telegram

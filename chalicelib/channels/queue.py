@@ -6,14 +6,15 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from botocore.client import BaseClient
 from pydantic import ValidationError
 
+from chalicelib.access.principal import SYSTEM
 from chalicelib.core.config import current_settings
 from chalicelib.core.errors import FieldProblem, InvalidInput, MalformedInput
-from chalicelib.routing import appeals
-from chalicelib.routing.appeals import Intake
+from chalicelib.routing.intake import Intake, submit_appeal
 from chalicelib.schemas.intake import IntakeMessageV1
+
+__all__ = ["enqueue", "ingest", "parse_message"]
 
 
 def parse_message(raw: str) -> IntakeMessageV1:
@@ -38,11 +39,12 @@ def _safe_loc(error: Any) -> tuple[str | int, ...]:
 
 def ingest(raw: str) -> Intake:
     """Records the message as an appeal; a redelivered message changes nothing."""
-    return appeals.submit_appeal(parse_message(raw).to_appeal())
+    # The queue is ours: what reaches it comes from channel bots we run, and acts as the system.
+    return submit_appeal(parse_message(raw).to_appeal(), viewer=SYSTEM)
 
 
 @lru_cache(maxsize=4)
-def _sqs(region: str) -> BaseClient:
+def _sqs(region: str) -> Any:
     # Imported here: only the Telegram webhook enqueues, and boto3 (pynamodb
     # needs botocore alone) is cold-start time every other function would pay.
     import boto3
@@ -57,4 +59,5 @@ def enqueue(message: IntakeMessageV1) -> str:
     if not settings.intake_queue_url:
         raise RuntimeError("INTAKE_QUEUE_URL is not configured")
     body = json.dumps(message.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
-    return _sqs(settings.region).send_message(QueueUrl=settings.intake_queue_url, MessageBody=body)["MessageId"]
+    sent = _sqs(settings.region).send_message(QueueUrl=settings.intake_queue_url, MessageBody=body)
+    return str(sent["MessageId"])

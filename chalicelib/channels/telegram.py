@@ -9,14 +9,16 @@ from __future__ import annotations
 import hmac
 
 from chalicelib.access.secrets import hash_secret
-from chalicelib.channels import queue as intake
+from chalicelib.channels import queue
 from chalicelib.core.errors import NotFound, Unauthorized
-from chalicelib.directory.sources import get_source_row
+from chalicelib.models.sources import get_source_row
 from chalicelib.schemas.appeals import MESSAGE_MAX_LENGTH
 from chalicelib.schemas.common import NAME_MAX_LENGTH
 from chalicelib.schemas.contact import normalised_phone, without_control_characters
 from chalicelib.schemas.intake import IntakeLead, IntakeMessageV1
 from chalicelib.schemas.telegram import TelegramMessage, TelegramUpdate, WebhookAck
+
+__all__ = ["accept_update", "to_intake_message", "verify_secret"]
 
 # Shown to operators for messages that carry no text.
 _PLACEHOLDERS = (
@@ -90,5 +92,5 @@ def accept_update(source_id: str, update: TelegramUpdate) -> WebhookAck:
     if message is None:
         # Acknowledge anyway: a non-2xx makes Telegram resend it forever.
         return WebhookAck(ok=True, enqueued=False)
-    intake.enqueue(message)
+    queue.enqueue(message)
     return WebhookAck(ok=True, enqueued=True, message_id=message.message_id)

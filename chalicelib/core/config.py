@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DEFAULT_TABLE_PREFIX = "leadcrm-dev"
 DEFAULT_REGION = "us-east-1"

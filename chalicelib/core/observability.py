@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SERVICE = "leadcrm"
 NAMESPACE = "LeadCRM"

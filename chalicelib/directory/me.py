@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from chalicelib.access.principal import Principal
+from typing import TYPE_CHECKING
+
 from chalicelib.core.errors import NotFound
 from chalicelib.directory import operators
-from chalicelib.schemas.appeals import AppealOut
+from chalicelib.routing.appeals import list_operator_appeals
 from chalicelib.schemas.auth import MeOut
-from chalicelib.schemas.common import Page
+
+if TYPE_CHECKING:
+    from chalicelib.access.principal import Principal
+    from chalicelib.models.appeals import AppealStatus
+    from chalicelib.schemas.appeals import AppealOut
+    from chalicelib.schemas.common import Page
+
+__all__ = ["my_appeals", "who_am_i"]
 
 
-def who_am_i(viewer: Principal) -> MeOut:
+def who_am_i(*, viewer: Principal) -> MeOut:
     operator = None
     if viewer.operator_id:
         try:
@@ -21,7 +29,7 @@ def who_am_i(viewer: Principal) -> MeOut:
     return MeOut(role=viewer.role, subject=viewer.subject, operator=operator, source_id=viewer.source_id)
 
 
-def my_appeals(viewer: Principal, status: str | None, limit: int, cursor: str | None) -> Page[AppealOut]:
+def my_appeals(status: AppealStatus | None, limit: int, cursor: str | None, *, viewer: Principal) -> Page[AppealOut]:
     if not viewer.operator_id:
         raise NotFound("this caller has no operator profile: its token names no operator")
-    return operators.list_operator_appeals(viewer.operator_id, status, limit, cursor)
+    return list_operator_appeals(viewer.operator_id, status, limit, cursor)

@@ -3,11 +3,10 @@ sources and operators, never with the number of appeals."""
 
 from __future__ import annotations
 
-from chalicelib.db.paging import decode_cursor, encode_cursor, take_rows_page
-from chalicelib.db.tables import LISTED
-from chalicelib.directory.sources import get_source_row
-from chalicelib.models import Operator, Source, Weight
-from chalicelib.routing import draw as distribution
+from chalicelib.models.operators import operators_by_id
+from chalicelib.models.sources import get_source_row, sources_newest_first
+from chalicelib.models.weights import pair_rows
+from chalicelib.routing.capacity import load_candidates
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.stats import (
     OperatorAvailability,
@@ -16,7 +15,7 @@ from chalicelib.schemas.stats import (
     SourceOperators,
 )
 
-_LIST_KEY = ("source_id", "listed", "created_at")
+__all__ = ["distribution_stats", "source_operators"]
 
 
 def _share(part: int, whole: int) -> float:
@@ -24,14 +23,11 @@ def _share(part: int, whole: int) -> float:
 
 
 def distribution_stats(limit: int, cursor: str | None) -> Page[SourceDistribution]:
-    start, _ = decode_cursor(cursor, _LIST_KEY, pinned={"listed": LISTED})
-    sources, last = take_rows_page(
-        lambda **kw: Source.newest_first.query(LISTED, scan_index_forward=False, **kw), Source, limit, start
-    )
+    sources, following = sources_newest_first(limit, cursor)
     # Every row, weight 0 included: operators taken off a source keep their history.
-    rows_by_source = {source.source_id: list(Weight.query(source.source_id)) for source in sources}
+    rows_by_source = {source.source_id: pair_rows(source.source_id) for source in sources}
     operator_ids = {row.operator_id for rows in rows_by_source.values() for row in rows}
-    names = {op.operator_id: op.name for op in Operator.batch_get(list(operator_ids))} if operator_ids else {}
+    names = {op.operator_id: op.name for op in operators_by_id(list(operator_ids)).values()}
     items = []
     for source in sources:
         rows = [row for row in rows_by_source[source.source_id] if row.weight >= 1 or row.assigned_total >= 1]
@@ -60,12 +56,12 @@ def distribution_stats(limit: int, cursor: str | None) -> Page[SourceDistributio
                 operators=operators,
             )
         )
-    return Page[SourceDistribution](items=items, next=encode_cursor(last))
+    return Page[SourceDistribution](items=items, next=following)
 
 
 def source_operators(source_id: str) -> SourceOperators:
     get_source_row(source_id)
-    candidates = distribution.load_candidates(source_id)
+    candidates = load_candidates(source_id)
     return SourceOperators(
         source_id=source_id,
         operators=[

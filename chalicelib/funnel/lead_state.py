@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pynamodb.expressions.update import Action
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.db.history import append_to
 from chalicelib.models import Lead
 from chalicelib.models.leads import RESCORE_DUE
 from chalicelib.schemas.leads import LeadEvent
+
+if TYPE_CHECKING:
+    from pynamodb.expressions.update import Action
 
 
 def scoring_inputs_changed(now: str) -> list[Action]:

@@ -1,47 +1,45 @@
-"""Leads: one per external id, across every channel, and their funnel."""
+"""Leads: one per external id, across every channel, and their moves through the funnel."""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist
+from typing import TYPE_CHECKING
 
 from chalicelib.access.ownership import ensure_lead_visible
-from chalicelib.access.principal import SYSTEM, Principal
 from chalicelib.core.errors import Conflict, NotFound
-from chalicelib.core.ids import is_well_formed, iso, lead_id_for, utc_now
+from chalicelib.core.ids import iso, lead_id_for, utc_now
 from chalicelib.core.observability import logger
 from chalicelib.db.history import append_to
-from chalicelib.db.paging import decode_cursor, encode_cursor, take_page, take_rows_page
-from chalicelib.db.tables import LISTED
+from chalicelib.db.retry import tries
+from chalicelib.db.rows import ensure_well_formed
 from chalicelib.db.transactions import update_existing, update_if
 from chalicelib.funnel.lead_state import lead_event, scoring_inputs_changed, scoring_settled
-from chalicelib.models import Appeal, Lead
+from chalicelib.funnel.stages import FINAL_LEAD_STAGES, allowed_moves, lead_at, stage_of, stage_refusal
 from chalicelib.models.leads import (
-    CONTACTED,
-    FINAL_LEAD_STAGES,
-    LOST,
-    NEW,
-    QUALIFIED,
+    LEAD_PREFIX,
+    Lead,
+    LeadEventType,
+    LeadStage,
+    get_lead_row,
+    leads_in_stage,
+    leads_newest_first,
 )
-from chalicelib.routing import appeals
-from chalicelib.schemas.appeals import AppealOut
 from chalicelib.schemas.common import Page
-from chalicelib.schemas.leads import FactorOut, LeadEvent, LeadHistory, LeadOut, LeadPatch
+from chalicelib.schemas.leads import FactorOut, LeadEvent, LeadHistory, LeadOut
 
-_LIST_KEY = ("lead_id", "listed", "created_at")
-_STAGE_KEY = ("lead_id", "stage", "stage_changed_at")
-_APPEALS_KEY = ("appeal_id", "lead_id", "created_at")
+if TYPE_CHECKING:
+    from pynamodb.expressions.update import Action
 
-# One step forward at a time; `qualified` moves on only through the transfer gate.
-NEXT_STAGE = {NEW: CONTACTED, CONTACTED: QUALIFIED}
-# Fields of PATCH /leads/{id} that the scorers read.
+    from chalicelib.access.principal import Principal
+    from chalicelib.db.retry import RetryPolicy
+    from chalicelib.schemas.leads import LeadPatch
+
+__all__ = ["change_stage", "get_history", "get_lead", "lead_out", "list_leads", "update_lead"]
+
+# Fields of a lead's patch that the scorers read.
 _SCORING_INPUTS = frozenset({"business_domain"})
 
 
-def stage_of(row: Lead) -> str:
-    return row.stage or NEW  # rows from before the funnel existed
-
-
-def to_out(row: Lead) -> LeadOut:
+def lead_out(row: Lead) -> LeadOut:
     scored = row.scored_at is not None
     return LeadOut(
         id=row.lead_id,
@@ -69,62 +67,39 @@ def to_out(row: Lead) -> LeadOut:
     )
 
 
-def get_lead_row(lead_id: str, consistent: bool = False) -> Lead:
-    if not is_well_formed(lead_id) or not lead_id.startswith("ld_"):
-        raise NotFound.entity("lead", lead_id)
-    try:
-        return Lead.get(lead_id, consistent_read=consistent)
-    except DoesNotExist:
-        raise NotFound.entity("lead", lead_id) from None
-
-
-def get_lead(lead_id: str, viewer: Principal = SYSTEM) -> LeadOut:
+def get_lead(lead_id: str, *, viewer: Principal) -> LeadOut:
     row = get_lead_row(lead_id)
     ensure_lead_visible(row.lead_id, viewer)
-    return to_out(row)
+    return lead_out(row)
 
 
 def list_leads(
-    limit: int, cursor: str | None, external_id: str | None = None, stage: str | None = None
+    limit: int, cursor: str | None, external_id: str | None = None, stage: LeadStage | None = None
 ) -> Page[LeadOut]:
     """Newest first, or a stage's leads latest change first; `external_id`
     finds the one lead (or none) with one GetItem."""
     if external_id is not None:
         try:
-            found = get_lead(lead_id_for(external_id))
+            found = lead_out(get_lead_row(lead_id_for(external_id)))
         except NotFound:
             return Page[LeadOut](items=[], next=None)
         return Page[LeadOut](items=[found] if stage in (None, found.stage) else [], next=None)
-    if stage is not None:
-        start, _ = decode_cursor(cursor, _STAGE_KEY, pinned={"stage": stage})
-        rows, last = take_rows_page(
-            lambda **kw: Lead.by_stage.query(stage, scan_index_forward=False, **kw), Lead, limit, start
-        )
+    if stage is None:
+        rows, following = leads_newest_first(limit, cursor)
+    else:
+        rows, following = leads_in_stage(stage, limit, cursor)
         # The index trails the table a little: a lead that just moved on is not listed.
         rows = [row for row in rows if stage_of(row) == stage]
-    else:
-        start, _ = decode_cursor(cursor, _LIST_KEY, pinned={"listed": LISTED})
-        rows, last = take_rows_page(
-            lambda **kw: Lead.newest_first.query(LISTED, scan_index_forward=False, **kw), Lead, limit, start
-        )
-    return Page[LeadOut](items=[to_out(row) for row in rows], next=encode_cursor(last))
-
-
-def list_lead_appeals(lead_id: str, limit: int, cursor: str | None) -> Page[AppealOut]:
-    get_lead_row(lead_id)
-    start, _ = decode_cursor(cursor, _APPEALS_KEY, pinned={"lead_id": lead_id})
-    rows, last = take_page(lambda **kw: Appeal.by_lead.query(lead_id, scan_index_forward=False, **kw), limit, start)
-    return Page[AppealOut](items=[appeals.to_out(row) for row in rows], next=encode_cursor(last))
+    return Page[LeadOut](items=[lead_out(row) for row in rows], next=following)
 
 
 def update_lead(lead_id: str, patch: LeadPatch) -> LeadOut:
     """Contact details and business domain. A changed business domain is a
     scoring input: the lead is marked for the rescoring job."""
-    if not is_well_formed(lead_id) or not lead_id.startswith("ld_"):
-        raise NotFound.entity("lead", lead_id)
+    ensure_well_formed(lead_id, "lead", LEAD_PREFIX)
     changes = patch.changes()
     now = iso(utc_now())
-    actions = [
+    actions: list[Action] = [
         getattr(Lead, name).set(value) if value is not None else getattr(Lead, name).remove()
         for name, value in changes.items()
     ]
@@ -135,54 +110,38 @@ def update_lead(lead_id: str, patch: LeadPatch) -> LeadOut:
     update_existing(row, actions, "lead")
     # Which fields, never their values: they are the lead's contacts.
     logger.info("lead updated", extra={"lead_id": lead_id, "fields": sorted(changes)})
-    return to_out(row)
+    return lead_out(row)
 
 
-def allowed_moves(stage: str) -> list[str]:
-    if stage in FINAL_LEAD_STAGES:
-        return []
-    return [*([NEXT_STAGE[stage]] if stage in NEXT_STAGE else []), LOST]
+def _stage_move(current: LeadStage, wanted: LeadStage, now: str) -> list[Action]:
+    return [
+        Lead.stage.set(wanted),
+        Lead.stage_changed_at.set(now),
+        Lead.updated_at.set(now),
+        append_to(Lead.events, lead_event(LeadEventType.STAGE_CHANGED, now, from_stage=current, to_stage=wanted)),
+        # A final lead is never rescored; any other stage is a scoring input.
+        # Either way the version moves, so no score read before this lands after it.
+        *(
+            [Lead.inputs_version.add(1), *scoring_settled()]
+            if wanted in FINAL_LEAD_STAGES
+            else scoring_inputs_changed(now)
+        ),
+    ]
 
 
-def stage_refusal(lead_id: str, current: str, wanted: str) -> Conflict:
-    if current in FINAL_LEAD_STAGES:
-        return Conflict(f"lead {lead_id} is {current}, a final stage; it cannot change")
-    moves = " or ".join(allowed_moves(current))
-    hint = " (a qualified lead moves on through POST /leads/{id}/transfer)" if current == QUALIFIED else ""
-    if wanted == current:
-        return Conflict(f"lead {lead_id} is already {current}; from here it can move to {moves}{hint}")
-    return Conflict(f"lead {lead_id} cannot move from {current} to {wanted}; allowed: {moves}{hint}")
-
-
-def change_stage(lead_id: str, wanted: str) -> LeadOut:
+def change_stage(lead_id: str, wanted: LeadStage, *, policy: RetryPolicy | None = None) -> LeadOut:
     """One step forward, or to `lost` from any non-final stage. The write is
     conditional on the stage it was read at, so two people moving the same
     lead at once cannot both succeed from the same stage."""
-    for _ in range(3):
+    wanted = LeadStage(wanted)
+    for _ in tries(policy):
         row = get_lead_row(lead_id, consistent=True)
         current = stage_of(row)
         if wanted not in allowed_moves(current):
             raise stage_refusal(lead_id, current, wanted)
-        now = iso(utc_now())
-        actions = [
-            Lead.stage.set(wanted),
-            Lead.stage_changed_at.set(now),
-            Lead.updated_at.set(now),
-            append_to(Lead.events, lead_event("stage_changed", now, from_stage=current, to_stage=wanted)),
-            # A final lead is never rescored; any other stage is a scoring input.
-            # Either way the version moves, so no score read before this lands after it.
-            *(
-                [Lead.inputs_version.add(1), *scoring_settled()]
-                if wanted in FINAL_LEAD_STAGES
-                else scoring_inputs_changed(now)
-            ),
-        ]
-        seen = Lead.stage == current
-        if current == NEW:
-            seen = seen | Lead.stage.does_not_exist()
-        if update_if(row, actions, seen, "lead"):
+        if update_if(row, _stage_move(current, wanted, iso(utc_now())), lead_at(current), "lead", policy):
             logger.info("lead stage changed", extra={"lead_id": lead_id, "from_stage": current, "to_stage": wanted})
-            return to_out(row)
+            return lead_out(row)
         # Someone moved it meanwhile: judge the move against the new stage.
     raise Conflict(f"lead {lead_id} is changing stage too fast; read it and retry")
 

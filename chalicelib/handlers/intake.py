@@ -12,18 +12,19 @@ to the queue, bound for the DLQ once they run out of receives).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
-from chalice import Blueprint
-from chalice.app import SQSEvent
+from chalice.app import Blueprint, SQSEvent
 
-from chalicelib.channels import queue as intake_service
+from chalicelib.channels import queue
 from chalicelib.core.config import INTAKE_QUEUE_NAME
 from chalicelib.core.errors import DomainError, InvalidInput
 from chalicelib.core.observability import INTAKE_RECORDS_FAILED, correlated, count, invocation, logger
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 bp = Blueprint(__name__)
 
@@ -35,7 +36,7 @@ def handle_record(record: SQSRecord) -> None:
 
 def _handle(record: SQSRecord) -> None:
     try:
-        result = intake_service.ingest(record.body)
+        result = queue.ingest(record.body)
     except DomainError as exc:
         # Reasons and field paths only: never the text or the lead's contacts.
         fields = [".".join(map(str, p.loc)) for p in exc.problems] if isinstance(exc, InvalidInput) else []
@@ -74,7 +75,7 @@ def _handle(record: SQSRecord) -> None:
 
 
 @bp.on_sqs_message(queue=INTAKE_QUEUE_NAME, batch_size=10, maximum_batching_window_in_seconds=1)
-def intake(event: SQSEvent) -> dict[str, Any]:
+def intake(event: SQSEvent) -> PartialItemFailureResponse:
     # Imported here: the batch utilities pull in Powertools' data classes,
     # parser and asyncio, cold-start time the HTTP and schedule functions
     # (the same package) need not pay.
@@ -86,7 +87,7 @@ def intake(event: SQSEvent) -> dict[str, Any]:
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         batch = event.to_dict()
         response = process_partial_response(
-            event=batch, record_handler=handle_record, processor=processor, context=event.context
+            event=batch, record_handler=handle_record, processor=processor, context=cast("LambdaContext", event.context)
         )
         failed = len(response.get("batchItemFailures", []))
         # Zero is reported too: a dense series alarms cleanly.

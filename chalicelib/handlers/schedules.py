@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 
 from aws_lambda_powertools.metrics import MetricUnit
-from chalice import Blueprint, Rate
-from chalice.app import CloudWatchEvent
+from chalice.app import Blueprint, CloudWatchEvent, Rate
 
 from chalicelib.core.observability import COUNTER_DRIFT, invocation, metrics
 from chalicelib.jobs import JOBS, MINUTES_PER_DAY

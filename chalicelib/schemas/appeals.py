@@ -1,20 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from chalicelib.models.appeals import AppealStatus, EventType, Reason, Trigger
+from chalicelib.models.sources import Strategy
 from chalicelib.schemas.common import EntityId, Input, Name, Output, PageQuery
 from chalicelib.schemas.contact import Email, ExternalId, Phone
-from chalicelib.schemas.sources import Strategy
 
 MESSAGE_MAX_LENGTH = 10_000
 # `\S`: at least one visible character; the JSON Schema says so too.
 MessageText = Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_MAX_LENGTH, pattern=r"\S")]
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-
-AppealStatus = Literal["waiting", "active", "closed"]
 
 
 class AppealCreate(Input):
@@ -62,12 +61,6 @@ class WaitingQuery(PageQuery):
     escalated: bool = Field(False, description="true: the appeals waiting for a person instead of the queue")
 
 
-Trigger = Literal["intake", "drain", "sla_lapse", "redistribute"]
-EventType = Literal[
-    "created", "queued", "assigned", "accepted", "reassigned", "returned_to_line", "escalated", "closed"
-]
-
-
 class CandidateRecord(Output):
     operator_id: str
     weight: int
@@ -96,7 +89,7 @@ class AppealEvent(Output):
     at: datetime
     operator_id: str | None = None
     previous_operator_id: str | None = None
-    reason: str | None = None
+    reason: Reason | None = None
     decision: DecisionRecord | None = None
 
 

@@ -7,8 +7,9 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from chalicelib.schemas.appeals import AppealCreate, Email, ExternalId, MessageId, MessageText, Phone
+from chalicelib.schemas.appeals import AppealCreate, MessageId, MessageText
 from chalicelib.schemas.common import EntityId, Input, Name
+from chalicelib.schemas.contact import Email, ExternalId, Phone
 
 
 class IntakeLead(Input):

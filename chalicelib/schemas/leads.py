@@ -1,19 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints
 
-from chalicelib.schemas.appeals import Email, Phone
+from chalicelib.models.leads import DealEventType, DealStage, LeadEventType, LeadStage, Recommendation, ScoreTrigger
 from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch
+from chalicelib.schemas.contact import Email, Phone
 
-LeadStage = Literal["new", "contacted", "qualified", "transferred", "lost"]
-DealStage = Literal["new", "kyc", "agreement", "paid"]
-Recommendation = Literal["transfer_to_sales", "continue_qualification", "drop_lead"]
 BusinessDomain = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")]
-
-TRANSFER_RULE = "a lead can be transferred from `qualified` with ai_score >= 0.6 and a business_domain"
 
 
 class LeadsQuery(PageQuery):
@@ -70,9 +66,6 @@ class LeadOut(Output):
     updated_at: datetime
 
 
-LeadEventType = Literal["stage_changed", "scored", "transferred"]
-
-
 class LeadEvent(Output):
     type: LeadEventType
     at: datetime
@@ -84,7 +77,7 @@ class LeadEvent(Output):
     recommendation: Recommendation | None = None
     model_version: str | None = None
     fallback_reason: str | None = None
-    trigger: Literal["analyze", "schedule"] | None = None
+    trigger: ScoreTrigger | None = None
     # transferred
     deal_id: str | None = None
 
@@ -92,9 +85,6 @@ class LeadEvent(Output):
 class LeadHistory(Output):
     lead_id: str
     events: list[LeadEvent] = Field(description="Oldest first")
-
-
-DealEventType = Literal["created", "stage_changed"]
 
 
 class DealEvent(Output):

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from chalicelib.models.appeals import AppealStatus
 from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch, Query
 
 MaxLoad = Annotated[int, Field(ge=0, le=1000)]
@@ -39,4 +40,5 @@ class OperatorUpdateQuery(Query):
 
 
 class OperatorAppealsQuery(PageQuery):
-    status: Literal["active", "closed"] | None = None
+    # A waiting appeal has no operator: only these two are an operator's.
+    status: Literal[AppealStatus.ACTIVE, AppealStatus.CLOSED] | None = None

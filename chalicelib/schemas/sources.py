@@ -1,20 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, ClassVar
 
 from pydantic import Field, RootModel, StringConstraints
 
+from chalicelib.models.sources import Strategy
 from chalicelib.schemas.common import Description, EntityId, Input, Name, Output, Patch, StoredFloat
-
-
-class Strategy(StrEnum):
-    # probability ∝ weight among available operators
-    WEIGHTED = "weighted"
-    # probability ∝ weight × free capacity (max_load − current_load)
-    WEIGHTED_CAPACITY = "weighted_capacity"
-
 
 # From 10 seconds to a week: shorter cannot be checked by a once-a-minute run anyway.
 ResponseSla = Annotated[int, Field(ge=10, le=7 * 24 * 3600)]

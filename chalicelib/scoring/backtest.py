@@ -18,12 +18,15 @@ import argparse
 import csv
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chalicelib.scoring.metrics import CalibrationBin, brier_score, calibration_table, roc_auc
 from chalicelib.scoring.trainer import CategoricalColumn, NumericColumn, stratified_split, train
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 SEED = 0
 TEST_FRACTION = 0.3

@@ -10,13 +10,29 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.funnel.transfer import TRANSFER_THRESHOLD
+from chalicelib.models.leads import Recommendation
 from chalicelib.schemas.common import StoredFloat
 
-Recommendation = Literal["transfer_to_sales", "continue_qualification", "drop_lead"]
+__all__ = [
+    "DROP_THRESHOLD",
+    "TOP_FACTORS",
+    "TRANSFER_THRESHOLD",
+    "Factor",
+    "LeadFeatures",
+    "Recommendation",
+    "Score",
+    "Scorer",
+    "ScorerName",
+    "Value",
+    "describe",
+    "recommend",
+    "top_factors",
+]
+
 ScorerName = Literal["rules", "model", "llm"]
 
-# The sales hand-off gate (POST /leads/{id}/transfer) uses the same threshold.
-TRANSFER_THRESHOLD = 0.6
+# Advice to transfer starts where the transfer gate opens (one threshold, in the funnel).
 DROP_THRESHOLD = 0.25
 # How many factors a score keeps: enough to explain, small enough to read.
 TOP_FACTORS = 5
@@ -85,14 +101,17 @@ def recommend(score: float, features: LeadFeatures) -> tuple[Recommendation, str
     without a business domain cannot be transferred yet, so it asks for one."""
     if score >= TRANSFER_THRESHOLD:
         if features.business_domain:
-            return "transfer_to_sales", f"score {score:.2f} is at or above {TRANSFER_THRESHOLD}"
+            return Recommendation.TRANSFER_TO_SALES, f"score {score:.2f} is at or above {TRANSFER_THRESHOLD}"
         return (
-            "continue_qualification",
+            Recommendation.CONTINUE_QUALIFICATION,
             f"score {score:.2f} is high enough, but the business domain is unknown: ask for it",
         )
     if score < DROP_THRESHOLD:
-        return "drop_lead", f"score {score:.2f} is below {DROP_THRESHOLD}"
-    return "continue_qualification", f"score {score:.2f} is between {DROP_THRESHOLD} and {TRANSFER_THRESHOLD}"
+        return Recommendation.DROP_LEAD, f"score {score:.2f} is below {DROP_THRESHOLD}"
+    return (
+        Recommendation.CONTINUE_QUALIFICATION,
+        f"score {score:.2f} is between {DROP_THRESHOLD} and {TRANSFER_THRESHOLD}",
+    )
 
 
 def top_factors(contributions: dict[str, float], limit: int = TOP_FACTORS) -> list[Factor]:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 from chalicelib.core.observability import logger
-from chalicelib.scoring.base import TOP_FACTORS, LeadFeatures, Score, Scorer, recommend, top_factors
+from chalicelib.scoring.base import TOP_FACTORS, LeadFeatures, Score, Scorer, ScorerName, recommend, top_factors
 
 # Room for a 300-character reason and five factors, with margin; a reply cut
 # short by this limit (stopReason "max_tokens") is not trusted.
@@ -172,7 +172,7 @@ def _parse(text: str) -> _Reply:
 
 
 class LlmScorer:
-    name = "llm"
+    name: ScorerName = "llm"
 
     def __init__(self, client: ConverseClient, model_id: str, fallback: Scorer) -> None:
         self.client = client
@@ -246,4 +246,5 @@ def bedrock_client(region: str, timeout_seconds: float) -> ConverseClient:
         # fallback at once instead of holding the request for a retry.
         retries={"total_max_attempts": 1, "mode": "standard"},
     )
-    return boto3.client("bedrock-runtime", region_name=region, config=config)
+    client: ConverseClient = boto3.client("bedrock-runtime", region_name=region, config=config)
+    return client

@@ -8,8 +8,11 @@ backtest prints them, without either needing scikit-learn.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def _check(labels: Sequence[int], probabilities: Sequence[float]) -> None:

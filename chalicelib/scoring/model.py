@@ -6,8 +6,12 @@ only the daily training function imports it.
 
 from __future__ import annotations
 
-from chalicelib.scoring.base import LeadFeatures, Score, describe, recommend, top_factors
-from chalicelib.scoring.trainer import TrainedModel
+from typing import TYPE_CHECKING
+
+from chalicelib.scoring.base import LeadFeatures, Score, ScorerName, describe, recommend, top_factors
+
+if TYPE_CHECKING:
+    from chalicelib.scoring.trainer import TrainedModel
 
 
 def model_version(version: int) -> str:
@@ -15,7 +19,7 @@ def model_version(version: int) -> str:
 
 
 class ModelScorer:
-    name = "model"
+    name: ScorerName = "model"
 
     def __init__(self, trained: TrainedModel, version: int) -> None:
         self.trained = trained

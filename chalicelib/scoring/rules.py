@@ -6,7 +6,7 @@ of what added up to it.
 
 from __future__ import annotations
 
-from chalicelib.scoring.base import LeadFeatures, Score, describe, recommend, top_factors
+from chalicelib.scoring.base import LeadFeatures, Score, ScorerName, describe, recommend, top_factors
 
 VERSION = "rules-v1"
 
@@ -22,7 +22,7 @@ COOLING = ((30.0, -0.15), (7.0, -0.05))
 
 
 class RulesScorer:
-    name = "rules"
+    name: ScorerName = "rules"
 
     def score(self, features: LeadFeatures) -> Score:
         points = {

@@ -9,32 +9,47 @@ the version that was scored.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime
-
-from pynamodb.exceptions import DoesNotExist
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.config import current_settings
 from chalicelib.core.errors import ServiceBusy
 from chalicelib.core.ids import iso, utc_now
 from chalicelib.core.observability import SCORING_LATENCY_MS, logger, milliseconds
+from chalicelib.db.retry import tries
 from chalicelib.db.transactions import Cancelled, Transaction, commit_with_retry, update_if
-from chalicelib.funnel import leads
 from chalicelib.funnel.lead_state import capped_history, lead_event, scoring_settled
-from chalicelib.models import Lead, ScoringModel, Source
+from chalicelib.funnel.leads import lead_out
+from chalicelib.funnel.stages import FINAL_LEAD_STAGES, stage_of
 from chalicelib.models.leads import (
     CURRENT_MODEL_KEY,
-    FINAL_LEAD_STAGES,
-    LOST,
-    RESCORE_DUE,
-    TRANSFERRED,
     FactorAttribute,
+    Lead,
+    LeadEventType,
+    LeadStage,
+    ScoreTrigger,
+    ScoringModel,
+    current_scoring_model,
+    due_lead_ids,
+    get_lead_row,
+    lead_ids_in_stage,
     model_key,
 )
+from chalicelib.models.sources import Source
 from chalicelib.schemas.jobs import RescoreReport, TrainingReport
-from chalicelib.schemas.leads import LeadOut
-from chalicelib.scoring.base import LeadFeatures, Score, Scorer
+from chalicelib.scoring.base import LeadFeatures
 from chalicelib.scoring.rules import RulesScorer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pynamodb.expressions.update import Action
+
+    from chalicelib.db.retry import RetryPolicy
+    from chalicelib.schemas.leads import LeadOut
+    from chalicelib.scoring.base import Score, Scorer, Value
+
+__all__ = ["analyze_lead", "configured_scorer", "rescore_changed", "train_from_outcomes"]
 
 # Each class needs this many outcomes before a model is trained.
 MIN_OUTCOMES_PER_CLASS = 30
@@ -54,7 +69,7 @@ def features_of(row: Lead, source_points: float, now: datetime) -> LeadFeatures:
     return LeadFeatures(
         source_id=row.source_id,
         source_points=source_points,
-        stage=leads.stage_of(row),
+        stage=stage_of(row),
         message_count=int(row.message_count or 0),
         appeals_count=int(row.appeals_count or 0),
         business_domain=row.business_domain,
@@ -66,7 +81,7 @@ def outcome_features(row: Lead) -> LeadFeatures:
     """What the lead looked like when its outcome was decided."""
     return LeadFeatures(
         source_id=row.source_id,
-        stage=leads.stage_of(row),
+        stage=stage_of(row),
         message_count=int(row.message_count or 0),
         appeals_count=int(row.appeals_count or 0),
         business_domain=row.business_domain,
@@ -82,9 +97,8 @@ def load_model_scorer() -> Scorer | None:
     from chalicelib.scoring.model import ModelScorer
     from chalicelib.scoring.trainer import TrainedModel
 
-    try:
-        current = ScoringModel.get(CURRENT_MODEL_KEY)
-    except DoesNotExist:
+    current = current_scoring_model()
+    if current is None:
         return None
     return ModelScorer(TrainedModel.model_validate_json(current.body), int(current.version))
 
@@ -132,7 +146,7 @@ def _said_before(row: Lead, score: Score) -> bool:
     )
 
 
-def _score_actions(row: Lead, score: Score, trigger: str, now: str) -> list:
+def _score_actions(row: Lead, score: Score, trigger: ScoreTrigger, now: str) -> list[Action]:
     actions = [
         Lead.ai_score.set(score.score),
         Lead.ai_recommendation.set(score.recommendation),
@@ -148,7 +162,7 @@ def _score_actions(row: Lead, score: Score, trigger: str, now: str) -> list:
     ]
     if not _said_before(row, score):
         scored = lead_event(
-            "scored",
+            LeadEventType.SCORED,
             now,
             score=score.score,
             recommendation=score.recommendation,
@@ -160,7 +174,7 @@ def _score_actions(row: Lead, score: Score, trigger: str, now: str) -> list:
     return actions
 
 
-def _write_score(row: Lead, score: Score, trigger: str) -> bool:
+def _write_score(row: Lead, score: Score, trigger: ScoreTrigger) -> bool:
     """False when the inputs (or the score) changed after `row` was read;
     nothing is written then. Every other writer of the history bumps
     `inputs_version`, so the condition also means "the history read is still
@@ -198,25 +212,20 @@ def _log_scored(lead_id: str, score: Score, trigger: str, elapsed_ms: float) -> 
     )
 
 
-def analyze_lead(lead_id: str, scorer: Scorer | None = None) -> LeadOut:
+def analyze_lead(lead_id: str, scorer: Scorer | None = None, *, policy: RetryPolicy | None = None) -> LeadOut:
     """Scores the lead now, whatever its inputs, and returns it with the score."""
     scorer = scorer or configured_scorer()
-    for _ in range(3):
-        row = leads.get_lead_row(lead_id, consistent=True)
+    for _ in tries(policy):
+        row = get_lead_row(lead_id, consistent=True)
         points = _source_points({row.source_id} if row.source_id else set())
         score, elapsed_ms = _timed_score(scorer, features_of(row, points.get(row.source_id or "", 0.0), utc_now()))
-        if _write_score(row, score, "analyze"):
-            _log_scored(lead_id, score, "analyze", elapsed_ms)
-            return leads.to_out(row)
+        if _write_score(row, score, ScoreTrigger.ANALYZE):
+            _log_scored(lead_id, score, ScoreTrigger.ANALYZE, elapsed_ms)
+            return lead_out(row)
     raise ServiceBusy("the lead is changing too fast to score; retry shortly")
 
 
 # --- the rescoring job -----------------------------------------------------
-
-
-def _due_lead_ids(limit: int) -> list[str]:
-    """Up to `limit` ids of leads whose inputs changed, oldest change first."""
-    return [key.lead_id for key in Lead.needs_scoring.query(RESCORE_DUE, limit=limit, page_size=min(limit, 1000))]
 
 
 def rescore_changed(
@@ -230,7 +239,7 @@ def rescore_changed(
     an LLM must not outlive the function); the rest wait for the next run."""
     scorer = scorer or configured_scorer()
     deadline = time.monotonic() + budget_seconds
-    due = _due_lead_ids(limit + 1)
+    due = due_lead_ids(limit + 1)
     scored = settled = changed = fallbacks = failed = 0
     points: dict[str, float] = {}
     out_of_time = False
@@ -243,14 +252,14 @@ def rescore_changed(
                 break
             if row.rescore_due is None:
                 continue  # scored by someone else since the index was read
-            if leads.stage_of(row) in FINAL_LEAD_STAGES:
+            if stage_of(row) in FINAL_LEAD_STAGES:
                 settled += _settle(row)
                 continue
             try:
                 score, elapsed_ms = _timed_score(
                     scorer, features_of(row, points.get(row.source_id or "", 0.0), utc_now())
                 )
-                written = _write_score(row, score, "schedule")
+                written = _write_score(row, score, ScoreTrigger.SCHEDULE)
             except Exception as exc:
                 # One broken lead must not stop every other lead's scores. The
                 # type only: a validation error's text quotes the values.
@@ -258,7 +267,7 @@ def rescore_changed(
                 failed += 1
                 continue
             if written:
-                _log_scored(row.lead_id, score, "schedule", elapsed_ms)
+                _log_scored(row.lead_id, score, ScoreTrigger.SCHEDULE, elapsed_ms)
                 scored += 1
                 fallbacks += score.fallback_reason is not None
             else:
@@ -283,11 +292,11 @@ def _settle(row: Lead) -> bool:
 # --- the training job ------------------------------------------------------
 
 
-def _outcome_rows(stage: str) -> Iterator[Lead]:
-    """Every lead that reached `stage`, from the keys-only stage index."""
+def _outcome_rows(stage: LeadStage) -> Iterator[Lead]:
+    """Every lead that reached `stage`, read in batches of what the features need."""
     batch: list[str] = []
-    for key in Lead.by_stage.query(stage, page_size=1000):
-        batch.append(key.lead_id)
+    for lead_id in lead_ids_in_stage(stage):
+        batch.append(lead_id)
         if len(batch) == _BATCH:
             yield from Lead.batch_get(batch, attributes_to_get=_TRAINING_ATTRIBUTES)
             batch = []
@@ -317,9 +326,9 @@ def train_from_outcomes(min_per_class: int = MIN_OUTCOMES_PER_CLASS) -> Training
     from chalicelib.scoring.trainer import stratified_split, train
 
     started = time.monotonic()
-    rows: list[dict] = []
+    rows: list[dict[str, Value]] = []
     labels: list[int] = []
-    for stage, label in ((TRANSFERRED, 1), (LOST, 0)):
+    for stage, label in ((LeadStage.TRANSFERRED, 1), (LeadStage.LOST, 0)):
         for lead in _outcome_rows(stage):
             rows.append(outcome_features(lead).model_row())
             labels.append(label)
@@ -354,16 +363,18 @@ def train_from_outcomes(min_per_class: int = MIN_OUTCOMES_PER_CLASS) -> Training
     )
 
 
+def _model_row(key: str, fields: dict[str, Any]) -> ScoringModel:
+    return ScoringModel(key, **fields)
+
+
 def _store(body: str, positives: int, negatives: int, auc: float, brier: float) -> int:
     """Puts `model#<next>` and the current copy in one transaction; a
     concurrent training run makes one of the two fail and retry."""
-    for _ in range(5):
-        try:
-            previous = int(ScoringModel.get(CURRENT_MODEL_KEY, consistent_read=True).version)
-        except DoesNotExist:
-            previous = 0
+    for _ in tries():
+        current = current_scoring_model(consistent=True)
+        previous = int(current.version) if current is not None else 0
         version = previous + 1
-        fields = {
+        fields: dict[str, Any] = {
             "version": version,
             "body": body,
             "trained_at": iso(utc_now()),
@@ -373,10 +384,10 @@ def _store(body: str, positives: int, negatives: int, auc: float, brier: float) 
             "holdout_brier": brier,
         }
         tx = Transaction()
-        tx.put("version", ScoringModel(model_key(version), **fields), condition=ScoringModel.key.does_not_exist())
+        tx.put("version", _model_row(model_key(version), fields), condition=ScoringModel.key.does_not_exist())
         tx.put(
             "current",
-            ScoringModel(CURRENT_MODEL_KEY, **fields),
+            _model_row(CURRENT_MODEL_KEY, fields),
             condition=ScoringModel.key.does_not_exist() if previous == 0 else ScoringModel.version == previous,
         )
         try:

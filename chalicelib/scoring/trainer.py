@@ -37,6 +37,9 @@ from chalicelib.scoring.base import Value
 
 if TYPE_CHECKING:
     import numpy as np
+    from numpy.typing import NDArray
+
+    Matrix = NDArray[np.float64]
 
 Row = Mapping[str, Value]
 
@@ -251,8 +254,8 @@ class TrainedModel(BaseModel):
                 labels[column.name] = chosen or column.name
         totals: dict[str, float] = {}
         for name, value in self.contributions(row).items():
-            column = name.removesuffix(" missing").split("=", 1)[0]
-            label = labels.get(column, column)
+            column_name = name.removesuffix(" missing").split("=", 1)[0]
+            label = labels.get(column_name, column_name)
             totals[label] = totals.get(label, 0.0) + value
         return totals
 
@@ -358,12 +361,12 @@ def _feature_names(columns: Sequence[NumericColumn | CategoricalColumn]) -> list
     return names
 
 
-def _design_matrix(rows: Sequence[Row], columns: Sequence[NumericColumn | CategoricalColumn]) -> np.ndarray:
+def _design_matrix(rows: Sequence[Row], columns: Sequence[NumericColumn | CategoricalColumn]) -> Matrix:
     """Encoded features, one row per lead; the same encoding as
     `TrainedModel.encode`, built column by column so 100,000 rows stay fast."""
     import numpy as np
 
-    blocks: list[np.ndarray] = []
+    blocks: list[Matrix] = []
     for column in columns:
         cells = [row.get(column.name) for row in rows]
         if isinstance(column, NumericColumn):
@@ -386,7 +389,7 @@ def _design_matrix(rows: Sequence[Row], columns: Sequence[NumericColumn | Catego
     return np.hstack(blocks)
 
 
-def _fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+def _fit_logistic(x: Matrix, y: Matrix, l2: float) -> tuple[Matrix, float]:
     """Minimises sum(log-loss) + 0.5 * l2 * ||w||^2 (intercept unpenalised) by
     Newton's method with a backtracking line search. `y` may hold soft
     targets in [0, 1] (Platt scaling uses them). Returns (w, intercept)."""
@@ -396,12 +399,12 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, 
     design = np.hstack([x, np.ones((n, 1))])
     penalty = np.full(d + 1, l2, dtype=float)
     penalty[d] = 0.0
-    theta = np.zeros(d + 1)
+    theta: Matrix = np.zeros(d + 1)
     # Start the intercept at the base rate: Newton then needs fewer steps.
     rate = min(max(float(y.mean()), 1e-6), 1 - 1e-6)
     theta[d] = math.log(rate / (1 - rate))
 
-    def objective(t: np.ndarray) -> float:
+    def objective(t: Matrix) -> float:
         z = design @ t
         return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(penalty * t * t))
 
@@ -430,7 +433,7 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, 
     return theta[:d], float(theta[d])
 
 
-def _platt(logits: np.ndarray, labels: np.ndarray) -> Calibration:
+def _platt(logits: Matrix, labels: Matrix) -> Calibration:
     """Fits sigmoid(a * logit + b) with Platt's smoothed targets, which keep
     `a` finite when the out-of-fold logits separate the classes."""
     import numpy as np
