@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from pydantic import BaseModel
 
 from chalicelib.jobs import Job
 from scripts.local import run_job
-from scripts.local.dynamodb_local import REPO_ROOT, free_port
+from scripts.local.dynamodb_local import REPO_ROOT
 from scripts.local.local_stack import Scheduler
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 MINUTE = 0.05  # seconds per scheduler "minute" in these tests
 EPSILON = 0.001  # timer rounding
@@ -152,16 +156,20 @@ def test_GIVEN_an_unknown_job_name_WHEN_run_job_THEN_usage_with_the_known_names_
 
 
 def test_GIVEN_no_local_stack_WHEN_run_job_THEN_it_says_to_start_make_run_and_exits_1_without_a_traceback() -> None:
-    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{free_port()}"}
+    # A port we hold bound but never listen on: connecting is refused, and no other
+    # process (a parallel worker's DynamoDB Local) can take it while the job runs.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as nobody:
+        nobody.bind(("127.0.0.1", 0))
+        env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{nobody.getsockname()[1]}"}
 
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.local.run_job", "reassign"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+        result = subprocess.run(
+            [sys.executable, "-m", "scripts.local.run_job", "reassign"],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     assert result.returncode == 1
     assert "make run" in result.stderr and "not reachable" in result.stderr

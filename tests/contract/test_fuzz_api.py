@@ -11,12 +11,10 @@ requests reach past "404 not found" into the code that does the work.
 from __future__ import annotations
 
 import os
-import socket
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import hypothesis.strategies as st
@@ -33,7 +31,11 @@ from app import app
 from chalicelib.api.openapi import build_document
 from chalicelib.models import create_tables
 from scripts.local.dev_auth import DevKeys
-from tests.support import Api
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.support import Api
 
 # Per operation, for the fuzzing phase; the coverage phase adds its boundary and
 # negative cases on top. Measured on 2 CPUs: ~2,440 requests over 40 operations,
@@ -110,12 +112,6 @@ class LiveApi:
     headers: dict[str, str]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     keys = DevKeys.load_or_create(tmp_path_factory.mktemp("fuzz-auth"))
@@ -140,7 +136,10 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
         original_class = app.__class__
         server = _serve()
         try:
-            live = LiveApi(f"http://127.0.0.1:{server.port}", {"Authorization": f"Bearer {keys.token('admin')}"})
+            live = LiveApi(
+                f"http://127.0.0.1:{server.server.server_address[1]}",
+                {"Authorization": f"Bearer {keys.token('admin')}"},
+            )
             REAL.update(_seed(live))
             yield live
         finally:
@@ -153,7 +152,8 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
 def _serve() -> LocalDevServer:
     # As `chalice local` does, minus the CLI: same config object, same threaded server.
     config = Config.create(chalice_stage="dev", app_name="leadcrm", project_dir=str(Path(__file__).parents[2]))
-    server = create_local_server(app, config, host="127.0.0.1", port=_free_port())
+    # Port 0: the OS picks a free port as it binds, so no other process can take it between a probe and the bind.
+    server = create_local_server(app, config, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.serve_forever, name="fuzz-api", daemon=True)
     thread.start()
     return server
