@@ -45,21 +45,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts.packaging.lazy_imports import MUST_STAY_LAZY
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = "app"
 BARE = "boto3, pynamodb.models, pydantic, chalice"
-# Loaded only by the functions that use them; `import app` must not pull them in.
-MUST_STAY_LAZY = (
-    "numpy",
-    "chalicelib.scoring.llm",
-    "chalicelib.scoring.trainer",
-    "boto3",
-    "jwt",
-    "cryptography",
-    "phonenumbers",
-    "email_validator",
-    "aws_lambda_powertools.utilities.batch",
-)
 # AWS Lambda's limits for a function's code (zip uploaded directly / unzipped).
 ZIP_LIMIT_MB = 50
 UNZIPPED_LIMIT_MB = 250

@@ -36,16 +36,18 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from chalicelib.access.principal import SYSTEM
 from chalicelib.directory import operators, sources
+from chalicelib.directory.weights import replace_weights
 from chalicelib.models import count_requests, create_tables, dynamodb_clients
-from chalicelib.routing import appeals
+from chalicelib.routing.intake import submit_appeal
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate
 from chalicelib.schemas.sources import SourceCreate, WeightIn, WeightSet
 from scripts.local.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
 
 # The same TransactWriteItems watcher the fault tests use (botocore hooks, nothing injected).
-from tests.integration.helpers import watch_transactions
+from scripts.local.faults import watch_transactions
 
 SCENARIOS = {"ample": (5, 1000), "scarce": (3, 5)}  # operators, max_load each
 
@@ -56,7 +58,7 @@ def new_source(operator_count: int, max_load: int) -> str:
         for i in range(operator_count)
     ]
     source = sources.create_source(SourceCreate(name=f"Bench {uuid.uuid4().hex[:6]}"))
-    sources.replace_weights(source.id, WeightSet([WeightIn(operator_id=op.id, weight=10) for op in team]))
+    replace_weights(source.id, WeightSet([WeightIn(operator_id=op.id, weight=10) for op in team]))
     return source.id
 
 
@@ -81,7 +83,7 @@ def run(scenario: str, threads: int, total: int) -> dict[str, Any]:
                 lead_external_id=f"bench:{run_id}:{k}", source_id=source_id, message="How much?", message_id=f"m{k}"
             )
             started = time.perf_counter()
-            intake = appeals.submit_appeal(request)
+            intake = submit_appeal(request, viewer=SYSTEM)
             latencies[thread].append((time.perf_counter() - started) * 1000)
             mine[intake.appeal.status] += 1
         with lock:
@@ -135,7 +137,7 @@ def main() -> None:
         list(dynamodb_clients())
         warm = new_source(*SCENARIOS["ample"])
         for k in range(50):
-            appeals.submit_appeal(AppealCreate(lead_external_id=f"warm:{k}", source_id=warm, message="warm-up"))
+            submit_appeal(AppealCreate(lead_external_id=f"warm:{k}", source_id=warm, message="warm-up"), viewer=SYSTEM)
         for scenario in SCENARIOS:
             for threads in thread_counts:
                 rows.append(run(scenario, threads, args.appeals))

@@ -20,8 +20,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.test import Client
 
@@ -29,6 +28,9 @@ from app import app
 from bench.auth import admin_headers
 from chalicelib.models import count_requests, create_tables
 from scripts.local.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @contextlib.contextmanager

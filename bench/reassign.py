@@ -42,12 +42,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.intake import dynamodb
+from chalicelib.access.principal import SYSTEM
 from chalicelib.core.ids import iso, lead_id_for
 from chalicelib.db.tables import LISTED
 from chalicelib.directory import operators, sources
+from chalicelib.directory.weights import replace_weights
 from chalicelib.models import Appeal, Lead, Operator, Source, Weight, count_requests, create_tables
 from chalicelib.models.appeals import CLOSED, WAITING, operator_status_key
 from chalicelib.routing import appeals
+from chalicelib.routing.intake import submit_appeal
 from chalicelib.routing.reassignment import run_reassignment
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate
@@ -74,7 +77,7 @@ class Setup:
             for i in range(len(WEIGHTS))
         ]
         self.source_id = sources.create_source(SourceCreate(name="Telegram Bot", response_sla_seconds=3600)).id
-        sources.replace_weights(
+        replace_weights(
             self.source_id,
             WeightSet([WeightIn(operator_id=op.id, weight=w) for op, w in zip(self.team, WEIGHTS, strict=True)]),
         )
@@ -204,12 +207,13 @@ class Setup:
         for k in range(WAITING_APPEALS):
             # Returning leads (they have history), first message of a new appeal.
             lead = self.rng.randrange(self.leads)
-            intake = appeals.submit_appeal(
+            intake = submit_appeal(
                 AppealCreate(
                     lead_external_id=f"bench:lead:{lead}",
                     source_id=self.source_id,
                     message=f"Round {self.round}, question {k}",
-                )
+                ),
+                viewer=SYSTEM,
             )
             assert intake.created and intake.appeal.status == WAITING, intake
             waiting.append(intake.appeal.id)
@@ -223,7 +227,7 @@ class Setup:
         # Back to the starting state: operators off, the 10 closed (as history).
         self.set_active(False)
         for appeal_id in waiting:
-            appeals.close_appeal(appeal_id)
+            appeals.close_appeal(appeal_id, viewer=SYSTEM)
         return Counter(counts), elapsed_ms
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from chalice.test import Client
@@ -12,6 +12,9 @@ from app import app
 from chalicelib.models import create_tables
 from scripts.local.dev_auth import DevKeys
 from tests.support import Api
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,14 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.observability import SERVICE
 from chalicelib.core.observability import logger as app_logger
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 class _Others(logging.Handler):

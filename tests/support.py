@@ -6,14 +6,16 @@ import hashlib
 import itertools
 import json
 import uuid
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-
-from chalice.test import Client
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.models import dynamodb_clients
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from chalice.test import Client
 
 _message_ids = itertools.count(1)
 _external_ids = itertools.count(1)

@@ -35,9 +35,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
 from scripts.local.dynamodb_local import (
@@ -52,6 +50,9 @@ from scripts.local.dynamodb_local import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from types import FrameType
+
     from moto.server import ThreadedMotoServer
 
     from chalicelib.jobs import Job
@@ -576,13 +577,7 @@ def run() -> int:
             started.append(component)
             component.start()
         print(banner(components), flush=True)
-        while True:
-            for component in components:
-                reason = component.failure()
-                if reason:
-                    print(f"\n{component.name}: {reason}; stopping the stack", file=sys.stderr, flush=True)
-                    return 1
-            time.sleep(0.5)
+        return _watch(components)
     except Shutdown as exc:
         print(f"\n{exc}: stopping the stack…", file=sys.stderr, flush=True)
         return 0
@@ -593,16 +588,31 @@ def run() -> int:
         traceback.print_exc()
         return 1
     finally:
-        # A second Ctrl-C must not abandon the cleanup half-way.
-        for sig in SIGNALS:
-            signal.signal(sig, _already_stopping)
-        for component in reversed(started):
-            try:
-                component.stop()
-            except Exception as exc:
-                print(f"stopping {component.name} failed: {exc}", file=sys.stderr, flush=True)
-        if started:
-            print("stopped.", file=sys.stderr, flush=True)
+        _stop(started)
+
+
+def _watch(components: Sequence[Component]) -> int:
+    """Until a component fails (or a signal raises Shutdown)."""
+    while True:
+        for component in components:
+            reason = component.failure()
+            if reason:
+                print(f"\n{component.name}: {reason}; stopping the stack", file=sys.stderr, flush=True)
+                return 1
+        time.sleep(0.5)
+
+
+def _stop(started: Sequence[Component]) -> None:
+    # A second Ctrl-C must not abandon the cleanup half-way.
+    for sig in SIGNALS:
+        signal.signal(sig, _already_stopping)
+    for component in reversed(started):
+        try:
+            component.stop()
+        except Exception as exc:
+            print(f"stopping {component.name} failed: {exc}", file=sys.stderr, flush=True)
+    if started:
+        print("stopped.", file=sys.stderr, flush=True)
 
 
 def main() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.support import Api
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.support import Api
 
 
 def test_GIVEN_an_appeal_WHEN_reading_its_history_THEN_the_draw_is_explained(api: Api) -> None:

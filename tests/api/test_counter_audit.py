@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.models import Operator
 from chalicelib.routing.audit import audit_counters
-from tests.support import Api
+
+if TYPE_CHECKING:
+    from tests.support import Api
 
 
 def no_pause() -> None:

@@ -7,7 +7,7 @@ import http.server
 import json
 import threading
 import time
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import jwt
 import pytest
@@ -16,6 +16,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from chalicelib.access.authentication import authenticate
 from chalicelib.access.tokens import NoRole, TokenRejected, jwt_settings, verify_jwt
 from scripts.local.dev_auth import AUDIENCE, ISSUER, DevKeys
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @pytest.fixture

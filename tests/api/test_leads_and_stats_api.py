@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support import Api
+if TYPE_CHECKING:
+    from tests.support import Api
 
 
 def test_GIVEN_leads_WHEN_listing_THEN_newest_first_and_paged(api: Api) -> None:

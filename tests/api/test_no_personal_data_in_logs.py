@@ -8,8 +8,7 @@ the scheduled runs, and the ways requests and records fail."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from chalice.test import Client
@@ -17,6 +16,9 @@ from chalice.test import Client
 from app import app
 from tests.log_capture import captured_logs, emf_metrics
 from tests.support import Api, appeal_body, intake_message, on_dynamodb_call, sqs_event, sqs_record
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # Distinctive values: none of them can appear in a log line by chance.
 LEAD_NAME = "Zebulon Quixwhistle"

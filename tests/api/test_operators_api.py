@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from tests.support import Api
+if TYPE_CHECKING:
+    from tests.support import Api
 
 
 def test_GIVEN_a_name_WHEN_creating_an_operator_THEN_defaults_apply_and_load_is_zero(api: Api) -> None:

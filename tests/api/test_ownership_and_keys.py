@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from chalice.local import ARNMatcher
 
 from chalicelib.api.auth import authorize
 from chalicelib.models import Source
-from scripts.local.dev_auth import DevKeys
 from tests.support import Api, appeal_body
+
+if TYPE_CHECKING:
+    from scripts.local.dev_auth import DevKeys
 
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/{method}{path}"
 

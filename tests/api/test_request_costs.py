@@ -4,7 +4,7 @@ botocore event hook. These pin the cost so a regression fails a test."""
 from __future__ import annotations
 
 from chalicelib.models import Appeal, Operator, count_requests
-from chalicelib.routing import appeals
+from chalicelib.routing import views
 from chalicelib.routing.reassignment import run_reassignment
 from tests.support import Api, appeal_body
 
@@ -115,10 +115,10 @@ def test_GIVEN_an_appeal_with_every_field_set_WHEN_read_from_its_listing_indexes
     appeal = api.appeal(source["id"], lead_external_id="tg:full")
     api.post("/appeals", appeal_body(source["id"], lead_external_id="tg:full"))  # attaches
     api.post(f"/appeals/{appeal['id']}/accept", {"operator_id": anna["id"]})
-    stored = appeals.to_out(Appeal.get(appeal["id"]))
+    stored = views.appeal_out(Appeal.get(appeal["id"]))
 
-    from_lead_index = [appeals.to_out(row) for row in Appeal.by_lead.query(stored.lead_id)]
-    from_operator_index = [appeals.to_out(row) for row in Appeal.by_operator.query(anna["id"])]
+    from_lead_index = [views.appeal_out(row) for row in Appeal.by_lead.query(stored.lead_id)]
+    from_operator_index = [views.appeal_out(row) for row in Appeal.by_operator.query(anna["id"])]
 
     assert from_lead_index == from_operator_index == [stored]
     assert stored.message_count == 2 and stored.accepted_at is not None

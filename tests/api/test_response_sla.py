@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.core.ids import utc_now
 from chalicelib.routing.reassignment import run_reassignment
-from chalicelib.schemas.jobs import ReassignReport
-from tests.support import Api
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.jobs import ReassignReport
+    from tests.support import Api
 
 SLA = 60
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from chalice.test import Client
 
 from app import app
 from chalicelib.models import Operator
-from scripts.local.dev_auth import DevKeys
 from tests.support import Api
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from scripts.local.dev_auth import DevKeys
 
 
 @pytest.fixture

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.access.principal import SYSTEM
 from chalicelib.core.observability import metrics
 from chalicelib.models import Operator
-from chalicelib.routing.appeals import submit_appeal
+from chalicelib.routing.intake import submit_appeal
 from chalicelib.schemas.appeals import AppealCreate
 from tests.log_capture import captured_logs, emf_metrics
 from tests.support import Api, intake_message, sqs_event, sqs_record
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @pytest.fixture
@@ -182,6 +185,6 @@ def test_GIVEN_services_called_outside_an_invocation_WHEN_they_change_state_THEN
 ) -> None:
     _, source_id = team
 
-    submit_appeal(AppealCreate(lead_external_id="tg:outside", source_id=source_id, message="hi"))
+    submit_appeal(AppealCreate(lead_external_id="tg:outside", source_id=source_id, message="hi"), viewer=SYSTEM)
 
     assert metrics.metric_set == {}

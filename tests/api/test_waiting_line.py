@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.models import Appeal, Operator, Source
 from chalicelib.routing import waiting_line
 from chalicelib.routing.reassignment import run_reassignment
-from tests.support import Api
+
+if TYPE_CHECKING:
+    from tests.support import Api
 
 
 def full_team(api: Api) -> tuple[dict, dict]:

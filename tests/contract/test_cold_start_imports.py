@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.cold_start import MUST_STAY_LAZY
+from scripts.packaging.lazy_imports import MUST_STAY_LAZY
 
 REPO = Path(__file__).resolve().parents[2]
 

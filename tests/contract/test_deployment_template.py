@@ -13,16 +13,14 @@ import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from inspect import getattr_static
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from chalice.test import Client
-from pynamodb.models import Model
 
 from app import app
 from chalicelib.api.http import error_response
@@ -35,6 +33,11 @@ from chalicelib.models.leads import LOST, TRANSFERRED
 from chalicelib.routing.reassignment import run_reassignment
 from scripts.packaging.package import ROOT, Package, build
 from tests.support import Api, intake_message, on_dynamodb_event, sqs_event, sqs_record
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pynamodb.models import Model
 
 # Every Lambda function the app deploys; a new one needs its own policy file and alarm.
 FUNCTIONS = ("APIHandler", "Intake", "Reassign", "Audit", "Rescore", "Train", "Authorize")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from chalice.test import Client
@@ -15,8 +15,10 @@ from app import app
 from chalicelib.access.routes import PUBLIC_ROUTES
 from chalicelib.api.contract import CONTRACT
 from chalicelib.api.openapi import build_document, is_protected, served_under, undocumented_routes
-from scripts.local.dev_auth import DevKeys
 from tests.support import Api, Reply, appeal_body
+
+if TYPE_CHECKING:
+    from scripts.local.dev_auth import DevKeys
 
 METHODS = ("get", "put", "post", "patch", "delete")
 

@@ -9,12 +9,15 @@ state. Without Java or the jar the tier is skipped, loudly.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from scripts.local.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
 from tests.integration.helpers import tables_on
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _missing_reason: list[str] = []
 

@@ -1,35 +1,33 @@
 """Shared tools of the DynamoDB Local tier: racing threads, a full audit of the
-counters, the operators' change history (a DynamoDB stream) and transaction
-faults injected through botocore event hooks (never by patching our code)."""
+counters and the operators' change history (a DynamoDB stream). Transaction
+faults are injected through botocore event hooks (`scripts.local.faults`, which
+the benchmarks use too), never by patching our code."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
-from botocore.httpsession import URLLib3Session
 
 from chalicelib.core.config import current_settings
 from chalicelib.directory import operators, sources
+from chalicelib.directory.weights import replace_weights
 from chalicelib.models import Appeal, Lead, Operator, Source, Weight, create_tables, dynamodb_clients
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate, OperatorOut
 from chalicelib.schemas.sources import SourceCreate, SourceOut, Strategy, WeightIn, WeightSet
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 T = TypeVar("T")
 
@@ -55,7 +53,7 @@ def new_operator(name: str = "Operator", *, max_load: int = 5, is_active: bool =
 
 def new_source(weights: dict[str, int], strategy: Strategy = Strategy.WEIGHTED) -> SourceOut:
     source = sources.create_source(SourceCreate(name=f"Source {next(_ids)}", strategy=strategy))
-    sources.replace_weights(
+    replace_weights(
         source.id, WeightSet([WeightIn(operator_id=operator_id, weight=w) for operator_id, w in weights.items()])
     )
     return source
@@ -300,149 +298,6 @@ def check_history(changes: list[OperatorChange], final: dict[str, Operator]) -> 
                 f"operator {operator_id}: history adds up to {replayed[operator_id]}, stored {row.active_load}"
             )
     return report
-
-
-# --- transaction faults through botocore event hooks ----------------------------
-
-
-class Fault(StrEnum):
-    # DynamoDB cancelled the transaction: another one holds an item (here: the
-    # operator row). botocore does not retry it; the service must.
-    CONFLICT = "TransactionConflict"
-    # The whole call was throttled (as it surfaces once botocore's own retries
-    # are spent).
-    THROTTLING = "ThrottlingException"
-    # The connection timed out before the request left; botocore resends it.
-    CONNECT_TIMEOUT = "ConnectTimeout"
-    # The transaction committed but its response was lost (read timeout);
-    # botocore resends it with the same ClientRequestToken.
-    LOST_RESPONSE = "LostResponse"
-    # Nothing reaches DynamoDB (what the caller sees after botocore gave up).
-    UNREACHABLE = "EndpointConnectionError"
-
-
-@dataclass
-class FaultLog:
-    calls: int = 0  # TransactWriteItems calls made by the services
-    sends: int = 0  # HTTP attempts actually sent (botocore's own retries included)
-    injected: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)  # each call's result, as the client saw it
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-
-def _cancelled(request: dict[str, Any], reason: str, table_suffix: str) -> dict[str, Any]:
-    """A TransactionCanceledException as DynamoDB words it: one reason per item."""
-    items = json.loads(request["body"])["TransactItems"]
-    hit = next(
-        (i for i, item in enumerate(items) if any(op["TableName"].endswith(table_suffix) for op in item.values())), 0
-    )
-    reasons = [
-        {"Code": reason, "Message": "Transaction is ongoing for the item"} if i == hit else {"Code": "None"}
-        for i in range(len(items))
-    ]
-    return {
-        "Error": {
-            "Code": "TransactionCanceledException",
-            "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons "
-            f"[{', '.join(r['Code'] for r in reasons)}]",
-        },
-        "CancellationReasons": reasons,
-        "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}},
-    }
-
-
-def _throttled() -> dict[str, Any]:
-    return {
-        "Error": {"Code": "ThrottlingException", "Message": "Rate of requests exceeds the allowed throughput."},
-        "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}},
-    }
-
-
-def _emitters() -> list[Any]:
-    """The event emitters of every DynamoDB client the services use, once each."""
-    unique: dict[int, Any] = {}
-    for client in dynamodb_clients():
-        unique.setdefault(id(client.meta.events), client.meta.events)
-    return list(unique.values())
-
-
-@contextmanager
-def failing_transactions(
-    fault: Fault | None, *, times: int | None = 1, every: int = 1, conflict_on: str = "-operators"
-) -> Iterator[FaultLog]:
-    """Makes TransactWriteItems fail with `fault` on every `every`-th call,
-    `times` times in all (None: for as long as the block runs). With no fault
-    it only watches: how many transactions, and how each one ended.
-
-    CONFLICT and THROTTLING answer in place of DynamoDB (a `before-call` hook
-    returning the error response, parsed by botocore like a real one);
-    UNREACHABLE raises what botocore raises once it gives up; CONNECT_TIMEOUT
-    and LOST_RESPONSE break the HTTP attempt itself (`before-send`), so
-    botocore's own retry runs.
-    """
-    log = FaultLog()
-    transport = fault in (Fault.CONNECT_TIMEOUT, Fault.LOST_RESPONSE)
-    broken_attempt: set[int] = set()  # threads whose next HTTP attempt must fail
-
-    def before_call(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-        with log.lock:
-            log.calls += 1
-            inject = fault is not None and (times is None or log.injected < times) and log.calls % every == 0
-            log.injected += inject
-        if not inject:
-            return None
-        if transport:
-            broken_attempt.add(threading.get_ident())
-            return None
-        if fault is Fault.UNREACHABLE:
-            raise EndpointConnectionError(endpoint_url=params["url"])
-        body = _cancelled(params, fault.value, conflict_on) if fault is Fault.CONFLICT else _throttled()
-        return AWSResponse(params["url"], 400, {}, None), body
-
-    def before_send(request: AWSPreparedRequest, **_: Any) -> None:
-        with log.lock:
-            log.sends += 1
-        if threading.get_ident() not in broken_attempt:
-            return
-        broken_attempt.discard(threading.get_ident())
-        if fault is Fault.CONNECT_TIMEOUT:
-            raise ConnectTimeoutError(endpoint_url=request.url)
-        session = URLLib3Session()
-        try:
-            session.send(request)  # DynamoDB commits it...
-        finally:
-            session.close()
-        raise ReadTimeoutError(endpoint_url=request.url)  # ...and the answer never arrives.
-
-    def after_call(http_response: AWSResponse, parsed: dict[str, Any], **_: Any) -> None:
-        outcome = "OK"
-        if http_response.status_code >= 300:
-            reasons = [r["Code"] for r in parsed.get("CancellationReasons", []) if r.get("Code") != "None"]
-            outcome = "+".join(reasons) or parsed.get("Error", {}).get("Code", "?")
-        with log.lock:
-            log.outcomes[outcome] += 1
-
-    hooks = [
-        ("before-call.dynamodb.TransactWriteItems", before_call),
-        ("before-send.dynamodb.TransactWriteItems", before_send),
-        ("after-call.dynamodb.TransactWriteItems", after_call),
-    ]
-    emitters = _emitters()
-    for emitter in emitters:
-        for event, handler in hooks:
-            emitter.register(event, handler)
-    try:
-        yield log
-    finally:
-        for emitter in emitters:
-            for event, handler in hooks:
-                emitter.unregister(event, handler)
-
-
-def watch_transactions() -> contextlib.AbstractContextManager[FaultLog]:
-    """Counts TransactWriteItems calls and their outcomes (lost races show as
-    `ConditionalCheckFailed`), injecting nothing."""
-    return failing_transactions(None)
 
 
 @contextmanager

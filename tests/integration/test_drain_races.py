@@ -9,6 +9,7 @@ import random
 from collections import Counter
 from datetime import timedelta
 
+from chalicelib.access.principal import SYSTEM
 from chalicelib.core.errors import Conflict
 from chalicelib.core.ids import utc_now
 from chalicelib.directory import operators, sources
@@ -16,6 +17,7 @@ from chalicelib.models import Appeal, Operator, Source
 from chalicelib.models.appeals import ACTIVE, WAITING
 from chalicelib.routing import appeals, waiting_line
 from chalicelib.routing.audit import audit_counters
+from chalicelib.routing.intake import submit_appeal
 from chalicelib.routing.reassignment import run_reassignment
 from chalicelib.schemas.operators import OperatorPatch
 from chalicelib.schemas.sources import SourcePatch
@@ -44,7 +46,7 @@ def test_GIVEN_a_line_and_new_capacity_WHEN_eight_drains_race_THEN_each_appeal_i
     for _ in range(ROUNDS):
         team = [new_operator(f"Op {i}", max_load=0) for i in range(3)]
         source = new_source({op.id: 10 for op in team})
-        line = [appeals.submit_appeal(appeal_for(source.id)).appeal.id for _ in range(WAITING_PER_ROUND)]
+        line = [submit_appeal(appeal_for(source.id), viewer=SYSTEM).appeal.id for _ in range(WAITING_PER_ROUND)]
         # Capacity appears without its immediate drain (as if that had failed).
         for op in team:
             Operator(op.id).update(actions=[Operator.max_load.set(CAPACITY_PER_OPERATOR)])
@@ -62,7 +64,9 @@ def test_GIVEN_a_line_and_new_capacity_WHEN_eight_drains_race_THEN_each_appeal_i
         assert sum(handed_out) == 3 * CAPACITY_PER_OPERATOR
         assert Counter(row.status for row in rows) == {ACTIVE: 30, WAITING: 30}
         for row in rows:
-            assigned = [event for event in appeals.get_history(row.appeal_id).events if event.type == "assigned"]
+            assigned = [
+                event for event in appeals.get_history(row.appeal_id, viewer=SYSTEM).events if event.type == "assigned"
+            ]
             assert len(assigned) == (1 if row.status == ACTIVE else 0), f"{row.appeal_id} assigned {len(assigned)}x"
         # Oldest first: the 30 handed out are the 30 that waited longest.
         assert [row.status for row in rows] == [ACTIVE] * 30 + [WAITING] * 30
@@ -77,17 +81,17 @@ def test_GIVEN_closes_intakes_and_drains_at_once_WHEN_the_dust_settles_THEN_nobo
     warm_up()
     team = [new_operator(f"Op {i}", max_load=3) for i in range(4)]
     source = new_source({op.id: 10 for op in team})
-    opened = [appeals.submit_appeal(appeal_for(source.id)).appeal.id for _ in range(30)]
+    opened = [submit_appeal(appeal_for(source.id), viewer=SYSTEM).appeal.id for _ in range(30)]
 
     def work(index: int) -> None:
         rng = random.Random(index)
         for step in range(12):
             kind = (index + step) % 3
             if kind == 0:
-                appeals.submit_appeal(appeal_for(source.id), rng=rng)
+                submit_appeal(appeal_for(source.id), rng=rng, viewer=SYSTEM)
             elif kind == 1:
                 with contextlib.suppress(Conflict):  # another thread closed it first
-                    appeals.close_appeal(opened[rng.randrange(len(opened))])
+                    appeals.close_appeal(opened[rng.randrange(len(opened))], viewer=SYSTEM)
             else:
                 waiting_line.drain_source(Source.get(source.id), rng=rng)
 
@@ -109,7 +113,7 @@ def test_GIVEN_lapsed_appeals_WHEN_their_operator_accepts_while_the_run_reclaims
     anna, boris = new_operator("Anna", max_load=40), new_operator("Boris", max_load=40, is_active=False)
     source = new_source({anna.id: 10, boris.id: 10})
     sources.update_source(source.id, SourcePatch(response_sla_seconds=60))
-    lapsing = [appeals.submit_appeal(appeal_for(source.id)).appeal.id for _ in range(40)]
+    lapsing = [submit_appeal(appeal_for(source.id), viewer=SYSTEM).appeal.id for _ in range(40)]
     operators.update_operator(boris.id, OperatorPatch(is_active=True))
     later = utc_now() + timedelta(seconds=90)
 
@@ -119,7 +123,7 @@ def test_GIVEN_lapsed_appeals_WHEN_their_operator_accepts_while_the_run_reclaims
         accepted = 0
         for appeal_id in lapsing[index - 1 :: 3]:
             try:
-                appeals.accept_appeal(appeal_id, anna.id)
+                appeals.accept_appeal(appeal_id, anna.id, viewer=SYSTEM)
                 accepted += 1
             except Conflict:
                 pass  # reclaimed first: no longer hers to accept
@@ -151,7 +155,9 @@ def test_GIVEN_a_sticky_source_WHEN_one_lead_sends_ten_messages_at_once_THEN_one
     results = race(
         10,
         lambda index: (
-            appeals.submit_appeal(appeal_for(source.id, external_id="tg:burst", message_id=f"burst-{index}")).appeal
+            submit_appeal(
+                appeal_for(source.id, external_id="tg:burst", message_id=f"burst-{index}"), viewer=SYSTEM
+            ).appeal
         ),
     )
 

@@ -16,17 +16,19 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
+from chalicelib.access.principal import SYSTEM
 from chalicelib.core.errors import ServiceBusy
 from chalicelib.core.ids import lead_id_for
-from chalicelib.directory import operators, sources
+from chalicelib.directory import operators
+from chalicelib.directory.weights import get_weights, replace_weights
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
 from chalicelib.routing import appeals
+from chalicelib.routing.intake import submit_appeal
 from chalicelib.schemas.appeals import AppealCreate, AppealOut
-from chalicelib.schemas.operators import OperatorOut
 from chalicelib.schemas.sources import SourceOut, WeightIn, WeightSet
 from tests.integration.helpers import (
     Fault,
@@ -40,6 +42,11 @@ from tests.integration.helpers import (
     tables_on,
     warm_up,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from chalicelib.schemas.operators import OperatorOut
 
 # Who retries: the service sends a new transaction; botocore resends the same HTTP request.
 SERVICE_RETRIES = (Fault.CONFLICT, Fault.THROTTLING)
@@ -78,7 +85,7 @@ def test_GIVEN_the_next_transaction_fails_once_WHEN_an_appeal_arrives_THEN_it_is
     operator, source = one_operator_source()
 
     with failing_transactions(fault) as log:
-        intake = appeals.submit_appeal(appeal_for(source.id))
+        intake = submit_appeal(appeal_for(source.id), viewer=SYSTEM)
 
     assert log.injected == 1
     assert_retried_by_the_right_layer(fault, log.calls, log.sends)
@@ -98,15 +105,15 @@ def test_GIVEN_the_next_transaction_fails_once_WHEN_an_active_appeal_is_closed_T
     shared_tables: str, fault: Fault
 ) -> None:
     operator, source = one_operator_source()
-    appeal = appeals.submit_appeal(appeal_for(source.id)).appeal
+    appeal = submit_appeal(appeal_for(source.id), viewer=SYSTEM).appeal
 
     with failing_transactions(fault) as log:
-        closed = appeals.close_appeal(appeal.id)
+        closed = appeals.close_appeal(appeal.id, viewer=SYSTEM)
 
     assert log.injected == 1
     assert_retried_by_the_right_layer(fault, log.calls, log.sends)
     assert closed.status == CLOSED
-    assert appeals.get_appeal(appeal.id).status == CLOSED
+    assert appeals.get_appeal(appeal.id, viewer=SYSTEM).status == CLOSED
     assert operators.get_operator(operator.id).current_load == 0
     assert counter_problems(snapshot()) == []
 
@@ -119,11 +126,11 @@ def test_GIVEN_the_next_transaction_fails_once_WHEN_weights_are_replaced_THEN_th
     boris = new_operator("Boris")
 
     with failing_transactions(fault, conflict_on="-weights") as log:
-        sources.replace_weights(source.id, WeightSet([WeightIn(operator_id=boris.id, weight=30)]))
+        replace_weights(source.id, WeightSet([WeightIn(operator_id=boris.id, weight=30)]))
 
     assert (log.injected, log.calls) == (1, 2)
-    assert {item.operator_id: item.weight for item in sources.get_weights(source.id).items} == {boris.id: 30}
-    assert anna.id not in {item.operator_id for item in sources.get_weights(source.id).items}
+    assert {item.operator_id: item.weight for item in get_weights(source.id).items} == {boris.id: 30}
+    assert anna.id not in {item.operator_id for item in get_weights(source.id).items}
 
 
 @pytest.mark.parametrize("fault", LASTING)
@@ -134,7 +141,7 @@ def test_GIVEN_transactions_keep_failing_WHEN_an_appeal_arrives_THEN_service_bus
     message = appeal_for(source.id, message_id="update-1")
 
     with failing_transactions(fault, times=None) as log, pytest.raises(ServiceBusy):
-        appeals.submit_appeal(message)
+        submit_appeal(message, viewer=SYSTEM)
 
     assert log.injected == log.calls >= 1
     snap = snapshot()
@@ -144,7 +151,7 @@ def test_GIVEN_transactions_keep_failing_WHEN_an_appeal_arrives_THEN_service_bus
     assert operators.get_operator(operator.id).current_load == 0
     assert counter_problems(snap) == []
     # Redelivered once DynamoDB is back, the message lands exactly once.
-    again = appeals.submit_appeal(message)
+    again = submit_appeal(message, viewer=SYSTEM)
     assert again.created and again.appeal.status == ACTIVE
     assert operators.get_operator(operator.id).current_load == 1
 
@@ -154,16 +161,16 @@ def test_GIVEN_transactions_keep_failing_WHEN_an_appeal_is_closed_THEN_service_b
     shared_tables: str, fault: Fault
 ) -> None:
     operator, source = one_operator_source()
-    appeal = appeals.submit_appeal(appeal_for(source.id)).appeal
+    appeal = submit_appeal(appeal_for(source.id), viewer=SYSTEM).appeal
 
     with failing_transactions(fault, times=None) as log, pytest.raises(ServiceBusy):
-        appeals.close_appeal(appeal.id)
+        appeals.close_appeal(appeal.id, viewer=SYSTEM)
 
     assert log.injected == log.calls >= 1
-    assert appeals.get_appeal(appeal.id).status == ACTIVE
+    assert appeals.get_appeal(appeal.id, viewer=SYSTEM).status == ACTIVE
     assert operators.get_operator(operator.id).current_load == 1
     assert counter_problems(snapshot()) == []
-    assert appeals.close_appeal(appeal.id).status == CLOSED
+    assert appeals.close_appeal(appeal.id, viewer=SYSTEM).status == CLOSED
     assert operators.get_operator(operator.id).current_load == 0
 
 
@@ -174,9 +181,9 @@ def test_GIVEN_dynamodb_is_unreachable_WHEN_weights_are_replaced_THEN_service_bu
     boris = new_operator("Boris")
 
     with failing_transactions(Fault.UNREACHABLE, times=None), pytest.raises(ServiceBusy):
-        sources.replace_weights(source.id, WeightSet([WeightIn(operator_id=boris.id, weight=30)]))
+        replace_weights(source.id, WeightSet([WeightIn(operator_id=boris.id, weight=30)]))
 
-    assert {item.operator_id: item.weight for item in sources.get_weights(source.id).items} == {anna.id: 10}
+    assert {item.operator_id: item.weight for item in get_weights(source.id).items} == {anna.id: 10}
 
 
 CHAOS_THREADS = 8
@@ -207,9 +214,9 @@ def test_GIVEN_conflicts_throttling_and_lost_responses_sprinkled_WHEN_threads_se
             message = AppealCreate(
                 lead_external_id=f"tg:{k % 5}", source_id=source.id, message="hi", message_id=f"m-{thread}-{k}"
             )
-            sent.append(patiently("intake", lambda message=message: appeals.submit_appeal(message).appeal))
+            sent.append(patiently("intake", lambda message=message: submit_appeal(message, viewer=SYSTEM).appeal))
         for appeal in sent[::2]:
-            patiently("close", lambda appeal=appeal: appeals.close_appeal(appeal.id))
+            patiently("close", lambda appeal=appeal: appeals.close_appeal(appeal.id, viewer=SYSTEM))
         return sent
 
     with (

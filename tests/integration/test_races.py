@@ -14,14 +14,15 @@ import random
 import threading
 import uuid
 from collections import Counter
+from typing import TYPE_CHECKING
 
+from chalicelib.access.principal import SYSTEM
 from chalicelib.core.errors import Conflict
 from chalicelib.directory import operators, stats
 from chalicelib.funnel import leads
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
 from chalicelib.routing import appeals
-from chalicelib.routing.appeals import Intake
-from chalicelib.schemas.appeals import AppealOut
+from chalicelib.routing.intake import Intake, submit_appeal
 from chalicelib.schemas.operators import OperatorPatch
 from chalicelib.schemas.sources import Strategy
 from tests.integration.helpers import (
@@ -37,6 +38,9 @@ from tests.integration.helpers import (
     watch_transactions,
 )
 
+if TYPE_CHECKING:
+    from chalicelib.schemas.appeals import AppealOut
+
 LOST_CLAIM = "ConditionalCheckFailed"
 
 
@@ -45,7 +49,7 @@ def active_appeals_of(operator_id: str) -> list[AppealOut]:
     found: list[AppealOut] = []
     cursor: str | None = None
     while True:
-        page = operators.list_operator_appeals(operator_id, ACTIVE, 200, cursor)
+        page = appeals.list_operator_appeals(operator_id, ACTIVE, 200, cursor)
         found.extend(page.items)
         if page.next is None:
             return found
@@ -69,7 +73,10 @@ def test_GIVEN_3_operators_with_max_load_5_WHEN_32_threads_send_400_appeals_THEN
         warm_up()
 
         def send(thread: int, source_id: str = source.id) -> list[str]:
-            return [appeals.submit_appeal(appeal_for(source_id)).appeal.status for _ in range(thread, APPEALS, THREADS)]
+            return [
+                submit_appeal(appeal_for(source_id), viewer=SYSTEM).appeal.status
+                for _ in range(thread, APPEALS, THREADS)
+            ]
 
         with watch_transactions() as log:
             statuses = Counter(status for sent in race(THREADS, send) for status in sent)
@@ -115,7 +122,7 @@ def test_GIVEN_intake_close_limit_changes_and_deactivation_racing_WHEN_they_sett
     def intake(thread: int) -> None:
         for k in range(INTAKES_PER_THREAD):
             source_id = weighted.id if (thread + k) % 2 else by_capacity.id
-            appeal = appeals.submit_appeal(appeal_for(source_id), rng=random.Random(thread * 1000 + k)).appeal
+            appeal = submit_appeal(appeal_for(source_id), rng=random.Random(thread * 1000 + k), viewer=SYSTEM).appeal
             with lock:
                 created.append(appeal.id)
                 outcomes[f"intake:{appeal.status}"] += 1
@@ -134,7 +141,7 @@ def test_GIVEN_intake_close_limit_changes_and_deactivation_racing_WHEN_they_sett
                 done.wait(0.001)
                 continue
             try:
-                appeals.close_appeal(target)
+                appeals.close_appeal(target, viewer=SYSTEM)
                 outcome = "closed"
             except Conflict:
                 outcome = "already closed"
@@ -193,7 +200,9 @@ def test_GIVEN_a_new_lead_WHEN_20_threads_send_its_first_appeal_at_once_THEN_the
         external_id = f"tg:{run}-{round_}"
         intakes = race(
             LEAD_THREADS,
-            lambda _, external_id=external_id: appeals.submit_appeal(appeal_for(source.id, external_id=external_id)),
+            lambda _, external_id=external_id: submit_appeal(
+                appeal_for(source.id, external_id=external_id), viewer=SYSTEM
+            ),
         )
 
         found = leads.list_leads(10, None, external_id=external_id).items
@@ -201,7 +210,7 @@ def test_GIVEN_a_new_lead_WHEN_20_threads_send_its_first_appeal_at_once_THEN_the
         (lead,) = found
         assert lead.appeals_count == LEAD_THREADS, f"round {round_}"
         assert {intake.appeal.lead_id for intake in intakes} == {lead.id}, f"round {round_}"
-        assert len(leads.list_lead_appeals(lead.id, 200, None).items) == LEAD_THREADS, f"round {round_}"
+        assert len(appeals.list_lead_appeals(lead.id, 200, None).items) == LEAD_THREADS, f"round {round_}"
         assert lead.created_at in {intake.appeal.created_at for intake in intakes}, "created_at set once, by a winner"
 
     snap = snapshot()
@@ -224,7 +233,7 @@ def test_GIVEN_one_message_WHEN_10_threads_deliver_it_at_once_THEN_one_appeal_is
         source = new_source({operator.id: 10})
         message = appeal_for(source.id, message_id=f"update-{round_}")
 
-        intakes: list[Intake] = race(MESSAGE_THREADS, lambda _, message=message: appeals.submit_appeal(message))
+        intakes: list[Intake] = race(MESSAGE_THREADS, lambda _, message=message: submit_appeal(message, viewer=SYSTEM))
 
         assert sum(intake.created for intake in intakes) == 1, f"round {round_}"
         assert len({intake.appeal.id for intake in intakes}) == 1, f"round {round_}"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from chalicelib.access.principal import SYSTEM
 from chalicelib.directory import operators, sources
+from chalicelib.directory.weights import replace_weights
 from chalicelib.routing import appeals
+from chalicelib.routing.intake import submit_appeal
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate
 from chalicelib.schemas.sources import SourceCreate, WeightIn, WeightSet
@@ -14,16 +17,16 @@ def test_GIVEN_dynamodb_local_WHEN_an_appeal_is_closed_THEN_the_waiting_one_take
 ) -> None:
     anna = operators.create_operator(OperatorCreate(name="Anna", max_load=1))
     source = sources.create_source(SourceCreate(name="Telegram Bot"))
-    sources.replace_weights(source.id, WeightSet([WeightIn(operator_id=anna.id, weight=10)]))
+    replace_weights(source.id, WeightSet([WeightIn(operator_id=anna.id, weight=10)]))
 
-    first = appeals.submit_appeal(AppealCreate(lead_external_id="tg:1", source_id=source.id, message="hi"))
-    second = appeals.submit_appeal(AppealCreate(lead_external_id="tg:2", source_id=source.id, message="hi"))
+    first = submit_appeal(AppealCreate(lead_external_id="tg:1", source_id=source.id, message="hi"), viewer=SYSTEM)
+    second = submit_appeal(AppealCreate(lead_external_id="tg:2", source_id=source.id, message="hi"), viewer=SYSTEM)
     assert operators.get_operator(anna.id).current_load == 1
-    appeals.close_appeal(first.appeal.id)
+    appeals.close_appeal(first.appeal.id, viewer=SYSTEM)
 
     assert first.appeal.status == "active"
     assert second.appeal.status == "waiting"
-    assert appeals.get_appeal(second.appeal.id).operator.id == anna.id
+    assert appeals.get_appeal(second.appeal.id, viewer=SYSTEM).operator.id == anna.id
     assert operators.get_operator(anna.id).current_load == 1
-    appeals.close_appeal(second.appeal.id)
+    appeals.close_appeal(second.appeal.id, viewer=SYSTEM)
     assert operators.get_operator(anna.id).current_load == 0

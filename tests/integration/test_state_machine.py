@@ -46,14 +46,16 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from chalicelib.access.principal import SYSTEM
 from chalicelib.core.errors import Conflict
 from chalicelib.core.ids import lead_id_for
 from chalicelib.directory import operators, sources, stats
+from chalicelib.directory.weights import get_weights, replace_weights
 from chalicelib.funnel import leads
 from chalicelib.models import ALL_MODELS, create_tables
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
 from chalicelib.routing import appeals
-from chalicelib.routing.appeals import Intake
+from chalicelib.routing.intake import Intake, submit_appeal
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate, OperatorPatch
 from chalicelib.schemas.sources import SourceCreate, Strategy, WeightIn, WeightSet
@@ -159,9 +161,7 @@ class DistributionMachine(RuleBasedStateMachine):
             self.create_operator(max_load=max_load, is_active=True)
         for source, source_id in enumerate(self.sources):
             wanted = {op.id: weights[3 * source + i] for i, op in enumerate(self.model.operators)}
-            sources.replace_weights(
-                source_id, WeightSet([WeightIn(operator_id=o, weight=w) for o, w in wanted.items()])
-            )
+            replace_weights(source_id, WeightSet([WeightIn(operator_id=o, weight=w) for o, w in wanted.items()]))
             self.model.weights[source_id] = wanted
             self.model.seen_pairs.update((source_id, op) for op in wanted)
 
@@ -180,12 +180,12 @@ class DistributionMachine(RuleBasedStateMachine):
         chosen = data.draw(st.sets(st.integers(0, len(self.model.operators) - 1)), label="operators")
         wanted = {self.model.operators[i].id: data.draw(st.integers(1, 100), label="weight") for i in sorted(chosen)}
 
-        sources.replace_weights(source_id, WeightSet([WeightIn(operator_id=op, weight=w) for op, w in wanted.items()]))
+        replace_weights(source_id, WeightSet([WeightIn(operator_id=op, weight=w) for op, w in wanted.items()]))
 
         self.model.weights[source_id] = wanted
         self.model.seen_pairs.update((source_id, op) for op in wanted)
         self._follow_drain()
-        stored = {item.operator_id: item.weight for item in sources.get_weights(source_id).items}
+        stored = {item.operator_id: item.weight for item in get_weights(source_id).items}
         assert stored == wanted
 
     @rule(
@@ -202,7 +202,7 @@ class DistributionMachine(RuleBasedStateMachine):
         available = {op.id for op in stats.source_operators(source_id).operators if op.is_available}
         assert available == eligible, "GET /stats/sources/{id}/operators disagrees on who is free"
 
-        result = appeals.submit_appeal(request, rng=random.Random(seed))
+        result = submit_appeal(request, rng=random.Random(seed), viewer=SYSTEM)
 
         self._follow_intake(source_id, external_id, message_id, result)
 
@@ -229,10 +229,10 @@ class DistributionMachine(RuleBasedStateMachine):
         def overtake(_: dict[str, Any]) -> None:
             if not fired.is_set():  # once: not again for the racer's own transaction, nor for a re-draw
                 fired.set()
-                racer.append(appeals.submit_appeal(racer_request, rng=random.Random(seeds[1])))
+                racer.append(submit_appeal(racer_request, rng=random.Random(seeds[1]), viewer=SYSTEM))
 
         with before_transaction(overtake), watch_transactions() as log:
-            result = appeals.submit_appeal(request, rng=random.Random(seeds[0]))
+            result = submit_appeal(request, rng=random.Random(seeds[0]), viewer=SYSTEM)
 
         assert len(racer) == 1
         self._follow_intake(racer_source_id, external_ids[1], None, racer[0])  # it committed first
@@ -279,12 +279,12 @@ class DistributionMachine(RuleBasedStateMachine):
 
         if other_lead:
             try:
-                appeals.submit_appeal(request, rng=random.Random(seed))
+                submit_appeal(request, rng=random.Random(seed), viewer=SYSTEM)
             except Conflict:
                 self._saw("redeliver: message id reused for another lead (409)")
                 return
             raise AssertionError("a message id reused for another lead was accepted")
-        result = appeals.submit_appeal(request, rng=random.Random(seed))
+        result = submit_appeal(request, rng=random.Random(seed), viewer=SYSTEM)
 
         assert not result.created
         assert (result.appeal.id, result.appeal.status) == (earlier.id, earlier.status)
@@ -296,7 +296,7 @@ class DistributionMachine(RuleBasedStateMachine):
         open_ = [appeal for appeal in self.model.appeals if appeal.status != CLOSED]
         appeal = open_[data.draw(st.integers(0, len(open_) - 1), label="appeal")]
 
-        closed = appeals.close_appeal(appeal.id)
+        closed = appeals.close_appeal(appeal.id, viewer=SYSTEM)
 
         assert closed.status == CLOSED
         self._saw(f"close: {appeal.status}")
@@ -316,7 +316,7 @@ class DistributionMachine(RuleBasedStateMachine):
         closed = [appeal for appeal in self.model.appeals if appeal.status == CLOSED]
         appeal = closed[data.draw(st.integers(0, len(closed) - 1), label="appeal")]
         try:
-            appeals.close_appeal(appeal.id)
+            appeals.close_appeal(appeal.id, viewer=SYSTEM)
         except Conflict:
             self._saw("close: already closed (409)")
             return
@@ -358,7 +358,7 @@ class DistributionMachine(RuleBasedStateMachine):
         handed out is judged like an intake claim, and per source the ones
         handed out must be the oldest waiting."""
         handed_out: dict[str, list[bool]] = {}
-        waiting = [(a, appeals.get_appeal(a.id)) for a in self.model.appeals if a.status == WAITING]
+        waiting = [(a, appeals.get_appeal(a.id, viewer=SYSTEM)) for a in self.model.appeals if a.status == WAITING]
         # The line's order: when each appeal came in (an overtaken intake
         # commits after its racer but arrived before it).
         for appeal, stored in sorted(waiting, key=lambda pair: (pair[1].created_at, pair[1].id)):
@@ -395,7 +395,7 @@ class DistributionMachine(RuleBasedStateMachine):
             # The stored appeals themselves, for every operator that has some or
             # just had one move (the others' were checked empty and untouched since).
             if model.load or model.id in self.touched:
-                active = operators.list_operator_appeals(model.id, ACTIVE, 200, None).items
+                active = appeals.list_operator_appeals(model.id, ACTIVE, 200, None).items
                 assert len(active) == model.load, f"{stored.name}: {len(active)} active appeals, counter {model.load}"
         self.touched.clear()
 

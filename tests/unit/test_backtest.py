@@ -9,10 +9,12 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING
 
 from chalicelib.scoring.backtest import main
+
+if TYPE_CHECKING:
+    import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HEADER = ["lead_id", "source", "business_domain", "message_count", "appeals_count", "days_since_created", "converted"]

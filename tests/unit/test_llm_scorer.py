@@ -12,9 +12,8 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -23,6 +22,9 @@ from botocore.stub import ANY, Stubber
 
 from chalicelib.scoring.base import LeadFeatures, Score
 from chalicelib.scoring.llm import MAX_TOKENS, SYSTEM_PROMPT, LlmScorer, bedrock_client
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 # Sentinels: if either shows up where it must not, the test says where.

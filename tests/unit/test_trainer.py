@@ -12,8 +12,8 @@ import math
 import random
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -37,6 +37,9 @@ from chalicelib.scoring.trainer import (
     stratified_split,
     train,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 REPO = Path(__file__).resolve().parents[2]
 NUMERIC = ["message_count", "appeals_count", "days_since_created"]
