@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PACKAGE_DIR ?= build/package
 
-.PHONY: run token reassign audit rescore train test lint format bench install clean package
+.PHONY: run token reassign audit rescore train test unit lint format bench install clean package
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,16 +53,22 @@ package: install
 	$(PY) -m scripts.packaging.package $(PACKAGE_DIR)
 	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json
 
-## Lint + every test (moto unit/API tests and the DynamoDB Local tier).
-## tests/contract/test_deployment_template.py builds the package once and runs cfn-lint on it.
-test: install
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest
+## Lint, types, layers, then every test, on every CPU (pytest-xdist; the DynamoDB Local tier
+## starts one engine per worker). tests/contract/test_deployment_template.py builds the package
+## once and runs cfn-lint on it.
+test: lint
+	$(PY) -m pytest -n auto --dist loadscope
 
+## The pure tests alone (tests/unit/: no moto, no servers): seconds.
+unit: install
+	$(PY) -m pytest tests/unit -q
+
+## ruff (lint, complexity <= 10, type-only imports, format), mypy strict on chalicelib/, import-linter's layer contracts.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -77,5 +83,9 @@ bench: install
 	$(PY) -m bench.scoring
 	$(PY) -m bench.cold_start
 
+## Everything the build, the stack and the tools leave behind.
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules build dist .data .chalice/deployments .chalice/venv \
+		.pytest_cache .ruff_cache .mypy_cache .import_linter_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +
