@@ -48,7 +48,7 @@ train: install
 	$(PY) -m scripts.local.run_job train
 
 ## Deployable package in $(PACKAGE_DIR): sam.json (chalice's template merged with .chalice/resources.json)
-## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see README "Deploy".
+## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see docs/operations.md "Deploy".
 package: install
 	$(PY) -m scripts.packaging.package $(PACKAGE_DIR)
 	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json
