@@ -21,16 +21,8 @@ from chalicelib.routing.intake import submit_appeal
 from chalicelib.routing.reassignment import run_reassignment
 from chalicelib.schemas.operators import OperatorPatch
 from chalicelib.schemas.sources import SourcePatch
-from tests.integration.helpers import (
-    appeal_for,
-    counter_problems,
-    new_operator,
-    new_source,
-    race,
-    snapshot,
-    warm_up,
-    watch_transactions,
-)
+from scripts.local.faults import watch_transactions
+from tests.integration.helpers import appeal_for, counter_problems, new_operator, new_source, race, snapshot, warm_up
 
 ROUNDS = 3
 THREADS = 8

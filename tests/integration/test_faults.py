@@ -30,11 +30,10 @@ from chalicelib.routing import appeals
 from chalicelib.routing.intake import submit_appeal
 from chalicelib.schemas.appeals import AppealCreate, AppealOut
 from chalicelib.schemas.sources import SourceOut, WeightIn, WeightSet
+from scripts.local.faults import Fault, failing_transactions
 from tests.integration.helpers import (
-    Fault,
     appeal_for,
     counter_problems,
-    failing_transactions,
     new_operator,
     new_source,
     race,

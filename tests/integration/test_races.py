@@ -25,6 +25,7 @@ from chalicelib.routing import appeals
 from chalicelib.routing.intake import Intake, submit_appeal
 from chalicelib.schemas.operators import OperatorPatch
 from chalicelib.schemas.sources import Strategy
+from scripts.local.faults import watch_transactions
 from tests.integration.helpers import (
     OperatorHistory,
     appeal_for,
@@ -35,7 +36,6 @@ from tests.integration.helpers import (
     race,
     snapshot,
     warm_up,
-    watch_transactions,
 )
 
 if TYPE_CHECKING:

@@ -59,7 +59,7 @@ from chalicelib.routing.intake import Intake, submit_appeal
 from chalicelib.schemas.appeals import AppealCreate
 from chalicelib.schemas.operators import OperatorCreate, OperatorPatch
 from chalicelib.schemas.sources import SourceCreate, Strategy, WeightIn, WeightSet
-from tests.integration.helpers import watch_transactions
+from scripts.local.faults import watch_transactions
 from tests.support import before_transaction
 
 MAX_OPERATORS = 5
