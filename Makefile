@@ -61,7 +61,7 @@ test: lint
 
 ## The pure tests alone (tests/unit/: no moto, no servers): seconds.
 unit: install
-	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/unit -q -n auto
 
 ## ruff (lint, complexity <= 10, type-only imports, format), mypy strict on chalicelib/, import-linter's layer contracts.
 lint: install
