@@ -1,0 +1,1 @@
+"""Channels: Telegram (intake bot, operator bot), queue, outgoing webhooks."""
