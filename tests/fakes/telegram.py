@@ -222,6 +222,8 @@ class FakeTelegram:
         self._query_ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # Requests the fake could not take (malformed parameters): a test may assert there were none.
+        self.errors: list[str] = []
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -479,6 +481,10 @@ class FakeTelegram:
                     payload = {"ok": False, "error_code": error.error_code, "description": error.description}
                     if error.parameters:
                         payload["parameters"] = error.parameters
+                except Exception as error:  # a request the fake cannot take: say so instead of hanging up
+                    self.errors.append(f"{method}: {type(error).__name__}: {error}")
+                    status = 500
+                    payload = {"ok": False, "error_code": 500, "description": f"fake Bot API: {type(error).__name__}"}
         body = json.dumps(payload).encode()
         request.send_response(status)
         request.send_header("Content-Type", "application/json")

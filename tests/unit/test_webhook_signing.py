@@ -9,7 +9,7 @@ import itertools
 from collections.abc import Sequence
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.channels import webhook_signing as ws
@@ -94,6 +94,7 @@ def test_GIVEN_rotation_on_either_side_WHEN_verified_THEN_any_one_match_is_enoug
         ws.verify(["whsec_x", "whsec_y"], both, BODY, now=NOW)
 
 
+@settings(deadline=None)
 @given(secret=st.text(min_size=1, max_size=40), body=st.binary(max_size=300), skew=st.integers(-300, 300))
 def test_GIVEN_any_secret_and_body_WHEN_signed_then_verified_THEN_it_verifies(
     secret: str, body: bytes, skew: int
@@ -263,6 +264,7 @@ def test_GIVEN_successive_failures_WHEN_delays_are_computed_THEN_they_double_wit
     assert low[-1] == ws.MAX_DELAY_SECONDS / 2
 
 
+@settings(deadline=None)
 @given(jitters=st.lists(st.floats(0, 1, exclude_max=True), min_size=40, max_size=40))
 def test_GIVEN_any_jitter_WHEN_retrying_until_given_up_THEN_every_attempt_is_within_24h_and_it_ends(
     jitters: list[float],
