@@ -488,7 +488,8 @@ def parse_callback_data(data: str | None) -> CallbackAction | None:
 
 
 def _appeal_url(console_base_url: str, appeal_id: str) -> str:
-    return f"{console_base_url.rstrip('/')}/appeals/{quote(appeal_id, safe='')}"
+    # The console routes by hash (#/appeals/<id>): a deep link needs no server-side route.
+    return f"{console_base_url.rstrip('/')}/#/appeals/{quote(appeal_id, safe='')}"
 
 
 # --- the messages ------------------------------------------------------------------------------

@@ -87,7 +87,9 @@ def test_GIVEN_an_appeal_WHEN_rendered_THEN_accept_close_carry_compact_callback_
         [f"a:{APPEAL_ID}", f"c:{APPEAL_ID}"]
     ]
     open_row = with_console.reply_markup.inline_keyboard[1]
-    assert [(b.text, b.url) for b in open_row] == [("🔗 Open", f"https://crm.example.com/console/appeals/{APPEAL_ID}")]
+    assert [(b.text, b.url) for b in open_row] == [
+        ("🔗 Open", f"https://crm.example.com/console/#/appeals/{APPEAL_ID}")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -282,7 +284,7 @@ def test_GIVEN_an_accepted_appeal_WHEN_rendered_THEN_the_deadline_and_accept_go_
     assert rendered.reply_markup is not None
     assert [[b.callback_data or b.url for b in row] for row in rendered.reply_markup.inline_keyboard] == [
         [f"c:{APPEAL_ID}"],
-        [f"https://crm.example.com/appeals/{APPEAL_ID}"],
+        [f"https://crm.example.com/#/appeals/{APPEAL_ID}"],
     ]
 
 
@@ -343,7 +345,7 @@ def test_GIVEN_an_escalation_WHEN_rendered_for_the_admins_THEN_it_says_why_in_th
     assert len(lines[-1]) <= 300
     assert rendered.reply_markup is not None
     assert [b.url for row in rendered.reply_markup.inline_keyboard for b in row] == [
-        f"https://crm.example.com/appeals/{APPEAL_ID}"
+        f"https://crm.example.com/#/appeals/{APPEAL_ID}"
     ]
 
 
