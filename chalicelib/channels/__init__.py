@@ -1,3 +1,3 @@
-"""Where appeals come from: the intake queue and the Telegram webhook."""
+"""Channels: appeals in (intake queue, Telegram webhook), messages out (Bot API, operator bot, signed webhooks)."""
 
-__all__ = ["queue", "telegram"]
+__all__ = ["operator_messages", "queue", "telegram", "telegram_api", "webhook_signing"]
