@@ -19,8 +19,11 @@ scipy in the bundle (the tests compare both with scipy).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "CREDIBLE_LEVEL",

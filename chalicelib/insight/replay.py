@@ -36,15 +36,18 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.directory.schedules import WeeklySchedule, shift_spans
 from chalicelib.insight.stats import summarize
 from chalicelib.routing.line_order import LineOrder, Priority, priority_credit
 from chalicelib.schemas.sources import Strategy
 from chalicelib.services.distribution import Candidate, draw
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "MAX_REPLAY_APPEALS",
@@ -278,35 +281,23 @@ class _Replay:
     # --- the run -------------------------------------------------------------------------------------------------
 
     def run(self) -> ReplayResult:
-        config = self.config
         if self.appeals:
-            self.changed_at = [self.now] * len(config.operators)
+            self.changed_at = [self.now] * len(self.config.operators)
             self._schedule_events(self.now, self.appeals[-1].arrival + TAIL.total_seconds())
         for number, appeal in enumerate(self.appeals):
             self.events.append((appeal.arrival, _ARRIVE, number, number))
         self.pending += len(self.appeals)
         heapq.heapify(self.events)
-        fallback = config.fallback_after_seconds
         # Shift changes alone go on only while someone waits for a shift to start.
         while self.events and (self.pending or self.waiting):
             self.now, kind, _, subject = heapq.heappop(self.events)
             if kind == _SHIFT:
-                index, on = divmod(subject, 2)
-                self.on_shift[index] = bool(on)
-                if on:
-                    self._drain()
+                self._shift_change(subject)
                 continue
             self.pending -= 1
             self.last = self.now
             if kind == _ARRIVE:
-                past = self.appeals[subject]
-                group = config.source_tags | past.required_tags
-                if not self._place(subject, group):
-                    self.waited += 1
-                    self._wait(subject, group)
-                    if group and fallback is not None:
-                        heapq.heappush(self.events, (self.now + fallback, _FALLBACK, subject, subject))
-                        self.pending += 1
+                self._arrive(subject)
             elif kind == _COMPLETE:
                 self._move_load(subject, -1)
                 self._drain()
@@ -314,6 +305,23 @@ class _Replay:
                 self._wait(subject, frozenset())
                 self._drain()
         return self._result()
+
+    def _shift_change(self, subject: int) -> None:
+        index, on = divmod(subject, 2)
+        self.on_shift[index] = bool(on)
+        if on:
+            self._drain()
+
+    def _arrive(self, appeal: int) -> None:
+        group = self.config.source_tags | self.appeals[appeal].required_tags
+        if self._place(appeal, group):
+            return
+        self.waited += 1
+        self._wait(appeal, group)
+        fallback = self.config.fallback_after_seconds
+        if group and fallback is not None:
+            heapq.heappush(self.events, (self.now + fallback, _FALLBACK, appeal, appeal))
+            self.pending += 1
 
     def _result(self) -> ReplayResult:
         config = self.config

@@ -25,10 +25,15 @@ trapezoid of its density, prefix/suffix products for the Π: O(n · grid).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from chalicelib.insight.conversion import Posterior, beta_ppf
+from chalicelib.insight.conversion import beta_ppf
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from chalicelib.insight.conversion import Posterior
 
 __all__ = [
     "MAX_WEIGHT",
@@ -162,22 +167,24 @@ def auto_tune(
         if old < min_weight:
             new = max(new, min_weight)
         weights[operator_id] = new
-        if new == old:
-            continue
-        if old < min_weight and new == min_weight:
-            why = f"raised {old} → {new}, the minimum weight, so everyone keeps learning"
-        else:
-            direction = "up" if new > old else "down"
-            if new == target:
-                held = ""
-            elif new == min_weight and target < min_weight:
-                held = " (the minimum weight)"
-            elif new == MAX_WEIGHT and target > MAX_WEIGHT:
-                held = " (the largest weight)"
-            else:
-                held = " (the most a day allows)"
-            why = f"{direction} {old} → {new} toward the suggested {target}{held}"
-        if operator_id in evidence:
-            why += f": {evidence[operator_id]}"
-        changes.append(WeightChange(operator_id, old, new, why))
+        if new != old:
+            why = _reason(old, new, target, min_weight)
+            if operator_id in evidence:
+                why += f": {evidence[operator_id]}"
+            changes.append(WeightChange(operator_id, old, new, why))
     return Tuning(weights, tuple(changes))
+
+
+def _reason(old: int, new: int, target: int, min_weight: int) -> str:
+    if old < min_weight and new == min_weight:
+        return f"raised {old} → {new}, the minimum weight, so everyone keeps learning"
+    direction = "up" if new > old else "down"
+    if new == target:
+        held = ""
+    elif new == min_weight and target < min_weight:
+        held = " (the minimum weight)"
+    elif new == MAX_WEIGHT and target > MAX_WEIGHT:
+        held = " (the largest weight)"
+    else:
+        held = " (the most a day allows)"
+    return f"{direction} {old} → {new} toward the suggested {target}{held}"

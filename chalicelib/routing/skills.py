@@ -19,7 +19,6 @@ Rules, decided here once:
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,6 +26,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
+
     from chalicelib.services.distribution import Candidate
 
 __all__ = [
