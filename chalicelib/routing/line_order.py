@@ -21,11 +21,13 @@ score at or above ``hot_threshold``, and ``credit = max_jump · level / 7``
 
 Why nobody starves (guarantee 11). Drains hand out the smallest key present.
 Say j is handed out before i although i arrived first (j overtakes i). Both
-were waiting then, so key(j) < key(i): a_j − c_j < a_i − c_i (equal times are
-ordered by id), hence a_j < a_i + c_j − c_i <= a_i + max_jump. Only appeals
-that arrive within ``max_jump`` seconds after i can ever overtake it: i is
-served at most ``max_jump`` seconds' worth of arrivals later than strict FIFO
-would serve it, whatever the priorities and however long the line.
+were waiting then, so key(j) < key(i): a_j − c_j <= a_i − c_i (equal line
+times are ordered by id), hence a_j <= a_i + c_j − c_i <= a_i + max_jump.
+Only appeals that arrive within ``max_jump`` seconds after i can ever
+overtake it: i is served at most ``max_jump`` seconds' worth of arrivals later
+than strict FIFO would serve it, whatever the priorities and however long the
+line. (A drain that skips i because nobody free may take it, e.g. for lack of
+a skill, is not an overtake by order; the bound is about the order.)
 Conversely priority works: if i arrived first, j has a higher level, and
 a_j − a_i < c_j − c_i (at least max_jump/7 per level step), every drain that
 sees both serves j first. Tests check both on random traffic, with a stateful
