@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 
 from chalicelib.directory.schedules import DAY_NAMES, WeeklySchedule
 from chalicelib.insight.replay import OperatorSetup, PastAppeal, ReplayConfig, ReplayResult, replay
+from chalicelib.models.sources import Strategy
 from chalicelib.routing.line_order import LineMode, LineOrder
-from chalicelib.schemas.sources import Strategy
 
 START = datetime(2026, 6, 1, tzinfo=UTC).timestamp()
 UK = frozenset({"lang:uk"})

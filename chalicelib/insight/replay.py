@@ -42,9 +42,9 @@ from typing import TYPE_CHECKING
 
 from chalicelib.directory.schedules import WeeklySchedule, shift_spans
 from chalicelib.insight.stats import summarize
+from chalicelib.models.sources import Strategy
+from chalicelib.routing.draw import Candidate, draw
 from chalicelib.routing.line_order import LineOrder, Priority, priority_credit
-from chalicelib.schemas.sources import Strategy
-from chalicelib.services.distribution import Candidate, draw
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
-    from chalicelib.services.distribution import Candidate
+    from chalicelib.routing.draw import Candidate
 
 __all__ = [
     "MAX_TAGS",

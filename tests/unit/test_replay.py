@@ -36,8 +36,8 @@ from chalicelib.insight.replay import (
     recorded,
     replay,
 )
+from chalicelib.models.sources import Strategy
 from chalicelib.routing.line_order import LineMode, LineOrder
-from chalicelib.schemas.sources import Strategy
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC).timestamp()  # a Monday, 08:00 UTC
 UK = frozenset({"lang:uk"})

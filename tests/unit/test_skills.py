@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 from scipy.stats import chisquare  # type: ignore[import-untyped]
 
+from chalicelib.models.sources import Strategy
+from chalicelib.routing.draw import Candidate, draw, draw_weight
 from chalicelib.routing.skills import (
     SkillRule,
     Tags,
@@ -21,8 +23,6 @@ from chalicelib.routing.skills import (
     parse_tags,
     required_now,
 )
-from chalicelib.schemas.sources import Strategy
-from chalicelib.services.distribution import Candidate, draw, draw_weight
 
 
 def candidate(operator_id: str, weight: int, *, load: int = 0, max_load: int = 5, active: bool = True) -> Candidate:

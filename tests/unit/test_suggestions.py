@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from chalicelib.insight.conversion import Outcomes, Prior, posterior, posteriors
 from chalicelib.insight.suggestions import MAX_WEIGHT, auto_tune, probability_best, suggest_weights
+from chalicelib.routing.draw import Candidate, draw
 from chalicelib.schemas.sources import Strategy
-from chalicelib.services.distribution import Candidate, draw
 
 
 def test_GIVEN_posteriors_WHEN_probability_best_is_computed_THEN_it_matches_monte_carlo() -> None:
