@@ -17,7 +17,13 @@ touches one of its items (`TransactionCanceledException`, reason
   `CancellationReasons` aligned with its items, `TransactionConflict` on the
   held ones and `None` on the rest, in DynamoDB's JSON shape and message;
 - an overlapping PutItem / UpdateItem / DeleteItem gets HTTP 400
-  `TransactionConflictException` ("Transaction is ongoing for the item").
+  `TransactionConflictException` ("Transaction is ongoing for the item");
+- a `TransactWriteItems` that repeats the `ClientRequestToken` of one that
+  committed less than 10 minutes ago is idempotent, as documented: forwarded
+  (DynamoDB Local answers it from its idempotency record) without a conflict
+  check or a hold; one that repeats the token of a transaction still in flight
+  gets `TransactionInProgressException`. botocore resends a transaction with
+  the same token when its answer was lost.
 
 Only transactions hold items: a single write is atomic inside the engine, and
 DynamoDB documents no conflict for a transaction arriving during one.
@@ -83,6 +89,7 @@ _JSON = "application/x-amz-json-1.0"
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length"}
 )
+IDEMPOTENCY_WINDOW = 600.0  # seconds a committed transaction's ClientRequestToken is remembered
 _SINGLE_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
 _SCHEMA_CHANGES = frozenset({"CreateTable", "DeleteTable"})
 
@@ -108,6 +115,14 @@ def cancellation_body(conflicts: list[bool]) -> dict[str, Any]:
 def conflict_exception_body() -> dict[str, Any]:
     """What a single write on an item inside an in-flight transaction gets."""
     return {"__type": _ERROR_TYPE.format("TransactionConflictException"), "Message": CONFLICT_MESSAGE}
+
+
+def in_progress_body() -> dict[str, Any]:
+    """A transaction resent with the token of one still in flight."""
+    return {
+        "__type": _ERROR_TYPE.format("TransactionInProgressException"),
+        "Message": "The transaction with the given request token is already in progress.",
+    }
 
 
 @dataclass(frozen=True)
@@ -212,6 +227,8 @@ class ProxyStats:
     transaction_conflicts: int = 0  # TransactWriteItems cancelled with TransactionConflict
     write_conflicts: int = 0  # PutItem/UpdateItem/DeleteItem refused with TransactionConflictException
     read_conflicts: int = 0  # TransactGetItems cancelled with TransactionConflict
+    replays: int = 0  # TransactWriteItems resent with a committed one's token (idempotent)
+    in_progress: int = 0  # TransactWriteItems resent while the first was in flight
     conflicted_items: Counter[str] = field(default_factory=Counter)  # item -> conflicts it caused
     item_writes: Counter[str] = field(default_factory=Counter)  # item -> committed writes
 
@@ -233,6 +250,8 @@ class ProxyStats:
             "transaction_conflicts": self.transaction_conflicts,
             "write_conflicts": self.write_conflicts,
             "read_conflicts": self.read_conflicts,
+            "replays": self.replays,
+            "in_progress": self.in_progress,
             "conflicted_items": dict(self.conflicted_items),
             "item_writes": dict(self.item_writes),
         }
@@ -244,6 +263,8 @@ class ProxyStats:
             transaction_conflicts=data["transaction_conflicts"],
             write_conflicts=data["write_conflicts"],
             read_conflicts=data["read_conflicts"],
+            replays=data["replays"],
+            in_progress=data["in_progress"],
             conflicted_items=Counter(data["conflicted_items"]),
             item_writes=Counter(data["item_writes"]),
         )
@@ -260,6 +281,8 @@ class ConflictEngine:
         self.service_time = service_time
         self._lock = threading.Lock()
         self._held: set[ItemKey] = set()
+        self._tokens_in_flight: set[str] = set()
+        self._committed_tokens: dict[str, float] = {}  # token -> when it committed
         self._stats = ProxyStats()
 
     def stats(self) -> ProxyStats:
@@ -294,6 +317,22 @@ class ConflictEngine:
         arrived = time.monotonic()
         entries = request.get("TransactItems")
         keys = [_entry_key(entry, self.schemas) for entry in entries] if isinstance(entries, list) else []
+        token = request.get("ClientRequestToken")
+        token = token if isinstance(token, str) else None
+        with self._lock:
+            if token in self._tokens_in_flight:
+                self._stats.in_progress += 1
+                return Reply.error(in_progress_body())
+            if (
+                token is not None
+                and arrived - self._committed_tokens.get(token, -IDEMPOTENCY_WINDOW) < IDEMPOTENCY_WINDOW
+            ):
+                self._stats.replays += 1
+                replay = True
+            else:
+                replay = False
+        if replay:
+            return forward()  # changes nothing: the engine answers from its idempotency record
         with self._lock:
             clash = [key is not None and key in self._held for key in keys]
             if any(clash):
@@ -302,6 +341,8 @@ class ConflictEngine:
                 return Reply.error(cancellation_body(clash))
             mine = {key for key in keys if key is not None}
             self._held |= mine
+            if token is not None:
+                self._tokens_in_flight.add(token)
         try:
             reply = forward()
             # The service time runs from arrival: a fast engine does not shorten the hold.
@@ -311,10 +352,21 @@ class ConflictEngine:
         finally:
             with self._lock:
                 self._held -= mine
+                self._tokens_in_flight.discard(token or "")
         if reply.status == 200:
             with self._lock:
                 self._stats.item_writes.update(label(key) for key in mine)
+                if token is not None:
+                    self._remember(token, time.monotonic())
         return reply
+
+    def _remember(self, token: str, now: float) -> None:
+        """Records a committed token (lock held), forgetting those past the window."""
+        if len(self._committed_tokens) >= 10_000:
+            self._committed_tokens = {
+                t: at for t, at in self._committed_tokens.items() if now - at < IDEMPOTENCY_WINDOW
+            }
+        self._committed_tokens[token] = now
 
     def _transact_get(self, request: dict[str, Any], forward: Forward) -> Reply:
         entries = request.get("TransactItems")
