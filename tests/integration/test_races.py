@@ -111,16 +111,18 @@ def test_GIVEN_intake_close_limit_changes_and_deactivation_racing_WHEN_they_sett
     outcomes: Counter[str] = Counter()
 
     def intake(thread: int) -> None:
-        for k in range(INTAKES_PER_THREAD):
-            source_id = weighted.id if (thread + k) % 2 else by_capacity.id
-            appeal = appeals.submit_appeal(appeal_for(source_id), rng=random.Random(thread * 1000 + k)).appeal
+        try:
+            for k in range(INTAKES_PER_THREAD):
+                source_id = weighted.id if (thread + k) % 2 else by_capacity.id
+                appeal = appeals.submit_appeal(appeal_for(source_id), rng=random.Random(thread * 1000 + k)).appeal
+                with lock:
+                    created.append(appeal.id)
+                    outcomes[f"intake:{appeal.status}"] += 1
+        finally:  # a failed intake must stop the other roles too, or the race never ends
             with lock:
-                created.append(appeal.id)
-                outcomes[f"intake:{appeal.status}"] += 1
-        with lock:
-            intakes_left[0] -= 1
-            if not intakes_left[0]:
-                done.set()
+                intakes_left[0] -= 1
+                if not intakes_left[0]:
+                    done.set()
 
     def close(thread: int) -> None:
         rng = random.Random(thread)
