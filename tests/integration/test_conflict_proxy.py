@@ -11,8 +11,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -30,6 +29,9 @@ from scripts.conflict_proxy import (
     conflict_exception_body,
 )
 from tests.integration.helpers import new_operator, race, tables_on
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 HOLD = 1.0  # seconds an in-flight transaction holds its items in these tests
 CONFLICT = {"Code": "TransactionConflict", "Message": CONFLICT_MESSAGE}
