@@ -79,6 +79,7 @@ bench: install
 	$(PY) -m bench.intake
 	$(PY) -m bench.sqs_intake
 	$(PY) -m bench.concurrency
+	$(PY) -m bench.scale
 	$(PY) -m bench.reassign
 	$(PY) -m bench.scoring
 	$(PY) -m bench.cold_start

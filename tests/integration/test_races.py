@@ -89,7 +89,9 @@ def test_GIVEN_3_operators_with_max_load_5_WHEN_32_threads_send_400_appeals_THEN
         assert row.source_id == source.id
         assert (row.total_appeals, row.waiting_now) == (400, 385), f"round {round_}"
         assert [(op.assigned_total, op.active_now) for op in row.operators] == [(5, 5)] * 3, f"round {round_}"
-        assert log.calls == APPEALS + log.outcomes[LOST_CLAIM], "every extra transaction is a lost claim, re-drawn"
+        # TransactionConflict answers come only through the conflict-faithful proxy (DynamoDB's rule).
+        contended = sum(n for outcome, n in log.outcomes.items() if "TransactionConflict" in outcome)
+        assert log.calls == APPEALS + log.outcomes[LOST_CLAIM] + contended, "every extra one is a lost claim or a retry"
         lost_claims += log.outcomes[LOST_CLAIM]
 
     assert counter_problems(snapshot()) == []
@@ -120,16 +122,20 @@ def test_GIVEN_intake_close_limit_changes_and_deactivation_racing_WHEN_they_sett
     outcomes: Counter[str] = Counter()
 
     def intake(thread: int) -> None:
-        for k in range(INTAKES_PER_THREAD):
-            source_id = weighted.id if (thread + k) % 2 else by_capacity.id
-            appeal = submit_appeal(appeal_for(source_id), rng=random.Random(thread * 1000 + k), viewer=SYSTEM).appeal
+        try:
+            for k in range(INTAKES_PER_THREAD):
+                source_id = weighted.id if (thread + k) % 2 else by_capacity.id
+                appeal = submit_appeal(
+                    appeal_for(source_id), rng=random.Random(thread * 1000 + k), viewer=SYSTEM
+                ).appeal
+                with lock:
+                    created.append(appeal.id)
+                    outcomes[f"intake:{appeal.status}"] += 1
+        finally:  # a failed intake must stop the other roles too, or the race never ends
             with lock:
-                created.append(appeal.id)
-                outcomes[f"intake:{appeal.status}"] += 1
-        with lock:
-            intakes_left[0] -= 1
-            if not intakes_left[0]:
-                done.set()
+                intakes_left[0] -= 1
+                if not intakes_left[0]:
+                    done.set()
 
     def close(thread: int) -> None:
         rng = random.Random(thread)
