@@ -215,7 +215,9 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         "appeals",
         ok(AppealOut),
         body=OperatorChoice,
+        body_required=False,
         errors=MISSING | CONFLICT | BUSY,
+        description="Without a body the operator is the one the caller's token names (400 if it names none).",
     ),
     ("POST", "/appeals/{appeal_id}/assign"): Contract(
         "Hand a waiting appeal to a chosen operator",
