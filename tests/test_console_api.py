@@ -56,3 +56,55 @@ def test_GIVEN_an_admin_token_naming_no_operator_WHEN_accepting_without_a_body_T
     reply = api.post(f"/appeals/{appeal['id']}/accept")
 
     assert (reply.status, reply.body["error"]) == (400, "malformed_request")
+
+
+# --- pause and resume oneself ----------------------------------------------------------------
+
+
+def test_GIVEN_an_operator_WHEN_it_pauses_itself_THEN_new_appeals_wait_and_its_own_stay(
+    api: Api, dev_keys: DevKeys
+) -> None:
+    anna, source = one_operator_source(api)
+    kept = api.appeal(source["id"])
+    me = api.as_(dev_keys.token("operator", anna["id"]))
+
+    paused = me.patch("/me", {"is_active": False})
+    waiting = api.appeal(source["id"])
+
+    assert (paused.status, paused.body["id"], paused.body["is_active"]) == (200, anna["id"], False)
+    assert waiting["status"] == "waiting"
+    assert api.get(f"/appeals/{kept['id']}").body["operator"]["id"] == anna["id"]
+    assert me.get("/me").body["operator"]["is_active"] is False
+
+
+def test_GIVEN_a_paused_operator_with_a_waiting_line_WHEN_it_resumes_THEN_the_line_comes_to_it_at_once(
+    api: Api, dev_keys: DevKeys
+) -> None:
+    anna, source = one_operator_source(api, is_active=False)
+    waiting = api.appeal(source["id"])
+    assert waiting["status"] == "waiting"
+
+    resumed = api.as_(dev_keys.token("operator", anna["id"])).patch("/me", {"is_active": True})
+
+    assert (resumed.status, resumed.body["is_active"], resumed.body["current_load"]) == (200, True, 1)
+    assert api.get(f"/appeals/{waiting['id']}").body["operator"]["id"] == anna["id"]
+
+
+def test_GIVEN_presence_WHEN_the_body_tries_anything_but_is_active_THEN_422_and_nothing_changes(
+    api: Api, dev_keys: DevKeys
+) -> None:
+    anna, _ = one_operator_source(api, max_load=5)
+    me = api.as_(dev_keys.token("operator", anna["id"]))
+
+    raised = me.patch("/me", {"is_active": True, "max_load": 1000})
+    stringly = me.patch("/me", {"is_active": "false"})
+
+    assert (raised.status, raised.body["errors"][0]["path"]) == (422, "body.max_load")
+    assert stringly.status == 422
+    assert api.get(f"/operators/{anna['id']}").body["max_load"] == 5
+
+
+def test_GIVEN_an_admin_token_naming_no_operator_WHEN_pausing_itself_THEN_404(api: Api) -> None:
+    reply = api.patch("/me", {"is_active": False})
+
+    assert (reply.status, reply.body["error"]) == (404, "not_found")

@@ -39,6 +39,7 @@ from chalicelib.schemas.operators import (
     OperatorOut,
     OperatorPatch,
     OperatorUpdateQuery,
+    PresenceChange,
 )
 from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightSet, WeightsOut
 from chalicelib.schemas.stats import SourceDistribution, SourceOperators
@@ -129,6 +130,18 @@ CONTRACT: dict[tuple[str, str], Contract] = {
     ),
     # --- who am I (auth) ----------------------------------------------------------
     ("GET", "/me"): Contract("The caller: role and operator profile", "me", ok(MeOut)),
+    ("PATCH", "/me"): Contract(
+        "Pause or resume the calling operator",
+        "me",
+        ok(OperatorOut),
+        body=PresenceChange,
+        errors=MISSING | BUSY,
+        description=(
+            "`is_active: false` stops new appeals reaching the operator (its appeals stay its own); "
+            "`true` resumes and hands its sources' waiting lines its free capacity at once. "
+            "404 when the token names no operator."
+        ),
+    ),
     ("GET", "/me/appeals"): Contract(
         "The calling operator's appeals",
         "me",

@@ -32,6 +32,8 @@ ROLE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
     "operator": frozenset(
         {
             ("GET", "/me"),
+            # Pause or resume itself (is_active only): the console's presence switch.
+            ("PATCH", "/me"),
             ("GET", "/me/appeals"),
             ("GET", "/appeals/{appeal_id}"),
             ("GET", "/appeals/{appeal_id}/history"),

@@ -38,5 +38,11 @@ class OperatorUpdateQuery(Query):
     )
 
 
+class PresenceChange(Input):
+    """Body of PATCH /me: an operator pausing or resuming itself."""
+
+    is_active: bool = Field(description="false: pause (nothing new is handed to me); true: resume")
+
+
 class OperatorAppealsQuery(PageQuery):
     status: Literal["active", "closed"] | None = None
