@@ -2,13 +2,28 @@
 
 from chalice import Chalice
 
-from chalicelib.api import admin, appeals, auth, deals, health, leads, me, openapi, operators, sources, stats, telegram
+from chalicelib.api import (
+    admin,
+    appeals,
+    auth,
+    conditional,
+    deals,
+    health,
+    leads,
+    me,
+    openapi,
+    operators,
+    sources,
+    stats,
+    telegram,
+)
 from chalicelib.api.observability import bp as observed
 from chalicelib.handlers import intake, schedules
 
 app = Chalice(app_name="leadcrm")
 
 app.register_blueprint(observed)
+app.register_blueprint(conditional.bp)
 app.register_blueprint(auth.bp)
 app.register_blueprint(health.bp)
 app.register_blueprint(openapi.bp)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from chalicelib.api.conditional import entity_tag, matches
 from scripts.dev_auth import DevKeys
 from tests.support import Api
 
@@ -108,3 +111,52 @@ def test_GIVEN_an_admin_token_naming_no_operator_WHEN_pausing_itself_THEN_404(ap
     reply = api.patch("/me", {"is_active": False})
 
     assert (reply.status, reply.body["error"]) == (404, "not_found")
+
+
+# --- conditional GETs ---------------------------------------------------------------------
+
+
+def test_GIVEN_a_list_WHEN_fetched_again_with_its_etag_THEN_304_without_a_body_until_it_changes(
+    api: Api, dev_keys: DevKeys
+) -> None:
+    anna, source = one_operator_source(api)
+    me = api.as_(dev_keys.token("operator", anna["id"]))
+    first = me.get("/me/appeals?status=active")
+    tag = first.headers["ETag"]
+
+    unchanged = me.call("GET", "/me/appeals?status=active", headers={"If-None-Match": tag})
+    api.appeal(source["id"])
+    changed = me.call("GET", "/me/appeals?status=active", headers={"If-None-Match": tag})
+
+    assert (unchanged.status, unchanged.body, unchanged.headers["ETag"]) == (304, None, tag)
+    assert changed.status == 200 and len(changed.body["items"]) == 1
+    assert changed.headers["ETag"] != tag
+
+
+def test_GIVEN_writes_and_errors_WHEN_answered_THEN_they_carry_no_etag(api: Api) -> None:
+    created = api.post("/operators", {"name": "Anna"})
+    missing = api.get("/operators/op_0000000000000")
+
+    assert created.status == 201 and "ETag" not in created.headers
+    assert missing.status == 404 and "ETag" not in missing.headers
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, False),
+        ('"abc"', True),
+        ('W/"abc"', True),
+        ('"x", "abc"', True),
+        ("*", True),
+        ('"abd"', False),
+    ],
+)
+def test_GIVEN_if_none_match_forms_WHEN_compared_with_a_tag_THEN_weak_comparison_as_for_a_get(
+    header: str | None, expected: bool
+) -> None:
+    assert matches(header, '"abc"') is expected
+
+
+def test_GIVEN_two_bodies_WHEN_tagged_THEN_equal_bodies_share_a_tag_and_different_ones_do_not() -> None:
+    assert entity_tag('{"a": 1}') == entity_tag(b'{"a": 1}') != entity_tag('{"a": 2}')
