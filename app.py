@@ -13,6 +13,7 @@ from chalicelib.api import (
     me,
     openapi,
     operators,
+    scoring,
     sources,
     stats,
     telegram,
@@ -35,6 +36,7 @@ app.register_blueprint(leads.bp)
 app.register_blueprint(deals.bp)
 app.register_blueprint(stats.bp)
 app.register_blueprint(telegram.bp)
+app.register_blueprint(scoring.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(intake.bp)
 app.register_blueprint(schedules.bp)

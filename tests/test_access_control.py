@@ -138,6 +138,7 @@ SAMPLES: dict[tuple[str, str], Request] = {
         None,
     ),
     ("GET", "/stats/distribution"): lambda w: ("/stats/distribution", None),
+    ("GET", "/scoring/model"): lambda w: ("/scoring/model", None),
     ("GET", "/stats/sources/{source_id}/operators"): lambda w: (f"/stats/sources/{w.source['id']}/operators", None),
 }
 PROTECTED = sorted(route for route in SAMPLES if route not in PUBLIC and route[0] != "OPTIONS")

@@ -160,3 +160,44 @@ def test_GIVEN_if_none_match_forms_WHEN_compared_with_a_tag_THEN_weak_comparison
 
 def test_GIVEN_two_bodies_WHEN_tagged_THEN_equal_bodies_share_a_tag_and_different_ones_do_not() -> None:
     assert entity_tag('{"a": 1}') == entity_tag(b'{"a": 1}') != entity_tag('{"a": 2}')
+
+
+# --- scoring status -------------------------------------------------------------------------
+
+
+def test_GIVEN_no_trained_model_WHEN_reading_the_scoring_status_THEN_rules_answer_and_model_is_null(
+    api: Api,
+) -> None:
+    reply = api.get("/scoring/model")
+
+    assert reply.status == 200
+    assert reply.body == {"scorer": "rules", "answering": "rules-v1", "model": None}
+
+
+def test_GIVEN_a_trained_model_and_scorer_model_WHEN_reading_the_status_THEN_its_version_and_metrics(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services.scoring import _store
+
+    version = _store("{}", positives=31, negatives=40, auc=0.81, brier=0.17)
+    monkeypatch.setenv("SCORER", "model")
+
+    body = api.get("/scoring/model").body
+
+    assert (body["scorer"], body["answering"]) == ("model", f"model-v{version}")
+    model = body["model"]
+    assert (model["version"], model["model_version"], model["positives"], model["negatives"]) == (
+        version,
+        f"model-v{version}",
+        31,
+        40,
+    )
+    assert (model["holdout_auc"], model["holdout_brier"]) == (0.81, 0.17)
+
+
+def test_GIVEN_an_operator_WHEN_reading_the_scoring_status_THEN_403(api: Api, dev_keys: DevKeys) -> None:
+    anna = api.operator("Anna")
+
+    reply = api.as_(dev_keys.token("operator", anna["id"])).get("/scoring/model")
+
+    assert reply.status == 403

@@ -41,6 +41,7 @@ from chalicelib.schemas.operators import (
     OperatorUpdateQuery,
     PresenceChange,
 )
+from chalicelib.schemas.scoring import ScoringStatus
 from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightSet, WeightsOut
 from chalicelib.schemas.stats import SourceDistribution, SourceOperators
 from chalicelib.schemas.telegram import TelegramUpdate, WebhookAck
@@ -277,6 +278,13 @@ CONTRACT: dict[tuple[str, str], Contract] = {
     ),
     ("GET", "/stats/sources/{source_id}/operators"): Contract(
         "A source's operators and their availability", "stats", ok(SourceOperators), errors=MISSING
+    ),
+    # --- scoring -----------------------------------------------------------------------------
+    ("GET", "/scoring/model"): Contract(
+        "The configured scorer and the trained model in use",
+        "scoring",
+        ok(ScoringStatus),
+        description="Version, training time, outcomes and holdout metrics of the current model (null before one).",
     ),
     # --- admin -------------------------------------------------------------------------------
     ("POST", "/admin/jobs/{name}/run"): Contract(

@@ -30,6 +30,7 @@ from chalicelib.models.leads import (
 from chalicelib.observability import SCORING_LATENCY_MS, logger, milliseconds
 from chalicelib.schemas.jobs import RescoreReport, TrainingReport
 from chalicelib.schemas.leads import LeadOut
+from chalicelib.schemas.scoring import ModelSummary, ScoringStatus
 from chalicelib.scoring.base import LeadFeatures, Score, Scorer
 from chalicelib.scoring.rules import RulesScorer
 from chalicelib.services import leads
@@ -388,3 +389,33 @@ def _store(body: str, positives: int, negatives: int, auc: float, brier: float) 
         logger.info("scoring model stored", extra={"version": version, "positives": positives})
         return version
     raise RuntimeError("could not store the scoring model: versions kept moving")
+
+
+# --- what the console's scoring view shows ------------------------------------
+
+
+def scoring_status() -> ScoringStatus:
+    """The configured scorer, who answers now and the current model (one GetItem)."""
+    from chalicelib.scoring.model import model_version
+    from chalicelib.scoring.rules import VERSION as RULES_VERSION
+
+    settings = current_settings()
+    try:
+        current = ScoringModel.get(CURRENT_MODEL_KEY)
+    except DoesNotExist:
+        current = None
+    model = None
+    learnt = RULES_VERSION
+    if current is not None:
+        learnt = model_version(int(current.version))
+        model = ModelSummary(
+            version=int(current.version),
+            model_version=learnt,
+            trained_at=datetime.fromisoformat(current.trained_at),
+            positives=int(current.positives),
+            negatives=int(current.negatives),
+            holdout_auc=None if current.holdout_auc is None else float(current.holdout_auc),
+            holdout_brier=None if current.holdout_brier is None else float(current.holdout_brier),
+        )
+    answering = {"model": learnt, "llm": f"llm:{settings.bedrock_model_id}" if settings.bedrock_model_id else learnt}
+    return ScoringStatus(scorer=settings.scorer, answering=answering.get(settings.scorer, RULES_VERSION), model=model)
