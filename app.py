@@ -7,6 +7,7 @@ from chalicelib.api import (
     appeals,
     auth,
     conditional,
+    console,
     deals,
     health,
     leads,
@@ -38,5 +39,6 @@ app.register_blueprint(stats.bp)
 app.register_blueprint(telegram.bp)
 app.register_blueprint(scoring.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(console.bp)
 app.register_blueprint(intake.bp)
 app.register_blueprint(schedules.bp)

@@ -17,7 +17,13 @@ from app import app
 from scripts.dev_auth import DevKeys
 from tests.support import Api, Reply, appeal_body
 
-PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/channels/telegram/{source_id}")}
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("POST", "/channels/telegram/{source_id}"),
+    ("GET", "/console"),
+    ("GET", "/console/{file}"),
+}
 OPERATOR_MAY = {
     ("GET", "/me"),
     ("PATCH", "/me"),

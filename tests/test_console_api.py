@@ -3,10 +3,15 @@ conditional GETs, the scoring status, and the console's own files."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from chalice.test import Client
 
+from app import app
 from chalicelib.api.conditional import entity_tag, matches
 from scripts.dev_auth import DevKeys
 from tests.support import Api
@@ -201,3 +206,88 @@ def test_GIVEN_an_operator_WHEN_reading_the_scoring_status_THEN_403(api: Api, de
     reply = api.as_(dev_keys.token("operator", anna["id"])).get("/scoring/model")
 
     assert reply.status == 403
+
+
+# --- the console's own files --------------------------------------------------------------
+
+DIST = Path(__file__).resolve().parents[1] / "chalicelib" / "console_dist"
+
+
+@pytest.fixture
+def http(aws_credentials: None) -> Iterator[Any]:
+    """The raw test client: the console's files are not JSON."""
+    with Client(app, stage_name="dev") as client:
+        yield client.http
+
+
+@pytest.fixture
+def built() -> dict[str, Any]:
+    manifest = DIST / "manifest.json"
+    if not manifest.exists():
+        pytest.skip("the console is not built (`make console`; `make test` builds it)")
+    return json.loads(manifest.read_text())
+
+
+def test_GIVEN_no_token_WHEN_opening_the_console_THEN_its_page_with_revalidation_and_a_strict_policy(
+    http: Any, built: dict[str, Any]
+) -> None:
+    page = http.get("/console/")
+
+    assert page.status_code == 200
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert page.headers["Cache-Control"] == "no-cache"
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert built["script"] in page.body.decode()
+    again = http.get("/console/", headers={"If-None-Match": page.headers["ETag"]})
+    assert (again.status_code, again.body) == (304, b"")
+
+
+def test_GIVEN_no_token_WHEN_fetching_a_hashed_asset_THEN_it_is_cached_for_a_year_with_its_type(
+    http: Any, built: dict[str, Any]
+) -> None:
+    script = http.get(f"/console/{built['script']}")
+    style = http.get(f"/console/{built['style']}")
+
+    assert script.status_code == 200 and style.status_code == 200
+    assert script.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert style.headers["Content-Type"] == "text/css; charset=utf-8"
+    assert script.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert script.body == (DIST / built["script"]).read_bytes()
+
+
+def test_GIVEN_the_console_without_its_slash_WHEN_opened_THEN_308_to_the_folder_whatever_the_stage_prefix(
+    http: Any,
+) -> None:
+    reply = http.get("/console")
+
+    assert (reply.status_code, reply.headers["Location"]) == (308, "console/")
+
+
+def test_GIVEN_a_name_the_build_does_not_have_WHEN_asked_THEN_404_in_our_error_shape(
+    api: Api, built: dict[str, Any]
+) -> None:
+    for name in ("app.js", "manifest.json", "..%2F..%2Fapp.py", "index.htm"):
+        reply = api.as_(None).call("GET", f"/console/{name}")
+        assert (reply.status, reply.body["error"]) == (404, "not_found"), name
+
+
+def test_GIVEN_the_environment_WHEN_reading_the_console_config_THEN_token_sign_in_unless_cognito_is_set(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anonymous = api.as_(None)
+    assert anonymous.get("/console/config.json").body == {"auth": "token"}
+
+    monkeypatch.setenv("CONSOLE_COGNITO_DOMAIN", "https://leadcrm.auth.eu-central-1.amazoncognito.com/")
+    monkeypatch.setenv("CONSOLE_COGNITO_CLIENT_ID", "4r1ex2ample3client")
+    config = anonymous.get("/console/config.json")
+
+    assert config.headers["Cache-Control"] == "no-cache"
+    assert config.body == {
+        "auth": "cognito",
+        "cognito": {
+            "domain": "https://leadcrm.auth.eu-central-1.amazoncognito.com",
+            "client_id": "4r1ex2ample3client",
+            "scopes": ["openid", "email", "profile"],
+        },
+    }

@@ -129,6 +129,19 @@ CONTRACT: dict[tuple[str, str], Contract] = {
             ),
         ),
     ),
+    ("GET", "/console"): Contract(
+        "The web console's page",
+        "console",
+        {200: Reply(None, "index.html (text/html)"), 308: Reply(None, "To /console/ (the page is read as a folder)")},
+        errors=MISSING,
+        description="Public: the page signs its user in (token, or Cognito's hosted UI) before it calls the API.",
+    ),
+    ("GET", "/console/{file}"): Contract(
+        "A console asset, or its sign-in settings (config.json)",
+        "console",
+        ok(None, "JavaScript, CSS, SVG or JSON; hashed names are cached for a year"),
+        errors=MISSING,
+    ),
     # --- who am I (auth) ----------------------------------------------------------
     ("GET", "/me"): Contract("The caller: role and operator profile", "me", ok(MeOut)),
     ("PATCH", "/me"): Contract(

@@ -25,6 +25,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/health"),
         ("GET", "/openapi.json"),
         ("POST", "/channels/telegram/{source_id}"),
+        # The console's page, scripts and sign-in settings: nothing in them is secret.
+        ("GET", "/console"),
+        ("GET", "/console/{file}"),
     }
 )
 
