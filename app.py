@@ -23,6 +23,8 @@ from chalicelib.api.observability import bp as observed
 from chalicelib.handlers import intake, schedules
 
 app = Chalice(app_name="leadcrm")
+# Off unless CONSOLE_CORS_ORIGIN is set: every route registered below takes this default.
+app.api.cors = console.cors_policy()
 
 app.register_blueprint(observed)
 app.register_blueprint(conditional.bp)

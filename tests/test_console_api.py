@@ -4,6 +4,9 @@ conditional GETs, the scoring status, and the console's own files."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -206,6 +209,52 @@ def test_GIVEN_an_operator_WHEN_reading_the_scoring_status_THEN_403(api: Api, de
     reply = api.as_(dev_keys.token("operator", anna["id"])).get("/scoring/model")
 
     assert reply.status == 403
+
+
+# --- CORS: off by default, one origin when configured ------------------------------------------
+
+
+def test_GIVEN_the_default_configuration_WHEN_a_browser_asks_from_another_origin_THEN_no_cors_anywhere(
+    api: Api,
+) -> None:
+    from app import app
+
+    reply = api.call("GET", "/health", headers={"Origin": "https://elsewhere.example"})
+
+    assert [path for path, methods in app.routes.items() for entry in methods.values() if entry.cors] == []
+    assert "Access-Control-Allow-Origin" not in reply.headers
+
+
+def test_GIVEN_console_cors_origin_set_WHEN_the_app_loads_THEN_every_route_allows_that_origin_and_its_preflight(
+    tmp_path: Any,
+) -> None:
+    # A fresh interpreter: the policy is read when the routes are declared (it shapes the packaged template).
+    script = textwrap.dedent(
+        """
+        import json, os
+        os.environ["CONSOLE_CORS_ORIGIN"] = "https://console.example.com/"
+        from chalice.config import Config
+        from chalice.local import LocalGateway
+        from app import app
+        cors = {entry.cors.allow_origin for methods in app.routes.values() for entry in methods.values()}
+        gateway = LocalGateway(app, Config(chalice_stage="dev"))
+        origin = {"origin": "https://console.example.com"}
+        health = gateway.handle_request("GET", "/health", origin, b"")
+        preflight = gateway.handle_request(
+            "OPTIONS", "/me/appeals", {**origin, "access-control-request-method": "GET"}, b"")
+        print(json.dumps({"cors": sorted(cors), "health": health["headers"], "preflight": preflight["headers"]}))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert seen["cors"] == ["https://console.example.com"]
+    assert seen["health"]["Access-Control-Allow-Origin"] == "https://console.example.com"
+    assert "ETag" in seen["health"]["Access-Control-Expose-Headers"]
+    preflight = {name.lower(): value for name, value in seen["preflight"].items()}
+    assert preflight["access-control-allow-origin"] == "https://console.example.com"
+    assert {"Authorization", "If-None-Match"} <= set(preflight["access-control-allow-headers"].split(","))
+    assert "GET" in preflight["access-control-allow-methods"].split(",")
 
 
 # --- the console's own files --------------------------------------------------------------

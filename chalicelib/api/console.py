@@ -1,4 +1,5 @@
-"""The web console at `/console/`: its static files and its sign-in settings.
+"""The web console at `/console/`: its static files, its sign-in settings, and
+the CORS switch for a console hosted elsewhere.
 
 `make` builds the console (npm + esbuild, `console/build.mjs`) into
 `chalicelib/console_dist/`, which `chalice package` bundles with the rest of
@@ -20,7 +21,7 @@ import json
 import os
 from pathlib import Path
 
-from chalice import Blueprint, Response
+from chalice import Blueprint, CORSConfig, Response
 
 from chalicelib.api.http import endpoint
 from chalicelib.errors import NotFound
@@ -70,6 +71,25 @@ def console_config() -> dict[str, object]:
         return {"auth": "token"}
     scopes = (os.environ.get("CONSOLE_COGNITO_SCOPES") or "openid email profile").split()
     return {"auth": "cognito", "cognito": {"domain": domain, "client_id": client_id, "scopes": scopes}}
+
+
+def cors_policy() -> CORSConfig | None:
+    """CORS for a console served from another origin: off unless `CONSOLE_CORS_ORIGIN` names that origin.
+
+    Read when the routes are declared, not per request: API Gateway answers the
+    browser's preflight itself, from OPTIONS methods that `chalice package`
+    writes into the template only for routes that have CORS. Set it in the
+    stage's `environment_variables` (.chalice/config.json), so the packaged
+    template and the running functions agree."""
+    origin = (os.environ.get("CONSOLE_CORS_ORIGIN") or "").strip().rstrip("/")
+    if not origin:
+        return None
+    return CORSConfig(
+        allow_origin=origin,
+        allow_headers=["If-None-Match"],
+        expose_headers=["ETag", "Retry-After"],
+        max_age=600,
+    )
 
 
 def _manifest() -> dict[str, str]:
