@@ -194,6 +194,8 @@ export default {
 
   "closed.title": "My closed appeals",
   "closed.back": "Back to my inbox",
+  "closed.count.one": "{count}{more} closed appeal",
+  "closed.count.other": "{count}{more} closed appeals",
   "closed.none": "No closed appeals yet.",
 
   "lead.card": "Lead",

@@ -210,6 +210,10 @@ export default {
 
   "closed.title": "Мои закрытые обращения",
   "closed.back": "К моим обращениям",
+  "closed.count.one": "{count}{more} закрытое обращение",
+  "closed.count.few": "{count}{more} закрытых обращения",
+  "closed.count.many": "{count}{more} закрытых обращений",
+  "closed.count.other": "{count}{more} закрытого обращения",
   "closed.none": "Закрытых обращений пока нет.",
 
   "lead.card": "Лид",

@@ -210,6 +210,10 @@ export default {
 
   "closed.title": "Мої закриті звернення",
   "closed.back": "До моїх звернень",
+  "closed.count.one": "{count}{more} закрите звернення",
+  "closed.count.few": "{count}{more} закриті звернення",
+  "closed.count.many": "{count}{more} закритих звернень",
+  "closed.count.other": "{count}{more} закритого звернення",
   "closed.none": "Закритих звернень поки немає.",
 
   "lead.card": "Лід",

@@ -71,13 +71,36 @@ export function AppealActions({ appeal, onChanged, compact = false }) {
   );
 }
 
-export function AppealCard({ appeal, now, fresh, onChanged, showOperator = false }) {
+// Leads' names for the cards, fetched once per lead (an appeal carries only the lead's id).
+const leadNames = new Map();
+
+export function useLeadNames(appeals) {
+  const { api } = useApp();
+  const [, setVersion] = useState(0);
+  const missing = [...new Set(appeals.map((a) => a.lead_id))].filter((id) => !leadNames.has(id));
+  useEffect(() => {
+    if (!missing.length) return;
+    for (const id of missing) leadNames.set(id, null);
+    Promise.all(
+      missing.map((id) =>
+        api.get(`/leads/${id}`).then(
+          (lead) => leadNames.set(id, lead.name || null),
+          () => leadNames.delete(id),
+        ),
+      ),
+    ).then(() => setVersion((n) => n + 1));
+  }, [missing.join(",")]);
+  return (id) => leadNames.get(id) || null;
+}
+
+export function AppealCard({ appeal, now, fresh, onChanged, showOperator = false, leadName = null }) {
   const { t, fmt } = useI18n();
   return (
     <li class={`appeal-card${fresh ? " fresh" : ""}${appeal.accepted_at ? "" : " unaccepted"}`}>
       <div class="appeal-card-head">
         <h3>
-          <a href={href(`/appeals/${appeal.id}`)}>{appeal.lead_external_id}</a>
+          <a href={href(`/appeals/${appeal.id}`)}>{leadName || appeal.lead_external_id}</a>
+          {leadName && <span class="external-id">{appeal.lead_external_id}</span>}
         </h3>
         <time datetime={appeal.created_at} title={fmt.dateTime(appeal.created_at)}>
           {fmt.ago(appeal.last_message_at || appeal.created_at, now)}
@@ -160,6 +183,7 @@ export function Inbox() {
 
   const waiting = items.filter((appeal) => !appeal.accepted_at);
   const working = items.filter((appeal) => appeal.accepted_at);
+  const nameOf = useLeadNames(items);
   return (
     <Page
       title={t("inbox.title")}
@@ -180,7 +204,7 @@ export function Inbox() {
             {waiting.length ? (
               <ul class="appeal-list">
                 {waiting.map((appeal) => (
-                  <AppealCard key={appeal.id} appeal={appeal} now={now} fresh={fresh.has(appeal.id)} onChanged={poll.refresh} />
+                  <AppealCard key={appeal.id} appeal={appeal} now={now} fresh={fresh.has(appeal.id)} onChanged={poll.refresh} leadName={nameOf(appeal.lead_id)} />
                 ))}
               </ul>
             ) : (
@@ -191,7 +215,7 @@ export function Inbox() {
             {working.length ? (
               <ul class="appeal-list">
                 {working.map((appeal) => (
-                  <AppealCard key={appeal.id} appeal={appeal} now={now} fresh={fresh.has(appeal.id)} onChanged={poll.refresh} />
+                  <AppealCard key={appeal.id} appeal={appeal} now={now} fresh={fresh.has(appeal.id)} onChanged={poll.refresh} leadName={nameOf(appeal.lead_id)} />
                 ))}
               </ul>
             ) : (
@@ -227,6 +251,7 @@ export function Closed() {
   const { t } = useI18n();
   const now = useNow(30000);
   const list = usePaged(api, "/me/appeals?status=closed&limit=25", []);
+  const nameOf = useLeadNames(list.items);
   return (
     <Page
       title={t("closed.title")}
@@ -237,17 +262,19 @@ export function Closed() {
       }
     >
       <ErrorMessage error={list.error} />
-      {list.loading && !list.items.length ? (
-        <Loading />
-      ) : list.items.length ? (
-        <ul class="appeal-list">
-          {list.items.map((appeal) => (
-            <AppealCard key={appeal.id} appeal={appeal} now={now} onChanged={list.reload} />
-          ))}
-        </ul>
-      ) : (
-        <Empty>{t("closed.none")}</Empty>
-      )}
+      <Section title={t.n("closed.count", list.items.length, { more: list.next ? "+" : "" })}>
+        {list.loading && !list.items.length ? (
+          <Loading />
+        ) : list.items.length ? (
+          <ul class="appeal-list">
+            {list.items.map((appeal) => (
+              <AppealCard key={appeal.id} appeal={appeal} now={now} onChanged={list.reload} leadName={nameOf(appeal.lead_id)} />
+            ))}
+          </ul>
+        ) : (
+          <Empty>{t("closed.none")}</Empty>
+        )}
+      </Section>
       {list.next && (
         <Button busy={list.more.busy} onClick={list.loadMore}>
           {t("common.more")}
