@@ -87,13 +87,14 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 ## Benchmarks (DynamoDB requests per operation, throughput) on DynamoDB Local.
-bench: install
+bench: install console chromium
 	$(PY) -m bench.intake
 	$(PY) -m bench.sqs_intake
 	$(PY) -m bench.concurrency
 	$(PY) -m bench.reassign
 	$(PY) -m bench.scoring
 	$(PY) -m bench.cold_start
+	$(PY) -m bench.console
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis $(CONSOLE_DIST) build/console-esbuild build/console-screenshots
