@@ -28,7 +28,8 @@ function errorFrom(status, body, text) {
 }
 
 export function createApi({ base, token, onUnauthorized }) {
-  async function request(method, path, { body, etag, signal } = {}) {
+  // `probe`: a 401 is the caller's to explain (the sign-in screen checking a token), not a session ending.
+  async function request(method, path, { body, etag, signal, probe = false } = {}) {
     const headers = { Accept: "application/json" };
     const bearer = token();
     if (bearer) headers.Authorization = `Bearer ${bearer}`;
@@ -59,7 +60,7 @@ export function createApi({ base, token, onUnauthorized }) {
     }
     if (!response.ok) {
       const error = errorFrom(response.status, data, text);
-      if (response.status === 401 && onUnauthorized) onUnauthorized(error);
+      if (response.status === 401 && onUnauthorized && !probe) onUnauthorized(error);
       throw error;
     }
     return { data, etag: response.headers.get("ETag"), status: response.status };

@@ -162,5 +162,17 @@ def test_GIVEN_the_sign_in_page_WHEN_a_wrong_or_expired_token_is_given_THEN_it_s
         console.page.get_by_label("Token").fill(console.stack.token("admin", expires_in=-120))
         console.page.get_by_role("button", name="Sign in").click()
         expect(console.page.get_by_role("alert")).to_contain_text("The API refused this token")
+        expect(console.page.get_by_text("Your session ended")).to_have_count(0)
         assert console.page.evaluate("() => sessionStorage.getItem('leadcrm.token')") is None
         check(console, "signin")
+
+
+def test_GIVEN_a_signed_in_admin_WHEN_the_token_expires_THEN_the_console_returns_to_sign_in_and_says_why(
+    new_console: Any,
+) -> None:
+    console = new_console()
+    console.sign_in(console.stack.token("admin", expires_in=10))
+
+    expect(console.page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=20_000)
+    expect(console.page.get_by_role("status").filter(has_text="Your token expired")).to_be_visible()
+    assert console.page.evaluate("() => sessionStorage.getItem('leadcrm.token')") is None

@@ -24,7 +24,7 @@ export function SignIn({ config, api, why, onSignedIn }) {
     session.set(value);
     try {
       // Checked before we let it in: a refused token never reaches the shell.
-      await api.request("GET", "/me");
+      await api.request("GET", "/me", { probe: true });
       onSignedIn(value);
     } catch (failure) {
       session.clear();
