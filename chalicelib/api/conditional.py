@@ -11,9 +11,12 @@ middleware registered on a blueprint to the whole app.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Request, Response
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 bp = Blueprint(__name__)
 
@@ -42,9 +45,10 @@ def conditional_get(event: Request, get_response: Callable[[Request], Response])
     if event.method != "GET" or response.status_code != 200 or not isinstance(response.body, str | bytes):
         return response
     headers = response.headers
-    tag = headers.get(ETAG) or entity_tag(response.body)
+    given = headers.get(ETAG)
+    tag = given if isinstance(given, str) and given else entity_tag(response.body)
     headers[ETAG] = tag
-    if not matches((event.headers or {}).get("if-none-match"), tag):
+    if not matches(event.headers.get("if-none-match") if event.headers else None, tag):
         return response
     kept = {name: headers[name] for name in _KEPT_ON_304 if name in headers}
     return Response(body="", status_code=304, headers={ETAG: tag, **kept})

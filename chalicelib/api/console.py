@@ -118,7 +118,7 @@ def _asset(name: str) -> Response:
     content_type = manifest.get(name)
     if content_type is None:
         raise NotFound(f"no console file named {name[:64]!r}")
-    headers = {"Content-Type": content_type, **_cache(name), **_SECURITY}
+    headers: dict[str, str | list[str]] = {"Content-Type": content_type, **_cache(name), **_SECURITY}
     if name == INDEX:
         headers["Content-Security-Policy"] = _content_security_policy()
     stamp = (DIST / "manifest.json").stat().st_mtime_ns

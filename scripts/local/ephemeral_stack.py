@@ -25,12 +25,24 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from scripts.local.dev_auth import DevKeys
-from scripts.local.dynamodb_local import HOST, REPO_ROOT, DynamoDBLocal, find_jar, free_port, java_available, terminate_group
+from scripts.local.dynamodb_local import (
+    HOST,
+    REPO_ROOT,
+    DynamoDBLocal,
+    find_jar,
+    free_port,
+    java_available,
+    terminate_group,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from scripts.local.dev_auth import DevKeys
 
 READY_LINE = "leadcrm local stack is up"
 

@@ -7,17 +7,20 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from chalice.test import Client
 
 from app import app
 from chalicelib.api.conditional import entity_tag, matches
-from scripts.local.dev_auth import DevKeys
-from tests.support import Api
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from scripts.local.dev_auth import DevKeys
+    from tests.support import Api
 
 
 def one_operator_source(api: Api, max_load: int = 5, **operator: Any) -> tuple[dict[str, Any], dict[str, Any]]:

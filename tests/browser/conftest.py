@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -22,6 +20,10 @@ import requests
 from scripts.local.dev_auth import DevKeys
 from scripts.local.dynamodb_local import REPO_ROOT
 from scripts.local.ephemeral_stack import RunningStack, ephemeral_stack
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 ARTIFACTS = REPO_ROOT / "build" / "console-screenshots"
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -9,19 +9,22 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from playwright.sync_api import expect
 
-from scripts.local.dev_auth import DevKeys
 from scripts.local.dynamodb_local import HOST
 from scripts.local.ephemeral_stack import RunningStack, ephemeral_stack
 from tests.browser.conftest import AXE, Api, Console, _why_skipped, unique
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from scripts.local.dev_auth import DevKeys
 
 CLIENT_ID = "console-client-1"
 

@@ -3,15 +3,18 @@ critical violation, nothing scrolls sideways, no script error, and a screenshot 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import expect
 
-from scripts.local.ephemeral_stack import RunningStack
 from tests.browser.conftest import AXE, DESKTOP, PHONE, Api, Console, appeal, dump, unique
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from scripts.local.ephemeral_stack import RunningStack
 
 
 @dataclass(frozen=True)
