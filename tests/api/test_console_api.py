@@ -262,7 +262,7 @@ def test_GIVEN_console_cors_origin_set_WHEN_the_app_loads_THEN_every_route_allow
 
 # --- the console's own files --------------------------------------------------------------
 
-DIST = Path(__file__).resolve().parents[1] / "chalicelib" / "console_dist"
+DIST = Path(__file__).resolve().parents[2] / "chalicelib" / "console_dist"
 
 
 @pytest.fixture
