@@ -55,8 +55,13 @@ const RULES = [
   [/score is stale/, () => ["transfer.rule.stale", {}]],
 ];
 
+const NEXT_STEPS = / \((?=[^()]*\b(?:GET|POST|PATCH|PUT|DELETE) \/)[^()]*\)$/;
+
 export function transferRefusals(message, t, fmt) {
-  const text = String(message || "");
+  // The API appends what would help, as routes, in one parenthesis: "…; no business_domain
+  // (POST /leads/{id}/analyze scores it now; set business_domain with PATCH /leads/{id})".
+  // The view has its own buttons for those, so the hint is dropped before the rules are split.
+  const text = String(message || "").replace(NEXT_STEPS, "");
   const list = text.includes(": ") ? text.slice(text.indexOf(": ") + 2) : text;
   return list
     .split("; ")
