@@ -2,9 +2,23 @@
 
 from chalice.app import Chalice
 
-from chalicelib.api import admin, appeals, auth, deals, health, leads, me, openapi, operators, sources, stats, telegram
+from chalicelib.api import (
+    admin,
+    appeals,
+    auth,
+    deals,
+    health,
+    leads,
+    me,
+    openapi,
+    operator_bot,
+    operators,
+    sources,
+    stats,
+    telegram,
+)
 from chalicelib.api.observability import bp as observed
-from chalicelib.handlers import intake, schedules
+from chalicelib.handlers import events, intake, schedules
 
 app = Chalice(app_name="leadcrm")
 
@@ -20,6 +34,8 @@ app.register_blueprint(leads.bp)
 app.register_blueprint(deals.bp)
 app.register_blueprint(stats.bp)
 app.register_blueprint(telegram.bp)
+app.register_blueprint(operator_bot.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(intake.bp)
 app.register_blueprint(schedules.bp)
+app.register_blueprint(events.bp)

@@ -27,6 +27,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/health"),
         ("GET", "/openapi.json"),
         ("POST", "/channels/telegram/{source_id}"),
+        ("POST", "/telegram/operator-bot"),
     }
 )
 
@@ -40,6 +41,8 @@ ROLE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
             ("POST", "/appeals/{appeal_id}/accept"),
             ("POST", "/appeals/{appeal_id}/close"),
             ("GET", "/leads/{lead_id}"),
+            # Its own link code only (the service checks the id); unlinking is an admin's.
+            ("POST", "/operators/{operator_id}/telegram-link"),
         }
     ),
     "bot": frozenset({("POST", "/appeals")}),
