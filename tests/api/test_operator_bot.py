@@ -294,3 +294,30 @@ def test_GIVEN_an_admin_WHEN_it_patches_and_unlinks_a_chat_THEN_messages_follow(
     stack.api.appeal(src["id"])
     stack.feed()
     assert len([m for m in stack.fake.messages(CHAT) if m.callback_data]) == 1
+
+
+def test_GIVEN_the_bot_at_work_WHEN_every_line_is_captured_THEN_no_personal_data_or_token_is_logged(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.log_capture import captured_logs
+
+    name, text = "Zebulon Quixwhistle", "Marmalade heliotrope <invoice> & ring me"
+    capsys.readouterr()
+    with captured_logs() as logs:
+        anna = stack.api.operator("Philippa Grimsditch", max_load=5)
+        src = stack.api.source()
+        stack.api.weights(src["id"], {anna["id"]: 10})
+        stack.link(anna["id"], CHAT)
+        stack.fake.fail_next("sendMessage", 1, error_code=502, description=f"Bad Gateway for {name}")
+        appeal = stack.api.appeal(src["id"], lead_name=name, message=text)
+        with pytest.raises(Exception, match="Bad Gateway"):
+            stack.feed()
+        stack.client.lambda_.invoke("appeal_events", stack.invocations[-1])
+        message = next(m for m in stack.fake.messages(CHAT) if m.callback_data)
+        stack.press(CHAT, f"c:{appeal['id']}", message.message_id)
+        stack.say(CHAT, "/pause")
+    printed = capsys.readouterr()
+    everything = "\n".join((logs.text(), printed.out, printed.err))
+    for secret in (name, "Quixwhistle", "Marmalade heliotrope", "Grimsditch", stack.token, str(CHAT)):
+        assert secret not in everything, [line for line in everything.splitlines() if secret in line][:3]
+    assert "operator notified" in everything  # the work was logged, by ids
