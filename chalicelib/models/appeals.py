@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
@@ -198,6 +199,8 @@ class AwaitingAcceptBySource(GlobalSecondaryIndex["Appeal"]):
 class Appeal(Model):
     class Meta(TableMeta):
         table_name = TableName("appeals")
+        # Both images on the stream: chalicelib/events reads what changed.
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     appeal_id = UnicodeAttribute(hash_key=True)
     lead_id = UnicodeAttribute()
