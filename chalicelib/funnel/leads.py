@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.access.ownership import ensure_lead_visible
+from chalicelib.access.ownership import visible_lead_sources
 from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.core.ids import iso, lead_id_for, utc_now
 from chalicelib.core.observability import logger
@@ -68,9 +68,9 @@ def lead_out(row: Lead) -> LeadOut:
 
 
 def get_lead(lead_id: str, *, viewer: Principal) -> LeadOut:
-    row = get_lead_row(lead_id)
-    ensure_lead_visible(row.lead_id, viewer)
-    return lead_out(row)
+    """Not visible to the viewer: NotFound, like a missing lead."""
+    visible_lead_sources(lead_id, viewer)
+    return lead_out(get_lead_row(lead_id))
 
 
 def list_leads(

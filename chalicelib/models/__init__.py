@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.db.transactions import transaction_connection
-from chalicelib.models.appeals import Appeal, OpenAppealMarker
+from chalicelib.models.appeals import Appeal, LeadMembership, OpenAppealMarker
 from chalicelib.models.leads import Deal, Lead, ScoringModel
 from chalicelib.models.operators import Operator
 from chalicelib.models.sources import Source
@@ -21,13 +21,19 @@ if TYPE_CHECKING:
 
 ALL_MODELS: tuple[type[Model], ...] = (Operator, Source, Weight, Lead, Appeal)
 # Models sharing a table with one above (no table of their own to create).
-SHARED_TABLE_MODELS: tuple[type[Model], ...] = (OpenAppealMarker, Deal, ScoringModel)
+SHARED_TABLE_MODELS: tuple[type[Model], ...] = (
+    OpenAppealMarker,
+    LeadMembership,
+    Deal,
+    ScoringModel,
+)
 
 __all__ = [
     "ALL_MODELS",
     "Appeal",
     "Deal",
     "Lead",
+    "LeadMembership",
     "OpenAppealMarker",
     "Operator",
     "ScoringModel",

@@ -27,6 +27,7 @@ __all__ = [
     "Appeal",
     "AppealStatus",
     "EventType",
+    "LeadMembership",
     "OpenAppealMarker",
     "Reason",
     "Segment",
@@ -35,9 +36,10 @@ __all__ = [
     "get_appeal_row",
     "lapsed_appeals",
     "lead_appeals_page",
-    "lead_has_appeal_of",
     "line_rows_page",
     "line_work_page",
+    "member_key",
+    "member_sources",
     "open_appeal_id",
     "open_marker_key",
     "operator_appeals_page",
@@ -253,6 +255,28 @@ class OpenAppealMarker(Model):
     open_appeal_id = UnicodeAttribute()
 
 
+class LeadMembership(Model):
+    """How many of a lead's appeals from one source are with one operator
+    (active, or closed while with it), kept in the appeals table.
+
+    Its key is `member#<lead_id>#<source_id>#<operator_id>`; handing an
+    appeal to an operator adds 1, taking it back (reassignment, the line,
+    escalation) takes 1 off, in the same transaction. Whether an operator may
+    read a lead, and whose contacts, is then one BatchGetItem of small items,
+    whatever the number of the lead's appeals. No index sees it.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("appeals")
+
+    appeal_id = UnicodeAttribute(hash_key=True)
+    appeals = NumberAttribute(default=0)
+
+
+def member_key(lead_id: str, source_id: str, operator_id: str) -> str:
+    return f"member#{lead_id}#{source_id}#{operator_id}"
+
+
 def open_marker_key(lead_id: str, source_id: str) -> str:
     return f"open#{lead_id}#{source_id}"
 
@@ -347,9 +371,11 @@ def lead_appeals_page(lead_id: str, limit: int, start: Key | None) -> tuple[list
     return take_page(query, limit, start)
 
 
-def lead_has_appeal_of(lead_id: str, operator_id: str) -> bool:
-    """One of the lead's appeals is (or was last) assigned to this operator."""
-    # A lead has a handful of appeals: one index page holds them all (no Limit: with a
-    # filter, Limit=1 would cost a request per appeal).
-    mine = Appeal.by_lead.query(lead_id, filter_condition=Appeal.operator_id == operator_id)
-    return next(iter(mine), None) is not None
+def member_sources(lead_id: str, operator_id: str, source_ids: list[str]) -> list[str]:
+    """Those of `source_ids` through which one of the lead's appeals is (or, closed, was) with
+    this operator: one BatchGetItem of membership items, O(sources), never O(appeals)."""
+    if not source_ids:
+        return []
+    keys = {member_key(lead_id, source_id, operator_id): source_id for source_id in source_ids}
+    found = LeadMembership.batch_get(list(keys), attributes_to_get=["appeal_id", "appeals"])
+    return sorted(keys[row.appeal_id] for row in found if int(row.appeals or 0) > 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -47,6 +47,7 @@ __all__ = [
     "get_lead_row",
     "last_operator_of",
     "lead_ids_in_stage",
+    "lead_sources",
     "leads_in_stage",
     "leads_newest_first",
     "model_key",
@@ -175,6 +176,9 @@ class Lead(Model):
     business_domain = UnicodeAttribute(null=True)
     # The source of the lead's first appeal (where it was acquired).
     source_id = UnicodeAttribute(null=True)
+    # Every source that sent one of its appeals (bounded by the sources table):
+    # whose contact records and memberships there are to read.
+    source_ids = UnicodeSetAttribute(null=True)
     appeals_count = NumberAttribute(default=0)
     message_count = NumberAttribute(default=0)
     # Rows written before the funnel existed have no stage: they read as `new`.
@@ -293,6 +297,15 @@ def leads_newest_first(limit: int, cursor: str | None) -> tuple[list[Lead], str 
 def leads_in_stage(stage: LeadStage, limit: int, cursor: str | None) -> tuple[list[Lead], str | None]:
     """A stage's leads, latest stage change first."""
     return newest_first(Lead, Lead.by_stage, stage, limit, cursor)
+
+
+def lead_sources(lead_id: str) -> list[str]:
+    """The sources that sent the lead's appeals; reads two small attributes (NotFound when no such lead)."""
+    row = get_row(Lead, lead_id, "lead", prefix=LEAD_PREFIX, attributes=["lead_id", "source_id", "source_ids"])
+    sources = set(row.source_ids or ())
+    if row.source_id:
+        sources.add(row.source_id)
+    return sorted(sources)
 
 
 def last_operator_of(lead_id: str) -> str | None:

@@ -169,6 +169,7 @@ def _upsert_lead(tx: Transaction, lead_id: str, request: AppealCreate, at: str) 
         Lead.listed.set(LISTED),
         Lead.created_at.set(Lead.created_at | at),
         Lead.source_id.set(Lead.source_id | request.source_id),
+        Lead.source_ids.add({request.source_id}),
         Lead.stage.set(Lead.stage | NEW),
         Lead.stage_changed_at.set(Lead.stage_changed_at | at),
     ]

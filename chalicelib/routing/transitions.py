@@ -126,6 +126,8 @@ def _leave(tx: Transaction, row: Appeal, at: str, *, reclaim: Reason | None = No
         release(tx, row)
         departure = _Departure((Appeal.status == ACTIVE) & (Appeal.operator_id == row.operator_id))
         if reclaim is not None:
+            # Taken from its operator (a close leaves it theirs): so is the operator's view of the lead.
+            counters.add_member(tx, row.lead_id, row.source_id, row.operator_id, -1, label=RELEASED + counters.MEMBER)
             departure.guard &= Appeal.accepted_at.does_not_exist()
             departure.actions.append(Appeal.reassign_count.add(1))
         if reclaim == Reason.SLA_LAPSED:
@@ -203,6 +205,7 @@ def hand_to_operator(
     previous = row.operator_id if row.status == ACTIVE else None
     departure = _leave(tx, row, at, reclaim=reason if previous else None)
     add_claim(tx, row.source_id, winner.operator_id, serving=serving)
+    counters.add_member(tx, row.lead_id, row.source_id, winner.operator_id, 1)
     # A new appeal's lead is upserted by intake in this same transaction.
     lead_exists = Lead.lead_id.exists() if row.status is not None else None
     tx.update(LEAD, Lead(row.lead_id), [Lead.last_operator_id.set(winner.operator_id)], lead_exists)
