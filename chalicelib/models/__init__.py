@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.db.transactions import transaction_connection
 from chalicelib.models.appeals import Appeal, LeadMembership, OpenAppealMarker
-from chalicelib.models.leads import Deal, Lead, ScoringModel
+from chalicelib.models.leads import Deal, Lead, LeadContacts, ScoringModel
 from chalicelib.models.operators import Operator
 from chalicelib.models.sources import Source
 from chalicelib.models.weights import Weight
@@ -25,6 +25,7 @@ SHARED_TABLE_MODELS: tuple[type[Model], ...] = (
     OpenAppealMarker,
     LeadMembership,
     Deal,
+    LeadContacts,
     ScoringModel,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "Appeal",
     "Deal",
     "Lead",
+    "LeadContacts",
     "LeadMembership",
     "OpenAppealMarker",
     "Operator",

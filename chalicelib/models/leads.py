@@ -33,11 +33,13 @@ __all__ = [
     "DealEventType",
     "DealStage",
     "Lead",
+    "LeadContacts",
     "LeadEventType",
     "LeadStage",
     "Recommendation",
     "ScoreTrigger",
     "ScoringModel",
+    "contacts_key",
     "current_scoring_model",
     "deal_id_for",
     "deal_key",
@@ -46,6 +48,7 @@ __all__ = [
     "get_deal_row",
     "get_lead_row",
     "last_operator_of",
+    "lead_contacts",
     "lead_ids_in_stage",
     "lead_sources",
     "leads_in_stage",
@@ -270,6 +273,31 @@ class ScoringModel(Model):
     holdout_brier = NumberAttribute(null=True)
 
 
+class LeadContacts(Model):
+    """What one source collected about a lead (name, phone, e-mail), kept in the leads table.
+
+    Its key is `contacts#<lead_id>#<source_id>`, written by that source's
+    intakes only (its write rate is bounded by the lead). The lead's own
+    fields are filled from the first source that had them and never
+    overwritten by another; an operator reads a lead's contacts only through
+    these records of the sources its own appeals came from. No index sees it.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("leads")
+
+    key = UnicodeAttribute(hash_key=True, attr_name="lead_id")
+    contact_source_id = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+
+
+def contacts_key(lead_id: str, source_id: str) -> str:
+    return f"contacts#{lead_id}#{source_id}"
+
+
 def deal_id_for(lead_id: str) -> str:
     # Derived, so a lead has at most one deal and a retried transfer cannot make two.
     return f"{DEAL_PREFIX}{lead_id.removeprefix(LEAD_PREFIX)}"
@@ -306,6 +334,16 @@ def lead_sources(lead_id: str) -> list[str]:
     if row.source_id:
         sources.add(row.source_id)
     return sorted(sources)
+
+
+def lead_contacts(lead_id: str, source_ids: list[str]) -> list[LeadContacts]:
+    """What each of these sources collected about the lead (one BatchGetItem), in the given order."""
+    if not source_ids:
+        return []
+    found = {
+        row.contact_source_id: row for row in LeadContacts.batch_get([contacts_key(lead_id, s) for s in source_ids])
+    }
+    return [found[source_id] for source_id in source_ids if source_id in found]
 
 
 def last_operator_of(lead_id: str) -> str | None:

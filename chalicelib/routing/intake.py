@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.access.ownership import ensure_may_post_to
-from chalicelib.core.errors import Conflict, NotFound, ServiceBusy
+from chalicelib.core.errors import Conflict, FieldProblem, InvalidInput, NotFound, ServiceBusy
 from chalicelib.core.ids import appeal_id_for_message, iso, lead_id_for, new_id, utc_now
 from chalicelib.core.observability import APPEALS_ASSIGNED, APPEALS_RECEIVED, APPEALS_WAITING, count, logger
 from chalicelib.db.retry import tries
@@ -22,7 +22,7 @@ from chalicelib.models.appeals import (
     open_appeal_id,
     open_marker_key,
 )
-from chalicelib.models.leads import NEW, Lead, last_operator_of
+from chalicelib.models.leads import NEW, Lead, LeadContacts, contacts_key, last_operator_of
 from chalicelib.models.sources import Source, get_source_row
 from chalicelib.routing import counters, transitions
 from chalicelib.routing.capacity import place
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["Intake", "submit_appeal"]
 
 MARKER = "marker"
+CONTACTS = "contacts"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def submit_appeal(
     """
     ensure_may_post_to(request.source_id, viewer)
     source = get_source_row(request.source_id)
+    _ensure_namespace(source, request.lead_external_id)
     lead_id = lead_id_for(request.lead_external_id)
     if not source.sticky:
         return _create(source, request, lead_id, rng=rng)
@@ -85,6 +87,18 @@ def submit_appeal(
         except _MarkerMoved:
             continue  # another message opened an appeal first: attach to that one
     raise ServiceBusy("this lead's conversation is changing too fast; retry shortly")
+
+
+def _ensure_namespace(source: Source, external_id: str) -> None:
+    """A source speaks only for the people of its own channels: a web form's key is not a Telegram user."""
+    prefixes = list(source.external_id_prefixes or ())
+    if prefixes and not external_id.startswith(tuple(prefixes)):
+        problem = FieldProblem(
+            ("body", "lead_external_id"),
+            f"this source accepts external ids starting with {', '.join(prefixes)}",
+            "namespace",
+        )
+        raise InvalidInput("lead_external_id is outside this source's namespaces", [problem])
 
 
 def _draft(appeal_id: str, lead_id: str, source: Source, request: AppealCreate, at: str) -> Appeal:
@@ -163,7 +177,9 @@ def _refused(failure: Cancelled, appeal_id: str, request: AppealCreate) -> Intak
 
 
 def _upsert_lead(tx: Transaction, lead_id: str, request: AppealCreate, at: str) -> None:
-    """Creates the lead on its first appeal, refreshes its contacts on every one."""
+    """Creates the lead on its first appeal. A contact field is filled only
+    while it is empty: what a person or another source set is never
+    overwritten; what this source collected is kept in its own record."""
     actions: list[Action] = [
         Lead.external_id.set(request.lead_external_id),
         Lead.listed.set(LISTED),
@@ -174,12 +190,25 @@ def _upsert_lead(tx: Transaction, lead_id: str, request: AppealCreate, at: str) 
         Lead.stage_changed_at.set(Lead.stage_changed_at | at),
     ]
     contacts = ((Lead.name, request.lead_name), (Lead.phone, request.lead_phone), (Lead.email, request.lead_email))
-    actions.extend(attribute.set(value) for attribute, value in contacts if value is not None)
+    actions.extend(attribute.set(attribute | value) for attribute, value in contacts if value is not None)
+    _record_contacts(tx, lead_id, request, at)
     # The id is a hash of the external id; refuse the astronomically unlikely
     # collision instead of merging two people.
     same_person = Lead.lead_id.does_not_exist() | (Lead.external_id == request.lead_external_id)
     tx.update(counters.LEAD, Lead(lead_id), actions, condition=same_person)
     counters.add_lead_message(tx, lead_id, at, opens_appeal=True)
+
+
+def _record_contacts(tx: Transaction, lead_id: str, request: AppealCreate, at: str) -> None:
+    """This source's own record of the lead's contacts (each source writes only its own)."""
+    given = {"name": request.lead_name, "phone": request.lead_phone, "email": request.lead_email}
+    given = {name: value for name, value in given.items() if value is not None}
+    if not given:
+        return
+    record = LeadContacts(contacts_key(lead_id, request.source_id))
+    actions: list[Action] = [getattr(LeadContacts, name).set(value) for name, value in given.items()]
+    actions += [LeadContacts.contact_source_id.set(request.source_id), LeadContacts.updated_at.set(at)]
+    tx.update(CONTACTS, record, actions)
 
 
 def _log_created(appeal_id: str, lead_id: str, source_id: str, decision: Decision) -> None:
