@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.db.transactions import transaction_connection
-from chalicelib.models.appeals import Appeal, LeadMembership, OpenAppealMarker
+from chalicelib.models.appeals import Appeal, LeadMembership, MessageAlias, OpenAppealMarker
 from chalicelib.models.leads import Deal, Lead, LeadContacts, ScoringModel
 from chalicelib.models.operators import Operator
 from chalicelib.models.sources import Source
@@ -23,6 +23,7 @@ ALL_MODELS: tuple[type[Model], ...] = (Operator, Source, Weight, Lead, Appeal)
 # Models sharing a table with one above (no table of their own to create).
 SHARED_TABLE_MODELS: tuple[type[Model], ...] = (
     OpenAppealMarker,
+    MessageAlias,
     LeadMembership,
     Deal,
     LeadContacts,
@@ -36,6 +37,7 @@ __all__ = [
     "Lead",
     "LeadContacts",
     "LeadMembership",
+    "MessageAlias",
     "OpenAppealMarker",
     "Operator",
     "ScoringModel",

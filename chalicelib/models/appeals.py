@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
@@ -28,10 +35,12 @@ __all__ = [
     "AppealStatus",
     "EventType",
     "LeadMembership",
+    "MessageAlias",
     "OpenAppealMarker",
     "Reason",
     "Segment",
     "Trigger",
+    "appeal_for_message",
     "count_active",
     "get_appeal_row",
     "lapsed_appeals",
@@ -226,9 +235,8 @@ class Appeal(Model):
     lapsed_operator_ids = UnicodeSetAttribute(null=True)
     message_count = NumberAttribute(default=1)
     last_message_at = UnicodeAttribute(null=True)
-    # Hashes of message ids attached to this open appeal, so a redelivered
-    # message is not counted twice.
-    attached_message_hashes = UnicodeSetAttribute(null=True)
+    # Set only on a `MessageAlias` read through this model: the appeal it points at.
+    alias_of = UnicodeAttribute(null=True)
     # JSON events (created, assigned with its decision record, accepted, ...),
     # appended in the same write that changes the state they describe.
     events = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # JSON strings
@@ -253,6 +261,30 @@ class OpenAppealMarker(Model):
 
     appeal_id = UnicodeAttribute(hash_key=True)
     open_appeal_id = UnicodeAttribute()
+
+
+class MessageAlias(Model):
+    """A follow-up message attached to an open appeal, kept in the appeals table.
+
+    Its key is the id the message would have had as an appeal of its own
+    (`appeal_id_for_message(source, message_id)`), written under
+    `attribute_not_exists` in the attach transaction: a redelivered follow-up
+    fails that condition exactly as a redelivered first message fails the
+    appeal's, and no item grows with the number of messages (an appeal used to
+    keep every follow-up's id in a set, until it hit the 400 KB item limit).
+    It expires (DynamoDB TTL) well after SQS could redeliver the message.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("appeals")
+
+    appeal_id = UnicodeAttribute(hash_key=True)
+    alias_of = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+# Longer than SQS keeps a message (14 days at most), so a redelivery always finds its alias.
+ALIAS_LIFETIME_SECONDS = 15 * 24 * 3600
 
 
 class LeadMembership(Model):
@@ -294,6 +326,12 @@ def waiting_key(segment: Segment, since: str, appeal_id: str) -> str:
 
 def get_appeal_row(appeal_id: str) -> Appeal:
     return get_row(Appeal, appeal_id, "appeal")
+
+
+def appeal_for_message(key: str) -> Appeal:
+    """The appeal a message made or was attached to: `key` names the appeal, or an alias of it."""
+    row = get_appeal_row(key)
+    return get_appeal_row(row.alias_of) if row.alias_of else row
 
 
 def open_appeal_id(marker_key: str) -> str | None:

@@ -18,6 +18,7 @@ from chalicelib.models.appeals import (
     Appeal,
     OpenAppealMarker,
     Trigger,
+    appeal_for_message,
     get_appeal_row,
     open_appeal_id,
     open_marker_key,
@@ -233,7 +234,7 @@ def _log_created(appeal_id: str, lead_id: str, source_id: str, decision: Decisio
 
 
 def _existing_for_repeat(appeal_id: str, request: AppealCreate) -> AppealOut:
-    existing = get_appeal_row(appeal_id)
+    existing = appeal_for_message(appeal_id)  # the appeal it made, or the one it was attached to
     if existing.lead_external_id != request.lead_external_id:
         raise Conflict(f"message_id {request.message_id!r} was already used on this source for a different lead")
     return appeal_out(existing)
@@ -251,11 +252,11 @@ def _attach(appeal_id: str, source: Source, request: AppealCreate) -> AppealOut 
     try:
         commit_with_retry(tx)
     except Cancelled as failure:
+        if message_key is not None and failure.failed(transitions.ALIAS):
+            return _existing_for_repeat(message_key, request)  # this very message was seen before: a redelivery
         if not failure.failed(transitions.APPEAL):
             raise
         current = get_appeal_row(appeal_id)
-        if message_key is not None and message_key in (current.attached_message_hashes or ()):
-            return appeal_out(current)  # this very message was attached before: a redelivery
         return None if current.status == CLOSED else appeal_out(current)
     logger.info("follow-up message attached", extra={"appeal_id": appeal_id, "source_id": source.source_id})
     return appeal_out(get_appeal_row(appeal_id))

@@ -30,9 +30,11 @@ from chalicelib.core.errors import Conflict
 from chalicelib.core.ids import iso
 from chalicelib.db.history import append_to
 from chalicelib.models.appeals import (
+    ALIAS_LIFETIME_SECONDS,
     Appeal,
     AppealStatus,
     EventType,
+    MessageAlias,
     Reason,
     Segment,
     operator_status_key,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from chalicelib.routing.draw import Candidate, Decision
 
 __all__ = [
+    "ALIAS",
     "APPEAL",
     "LEAD",
     "RELEASED",
@@ -69,6 +72,7 @@ __all__ = [
 
 # Item labels, so a cancellation says which condition failed.
 APPEAL = "appeal"
+ALIAS = "alias"
 LEAD = "lead"
 # A release shares its transaction with a claim on another operator: its items get their own labels.
 RELEASED = "released_"
@@ -283,12 +287,14 @@ def accept(tx: Transaction, row: Appeal, operator_id: str, *, now: datetime) -> 
 
 def attach_message(tx: Transaction, appeal_id: str, lead_id: str, *, message_key: str | None, now: datetime) -> None:
     """A follow-up message on an open appeal: counted on the appeal (once per
-    message id) and on its lead, where it is a scoring input."""
+    message id: its alias item is created under a condition, so a redelivery
+    cancels the whole transaction) and on its lead, where it is a scoring input."""
     at = iso(now)
     actions = [Appeal.message_count.add(1), Appeal.last_message_at.set(at)]
-    guard = Appeal.status.is_in(WAITING, ACTIVE)
+    tx.update(APPEAL, Appeal(appeal_id), actions, Appeal.status.is_in(WAITING, ACTIVE))
     if message_key is not None:
-        actions.append(Appeal.attached_message_hashes.add({message_key}))
-        guard &= ~Appeal.attached_message_hashes.contains(message_key)
-    tx.update(APPEAL, Appeal(appeal_id), actions, guard)
+        alias = MessageAlias(
+            message_key, alias_of=appeal_id, expires_at=now + timedelta(seconds=ALIAS_LIFETIME_SECONDS)
+        )
+        tx.put(ALIAS, alias, MessageAlias.appeal_id.does_not_exist())
     counters.add_lead_message(tx, lead_id, at, opens_appeal=False, must_exist=True)

@@ -28,7 +28,7 @@ from chalicelib.core.config import INTAKE_QUEUE_NAME, table_env_var
 from chalicelib.core.errors import DomainError, Forbidden, Unauthorized
 from chalicelib.core.ids import iso, utc_now
 from chalicelib.db.tables import LISTED
-from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, Operator
+from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, MessageAlias, Operator
 from chalicelib.models.leads import LOST, TRANSFERRED
 from chalicelib.routing.reassignment import run_reassignment
 from scripts.packaging.package import ROOT, Package, build
@@ -633,3 +633,11 @@ def test_GIVEN_the_bundle_WHEN_listing_it_THEN_every_module_ships_its_bytecode_f
         f"{source.rpartition('/')[2][:-3]}.{tag}.pyc" not in names
     ]
     assert sources and missing == []
+
+
+def test_GIVEN_follow_up_aliases_WHEN_reading_the_appeals_table_THEN_its_ttl_is_their_expiry(
+    template: dict[str, Any],
+) -> None:
+    ttl = template["Resources"]["AppealsTable"]["Properties"]["TimeToLiveSpecification"]
+
+    assert ttl == {"AttributeName": MessageAlias.expires_at.attr_name, "Enabled": True}
