@@ -10,12 +10,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.directory.operators import update_operator
 from chalicelib.models import dynamodb_clients
+from chalicelib.schemas.operators import OperatorPatch
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from chalice.test import Client
+
+    from scripts.local.dev_auth import DevKeys
 
 _message_ids = itertools.count(1)
 _external_ids = itertools.count(1)
@@ -188,3 +192,10 @@ def on_dynamodb_event(event: str, hook: Callable[..., Any]) -> Iterator[None]:
     finally:
         for client in clients:
             client.meta.events.unregister(event, hook)
+
+
+def operator_token(keys: DevKeys, operator_id: str) -> str:
+    """A signed-in operator's token: its `sub` bound to the operator on the server, as an admin would."""
+    subject = f"user-{operator_id}"
+    update_operator(operator_id, OperatorPatch(auth_subject=subject))
+    return keys.token("operator", subject=subject)

@@ -30,6 +30,7 @@ def operator_out(row: Operator) -> OperatorOut:
         is_active=row.is_active,
         max_load=int(row.max_load),
         current_load=int(row.active_load),
+        auth_subject=row.auth_subject,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -47,6 +48,7 @@ def create_operator(request: OperatorCreate) -> OperatorOut:
         is_active=request.is_active,
         max_load=request.max_load,
         active_load=0,
+        auth_subject=request.auth_subject,
         created_at=now,
         updated_at=now,
         listed=LISTED,
@@ -75,7 +77,10 @@ def update_operator(operator_id: str, patch: OperatorPatch, *, redistribute: boo
             [FieldProblem(("query", "redistribute"), "only valid with is_active=false in the body", "value_error")],
         )
     ensure_well_formed(operator_id, "operator")
-    actions: list[Action] = [getattr(Operator, name).set(value) for name, value in changes.items()]
+    actions: list[Action] = [
+        getattr(Operator, name).set(value) if value is not None else getattr(Operator, name).remove()
+        for name, value in changes.items()
+    ]
     actions.append(Operator.updated_at.set(iso(utc_now())))
     row = Operator(operator_id)
     update_existing(row, actions, "operator")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from tests.support import Api, operator_token
+
 if TYPE_CHECKING:
     from scripts.local.dev_auth import DevKeys
-    from tests.support import Api
 
 
 def test_GIVEN_an_appeal_WHEN_reading_its_history_THEN_the_draw_is_explained(api: Api) -> None:
@@ -64,7 +65,7 @@ def test_GIVEN_an_operators_appeal_WHEN_it_reads_the_history_THEN_colleagues_ids
     source = api.source()
     api.weights(source["id"], {anna["id"]: 30, boris["id"]: 10})
     appeal = next(a for a in (api.appeal(source["id"]) for _ in range(20)) if a["operator"]["id"] == anna["id"])
-    as_anna = api.as_(dev_keys.token("operator", anna["id"]))
+    as_anna = api.as_(operator_token(dev_keys, anna["id"]))
 
     seen = as_anna.get(f"/appeals/{appeal['id']}/history")
 

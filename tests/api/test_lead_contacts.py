@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.support import Api, appeal_body
+from tests.support import Api, appeal_body, operator_token
 
 if TYPE_CHECKING:
     from scripts.local.dev_auth import DevKeys
@@ -31,8 +31,8 @@ def two_sources(api: Api, dev_keys: DevKeys) -> dict[str, Any]:
         "b": b,
         "bot_a": api.as_(key_a),
         "lead_id": collected["lead_id"],
-        "as_anna": api.as_(dev_keys.token("operator", anna["id"])),
-        "as_boris": api.as_(dev_keys.token("operator", boris["id"])),
+        "as_anna": api.as_(operator_token(dev_keys, anna["id"])),
+        "as_boris": api.as_(operator_token(dev_keys, boris["id"])),
     }
 
 
@@ -96,7 +96,7 @@ def test_GIVEN_an_appeal_taken_from_an_operator_WHEN_it_reads_the_lead_THEN_404_
     source = api.source("Line")
     api.weights(source["id"], {anna["id"]: 1})
     appeal = api.appeal(source["id"], lead_name="Ivan")
-    as_anna = api.as_(dev_keys.token("operator", anna["id"]))
+    as_anna = api.as_(operator_token(dev_keys, anna["id"]))
     assert as_anna.get(f"/leads/{appeal['lead_id']}").status == 200
 
     api.weights(source["id"], {boris["id"]: 1})

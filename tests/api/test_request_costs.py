@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.models import Appeal, Operator, count_requests
 from chalicelib.routing import views
 from chalicelib.routing.reassignment import run_reassignment
-from tests.support import Api, appeal_body, on_dynamodb_event
+from tests.support import Api, appeal_body, on_dynamodb_event, operator_token
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -197,7 +197,7 @@ def test_GIVEN_a_lead_with_1500_appeals_WHEN_another_operator_reads_it_THEN_404_
                     operator_id=boris["id"],
                 )
             )
-    as_anna = api.as_(dev_keys.token("operator", anna["id"]))
+    as_anna = api.as_(operator_token(dev_keys, anna["id"]))
 
     with count_requests() as counts, consumed_capacity() as units:
         reply = as_anna.get(f"/leads/{first['lead_id']}")
