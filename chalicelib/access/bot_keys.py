@@ -26,7 +26,7 @@ from chalicelib.schemas.auth import ApiKeyIssued, ApiKeyList, ApiKeyOut, ApiKeyR
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["authenticate_key", "is_api_key", "list_keys", "revoke_key", "rotate_key"]
+__all__ = ["PREFIX", "authenticate_key", "is_api_key", "list_keys", "live_key_hash", "revoke_key", "rotate_key"]
 
 PREFIX = "lcbot"
 # Expired keys are dropped on the next change; this caps the live ones so the row stays small.
@@ -53,6 +53,12 @@ def authenticate_key(token: str) -> Principal | None:
         if key.key_id == key_id and _live(key, now) and hmac.compare_digest(key.secret_hash, presented):
             return Principal(role="bot", subject=f"source:{source_id}", source_id=source_id)
     return None
+
+
+def live_key_hash(source: Source, key_id: str) -> str | None:
+    """The stored hash of one live key of the source (a queue message's signing key), or None."""
+    now = iso(utc_now())
+    return next((k.secret_hash for k in source.api_keys or () if k.key_id == key_id and _live(k, now)), None)
 
 
 def list_keys(source_id: str) -> ApiKeyList:

@@ -10,6 +10,7 @@ import hmac
 
 from pydantic import ValidationError
 
+from chalicelib.access.queue_signing import TELEGRAM_KEY_ID
 from chalicelib.access.secrets import hash_secret
 from chalicelib.channels import queue
 from chalicelib.core.errors import NotFound, Unauthorized
@@ -43,7 +44,7 @@ _REFUSED = "missing or wrong X-Telegram-Bot-Api-Secret-Token"
 _BLANK = "[empty message]"
 
 
-def verify_secret(source_id: str, header_token: str | None) -> None:
+def verify_secret(source_id: str, header_token: str | None) -> str:
     """One answer for every secret problem (unknown source, a source without
     a secret, a missing or wrong one): strangers learn nothing about sources."""
     try:
@@ -55,6 +56,7 @@ def verify_secret(source_id: str, header_token: str | None) -> None:
     matches = hmac.compare_digest(presented, stored or "0" * len(presented))
     if not (stored and header_token and matches):
         raise Unauthorized(_REFUSED)
+    return stored
 
 
 def to_intake_message(source_id: str, update: TelegramUpdate) -> IntakeMessageV1 | None:
@@ -96,7 +98,8 @@ def _text_of(message: TelegramMessage) -> str:
     return "[unsupported message]"
 
 
-def accept_update(source_id: str, update: TelegramUpdate) -> WebhookAck:
+def accept_update(source_id: str, update: TelegramUpdate, *, secret_hash: str) -> WebhookAck:
+    """Enqueues the update, signed with the source's webhook secret hash (`verify_secret` returned it)."""
     try:
         message = to_intake_message(source_id, update)
     except ValidationError as exc:
@@ -108,5 +111,5 @@ def accept_update(source_id: str, update: TelegramUpdate) -> WebhookAck:
     if message is None:
         # Acknowledge anyway: a non-2xx makes Telegram resend it forever.
         return WebhookAck(ok=True, enqueued=False)
-    queue.enqueue(message)
+    queue.enqueue(message, key_id=TELEGRAM_KEY_ID, key_material=secret_hash)
     return WebhookAck(ok=True, enqueued=True, message_id=message.message_id)

@@ -57,7 +57,12 @@ class _MarkerMoved(Exception):
 
 
 def submit_appeal(
-    request: AppealCreate, *, viewer: Principal, rng: random.Random | None = None, policy: RetryPolicy | None = None
+    request: AppealCreate,
+    *,
+    viewer: Principal,
+    rng: random.Random | None = None,
+    policy: RetryPolicy | None = None,
+    source: Source | None = None,
 ) -> Intake:
     """Creates the appeal and hands it to an operator, or queues it as waiting.
 
@@ -67,10 +72,12 @@ def submit_appeal(
     operator's capacity. With a `message_id` the appeal id derives from
     (source, message), so a repeat hits the same key and returns the first
     appeal untouched. On a sticky source a message from a lead with an open
-    appeal there attaches to it instead.
+    appeal there attaches to it instead. `source` is its row when the caller
+    has just read it (the queue, checking a signature).
     """
     ensure_may_post_to(request.source_id, viewer)
-    source = get_source_row(request.source_id)
+    if source is None or source.source_id != request.source_id:
+        source = get_source_row(request.source_id)
     _ensure_namespace(source, request.lead_external_id)
     lead_id = lead_id_for(request.lead_external_id)
     if not source.sticky:

@@ -22,11 +22,24 @@ def queue(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     url = sqs.create_queue(QueueName="leadcrm-intake")["QueueUrl"]
     monkeypatch.setenv("INTAKE_QUEUE_URL", url)
 
-    def drain() -> list[dict[str, Any]]:
-        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(message["Body"]) for message in received]
+    def drain(as_records: bool = False) -> list[dict[str, Any]]:
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        messages = received.get("Messages", [])
+        if as_records:
+            # As Lambda would deliver them, with the attributes the webhook signed them with.
+            return [as_record(message) for message in messages]
+        return [json.loads(message["Body"]) for message in messages]
 
     return drain
+
+
+def as_record(message: dict[str, Any]) -> dict[str, Any]:
+    record = sqs_record(message["Body"], sign=False)
+    record["messageAttributes"] = {
+        name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
+        for name, value in message.get("MessageAttributes", {}).items()
+    }
+    return record
 
 
 @pytest.fixture
@@ -226,10 +239,10 @@ def test_GIVEN_telegram_retries_an_update_WHEN_the_queue_is_processed_THEN_one_a
     api.weights(telegram_source, {operator["id"]: 10})
     for _ in range(3):
         post_update(telegram_source, TEXT_UPDATE)
-    enqueued = queue()
+    enqueued = queue(as_records=True)
 
     with Client(app, stage_name="dev") as client:
-        response = client.lambda_.invoke("intake", sqs_event([sqs_record(body) for body in enqueued]))
+        response = client.lambda_.invoke("intake", sqs_event(enqueued))
 
     assert len(enqueued) == 3
     assert response.payload == {"batchItemFailures": []}
