@@ -9,7 +9,7 @@ import pytest
 from chalice.local import ARNMatcher
 
 from chalicelib.api.auth import authorize
-from chalicelib.models import Source
+from chalicelib.models import Source, count_requests
 from tests.support import Api, appeal_body, operator_token
 
 if TYPE_CHECKING:
@@ -193,3 +193,16 @@ def test_GIVEN_a_genuine_token_without_a_role_WHEN_authorized_THEN_an_explicit_d
             "Resource": ["arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/*"],
         }
     ]
+
+
+def test_GIVEN_a_bad_bot_key_WHEN_presented_again_THEN_it_is_refused_without_reading_the_database(
+    api: Api, floor: dict[str, Any]
+) -> None:
+    bad = f"lcbot.{floor['source']['id']}.deadbeef.not-a-real-secret-at-all"
+    with count_requests() as first:
+        assert api.as_(bad).post("/appeals", appeal_body(floor["source"]["id"])).status == 401
+    with count_requests() as again:
+        assert api.as_(bad).post("/appeals", appeal_body(floor["source"]["id"])).status == 401
+
+    assert first == {"GetItem": 1}
+    assert again == {}

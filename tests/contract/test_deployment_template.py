@@ -209,7 +209,9 @@ def test_GIVEN_the_merged_package_WHEN_listing_functions_THEN_each_has_an_errors
         {"Name": "ApiName", "Value": "leadcrm"},
         {"Name": "Stage", "Value": "api"},
     ]
-    for alarm in (r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"):
+    for name, alarm in resources.items():
+        if alarm["Type"] != "AWS::CloudWatch::Alarm" or name == "ApiRequestCountAlarm":  # a volume, not a fault
+            continue
         props = alarm["Properties"]
         assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
     # One role each: a function gets its own policy file, never its neighbour's.
@@ -641,3 +643,35 @@ def test_GIVEN_follow_up_aliases_WHEN_reading_the_appeals_table_THEN_its_ttl_is_
     ttl = template["Resources"]["AppealsTable"]["Properties"]["TimeToLiveSpecification"]
 
     assert ttl == {"AttributeName": MessageAlias.expires_at.attr_name, "Enabled": True}
+
+
+def test_GIVEN_the_merged_package_WHEN_reading_its_throttling_THEN_stage_method_concurrency_waf_and_alarm_are_set(
+    template: dict[str, Any],
+) -> None:
+    resources, parameters = template["Resources"], template["Parameters"]
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in resources["RestAPI"]["Properties"]["MethodSettings"]}
+
+    # The stage as a whole, and the two routes strangers' bots hit hardest.
+    assert settings[("/*", "*")]["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
+    assert settings[("/*", "*")]["ThrottlingBurstLimit"] == {"Ref": "ApiBurstLimit"}
+    for path in ("/~1appeals", "/~1channels~1telegram~1{source_id}"):
+        assert settings[(path, "POST")]["ThrottlingRateLimit"] == {"Ref": "BotPostRateLimit"}
+    assert all(parameters[name]["Default"] > 0 for name in ("ApiRateLimit", "ApiBurstLimit", "BotPostRateLimit"))
+    for function, parameter in (
+        ("APIHandler", "ApiReservedConcurrency"),
+        ("Authorize", "AuthorizerReservedConcurrency"),
+    ):
+        reserved = resources[function]["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved["Fn::If"][1] == {"Ref": parameter} and parameters[parameter]["Default"] > 0
+    # The WAF rate rule is there when asked for (WafRateLimit > 0), blocking per IP.
+    acl = resources["ApiWebAcl"]
+    assert acl["Condition"] == resources["ApiWebAclAssociation"]["Condition"] == "HasWaf"
+    rule = acl["Properties"]["Rules"][0]
+    assert rule["Statement"]["RateBasedStatement"] == {"Limit": {"Ref": "WafRateLimit"}, "AggregateKeyType": "IP"}
+    assert rule["Action"] == {"Block": {}}
+    alarm = resources["ApiRequestCountAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == (
+        "AWS/ApiGateway",
+        "Count",
+        {"Ref": "ApiRequestAlarmThreshold"},
+    )
