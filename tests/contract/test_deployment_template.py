@@ -96,11 +96,21 @@ def environment(template: dict[str, Any], function: str) -> dict[str, Any]:
 
 
 def statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    """A function's statements; a conditional one (`Fn::If`) counts as granted."""
     role = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
     return [
-        statement
+        statement["Fn::If"][1] if "Fn::If" in statement else statement
         for policy in template["Resources"][role]["Properties"]["Policies"]
         for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def raw_statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    role = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        s
+        for policy in template["Resources"][role]["Properties"]["Policies"]
+        for s in policy["PolicyDocument"]["Statement"]
     ]
 
 
@@ -675,3 +685,28 @@ def test_GIVEN_the_merged_package_WHEN_reading_its_throttling_THEN_stage_method_
         "Count",
         {"Ref": "ApiRequestAlarmThreshold"},
     )
+
+
+def test_GIVEN_each_function_WHEN_reading_its_log_permissions_THEN_only_its_own_group_kept_for_the_retention_set(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    for function in FUNCTIONS:
+        name = resources[function]["Properties"]["FunctionName"]["Fn::Sub"]
+        logs = [s for s in statements(template, function) if any(a.startswith("logs:") for a in as_list(s["Action"]))]
+        own_group = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/" + name + ":*"
+        assert [s["Resource"] for s in logs] == [{"Fn::Sub": own_group}], function
+        group = resources[f"{function}LogGroup"]["Properties"]
+        assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/{name}"}
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_GIVEN_the_scorers_roles_WHEN_reading_bedrock_THEN_only_the_configured_model_and_only_with_the_llm_scorer(
+    template: dict[str, Any],
+) -> None:
+    assert template["Conditions"]["UsesLlmScorer"]["Fn::And"][0] == {"Fn::Equals": [{"Ref": "Scorer"}, "llm"]}
+    for function in ("APIHandler", "Rescore"):
+        (bedrock,) = [s for s in raw_statements(template, function) if "Fn::If" in s]
+        condition, granted, otherwise = bedrock["Fn::If"]
+        assert (condition, otherwise) == ("UsesLlmScorer", {"Ref": "AWS::NoValue"})
+        assert all("${BedrockModelId}" in r["Fn::Sub"] and "*" not in r["Fn::Sub"] for r in granted["Resource"])
