@@ -92,6 +92,15 @@ class Api:
         assert reply.status == 200, reply.body
         return reply.body
 
+    def two_teams(self, *sources: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Anna and Boris (max_load 5), each the only operator of a source of its own:
+        (anna, boris, anna's source, boris's source)."""
+        anna, boris = self.operator("Anna", max_load=5), self.operator("Boris", max_load=5)
+        first, second = (self.source(name) for name in sources or ("Telegram", "WhatsApp"))
+        self.weights(first["id"], {anna["id"]: 1})
+        self.weights(second["id"], {boris["id"]: 1})
+        return anna, boris, first, second
+
     def appeal(self, source_id: str, **fields: Any) -> dict[str, Any]:
         reply = self.post("/appeals", appeal_body(source_id, **fields))
         assert reply.status == 201, reply.body

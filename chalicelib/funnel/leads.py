@@ -141,7 +141,10 @@ def update_lead(lead_id: str, patch: LeadPatch) -> LeadOut:
     update_existing(row, actions, "lead")
     # Which fields, never their values: they are the lead's contacts.
     logger.info("lead updated", extra={"lead_id": lead_id, "fields": sorted(changes)})
-    return lead_out(row)
+    # As GET /leads/{id} shows it to an admin: the sources' records, and where they now differ.
+    return lead_out(
+        row, [_source_contacts(row, record, True) for record in lead_contacts(lead_id, lead_sources_of(row))]
+    )
 
 
 def _stage_move(current: LeadStage, wanted: LeadStage, now: str) -> list[Action]:

@@ -73,9 +73,9 @@ class LeadOut(Output):
     score_stale: bool = Field(description="Scoring inputs changed after the latest score; the rescoring job is due")
     deal_id: str | None
     contacts: list[SourceContacts] = Field(
-        description="What each source collected. An admin sees every source's record and the lead's own fields; "
-        "an operator sees only the records of the sources its own appeals came from, and the name, phone "
-        "and e-mail above come from those"
+        description="What each source collected (in GET /leads/{id} and PATCH answers; empty in listings). "
+        "An admin sees every source's record and the lead's own fields; an operator sees only the records "
+        "of the sources its own appeals came from, and the name, phone and e-mail above come from those"
     )
     created_at: datetime
     updated_at: datetime

@@ -21,17 +21,22 @@ def stored_size(appeal_id: str) -> int:
     return sum(len(name) + len(str(value)) for name, value in item.items())
 
 
+def sticky_appeal(api: Api, external_id: str) -> tuple[str, dict[str, Any]]:
+    """A sticky source with one operator, and the lead's open appeal there."""
+    source = api.source(sticky=True)
+    api.weights(source["id"], {api.operator("Anna")["id"]: 1})
+    return source["id"], api.appeal(source["id"], lead_external_id=external_id)
+
+
 def test_GIVEN_a_sticky_appeal_WHEN_flooded_with_follow_ups_THEN_its_item_stays_the_same_size_and_it_closes(
     api: Api,
 ) -> None:
-    source = api.source(sticky=True)
-    api.weights(source["id"], {api.operator("Anna")["id"]: 1})
-    opened = api.appeal(source["id"], lead_external_id="tg:flood")
+    source_id, opened = sticky_appeal(api, "tg:flood")
     # Each Telegram update has a new id; the old set kept every one of them on the appeal.
-    api.post("/appeals", appeal_body(source["id"], lead_external_id="tg:flood"))
+    api.post("/appeals", appeal_body(source_id, lead_external_id="tg:flood"))
     after_one = stored_size(opened["id"])
     for _ in range(150):
-        assert api.post("/appeals", appeal_body(source["id"], lead_external_id="tg:flood")).status == 200
+        assert api.post("/appeals", appeal_body(source_id, lead_external_id="tg:flood")).status == 200
 
     assert stored_size(opened["id"]) <= after_one + 2  # the message count's digits
     assert api.get(f"/appeals/{opened['id']}").body["message_count"] == 152
@@ -42,10 +47,8 @@ def test_GIVEN_a_sticky_appeal_WHEN_flooded_with_follow_ups_THEN_its_item_stays_
 def test_GIVEN_an_attached_follow_up_WHEN_redelivered_THEN_it_is_counted_once_even_after_the_appeal_closed(
     api: Api,
 ) -> None:
-    source = api.source(sticky=True)
-    api.weights(source["id"], {api.operator("Anna")["id"]: 1})
-    opened = api.appeal(source["id"], lead_external_id="tg:again")
-    follow_up = appeal_body(source["id"], lead_external_id="tg:again")
+    source_id, opened = sticky_appeal(api, "tg:again")
+    follow_up = appeal_body(source_id, lead_external_id="tg:again")
     assert api.post("/appeals", follow_up).body["id"] == opened["id"]
     assert api.post("/appeals", follow_up).body["id"] == opened["id"]
     api.post(f"/appeals/{opened['id']}/close")

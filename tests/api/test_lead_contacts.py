@@ -17,10 +17,7 @@ PERSON = "tg:777000111"
 
 @pytest.fixture
 def two_sources(api: Api, dev_keys: DevKeys) -> dict[str, Any]:
-    anna, boris = api.operator("Anna", max_load=5), api.operator("Boris", max_load=5)
-    a, b = api.source("Web form A"), api.source("Telegram B")
-    api.weights(a["id"], {anna["id"]: 1})
-    api.weights(b["id"], {boris["id"]: 1})
+    anna, boris, a, b = api.two_teams("Web form A", "Telegram B")
     key_a = api.post(f"/sources/{a['id']}/keys", {}).body["api_key"]
     # B collected the person's real contacts first.
     collected = api.appeal(

@@ -20,10 +20,7 @@ ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/{method}{path}"
 
 @pytest.fixture
 def floor(api: Api, dev_keys: DevKeys) -> dict[str, Any]:
-    a, b = api.operator("Anna", max_load=5), api.operator("Boris", max_load=5)
-    mine_source, their_source = api.source("Telegram"), api.source("WhatsApp")
-    api.weights(mine_source["id"], {a["id"]: 1})
-    api.weights(their_source["id"], {b["id"]: 1})
+    a, b, mine_source, their_source = api.two_teams()
     return {
         "a": a,
         "b": b,
