@@ -22,6 +22,7 @@ from pydantic import BaseModel, RootModel
 from chalicelib.schemas.appeals import AppealCreate, AppealHistory, AppealOut, OperatorChoice, WaitingQuery
 from chalicelib.schemas.auth import ApiKeyIssued, ApiKeyList, ApiKeyRotation, MeOut
 from chalicelib.schemas.common import Health, Page, PageQuery
+from chalicelib.schemas.insight import SimulationOut, SimulationRequest
 from chalicelib.schemas.jobs import AuditReport, JobName, ReassignReport, RescoreReport, TrainingReport
 from chalicelib.schemas.leads import (
     DealOut,
@@ -226,6 +227,17 @@ CONTRACT: dict[tuple[str, str], Contract] = {
     ),
     ("GET", "/sources/{source_id}/weights"): Contract(
         "A source's weights and shares", "sources", ok(WeightsOut), errors=MISSING
+    ),
+    ("POST", "/sources/{source_id}/simulate"): Contract(
+        "What-if: replay the source's last N appeals against a proposed weight set",
+        "insight",
+        ok(SimulationOut),
+        body=SimulationRequest,
+        errors=MISSING,
+        description=(
+            "Never writes. Predicted shares, waits, SLA lapses and loads next to the recorded ones. "
+            "422 names the field: an unknown operator (body.weights.<id>), n over 10,000 (body.n), a negative weight."
+        ),
     ),
     ("GET", "/sources/{source_id}/waiting"): Contract(
         "A source's waiting line, oldest first", "appeals", ok(APPEALS_PAGE), query=WaitingQuery, errors=MISSING

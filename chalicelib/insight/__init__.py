@@ -1,3 +1,3 @@
-"""What routing learns from its history, as pure functions: stats, conversion, weight suggestions, what-if replay."""
+"""What routing learns from its history: pure functions (stats, conversion, suggestions, replay), and services."""
 
-__all__ = ["conversion", "replay", "stats", "suggestions"]
+__all__ = ["conversion", "history", "replay", "simulation", "stats", "suggestions"]

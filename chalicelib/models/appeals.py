@@ -53,6 +53,7 @@ __all__ = [
     "open_appeal_id",
     "open_marker_key",
     "operator_appeals_page",
+    "operator_source_appeals",
     "operator_status_key",
     "unaccepted_active",
     "waiting_key",
@@ -401,6 +402,22 @@ def operator_appeals_page(
         )
 
     return take_page(query, limit, start)
+
+
+def operator_source_appeals(
+    operator_id: str, source_id: str, status: AppealStatus, page_size: int
+) -> Iterator[Appeal]:
+    """An operator's appeals from one source in one status, newest first, lazily
+    paged from the operator index (the listing projection: times, no history).
+    Rows of the operator's other sources are read and filtered out, so the cost
+    is O(rows read) up to the newest `page_size`-sized pages a caller consumes."""
+    return Appeal.by_operator.query(
+        operator_id,
+        range_key_condition=Appeal.operator_status_key.startswith(f"{status}#"),
+        filter_condition=Appeal.source_id == source_id,
+        scan_index_forward=False,
+        page_size=page_size,
+    )
 
 
 def lead_appeals_page(lead_id: str, limit: int, start: Key | None) -> tuple[list[Appeal], Key | None]:

@@ -52,6 +52,7 @@ __all__ = [
     "lead_contacts",
     "lead_ids_in_stage",
     "lead_sources",
+    "lead_stages",
     "leads_in_stage",
     "leads_newest_first",
     "model_key",
@@ -355,6 +356,15 @@ def last_operator_of(lead_id: str) -> str | None:
         return Lead.get(lead_id, consistent_read=True, attributes_to_get=["last_operator_id"]).last_operator_id
     except DoesNotExist:
         return None
+
+
+def lead_stages(lead_ids: list[str]) -> dict[str, str]:
+    """lead id → stage (`new` for rows from before the funnel): BatchGetItem of two attributes, 100 keys a request."""
+    unique = sorted(set(lead_ids))
+    if not unique:
+        return {}
+    rows = Lead.batch_get(unique, attributes_to_get=["lead_id", "stage"])
+    return {row.lead_id: str(row.stage or LeadStage.NEW) for row in rows}
 
 
 def lead_ids_in_stage(stage: LeadStage) -> Iterator[str]:
