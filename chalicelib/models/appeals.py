@@ -404,9 +404,7 @@ def operator_appeals_page(
     return take_page(query, limit, start)
 
 
-def operator_source_appeals(
-    operator_id: str, source_id: str, status: AppealStatus, page_size: int
-) -> Iterator[Appeal]:
+def operator_source_appeals(operator_id: str, source_id: str, status: AppealStatus, page_size: int) -> Iterator[Appeal]:
     """An operator's appeals from one source in one status, newest first, lazily
     paged from the operator index (the listing projection: times, no history).
     Rows of the operator's other sources are read and filtered out, so the cost
