@@ -42,6 +42,7 @@ __all__ = [
     "Segment",
     "Trigger",
     "appeal_for_message",
+    "appeals_created_between",
     "count_active",
     "get_appeal_row",
     "lapsed_appeals",
@@ -435,3 +436,20 @@ def member_sources(lead_id: str, operator_id: str, source_ids: list[str]) -> lis
     keys = {member_key(lead_id, source_id, operator_id): source_id for source_id in source_ids}
     found = LeadMembership.batch_get(list(keys), attributes_to_get=["appeal_id", "appeals"])
     return sorted(keys[row.appeal_id] for row in found if int(row.appeals or 0) > 0)
+
+
+def appeals_created_between(operator_ids: list[str], source_ids: list[str], start: str, end: str) -> Iterator[Appeal]:
+    """Every appeal created in [start, end), as the listing projection holds it: assigned
+    ones from each operator's index range (active and closed), waiting ones from each
+    source's line. Lazily paged (never a Scan); each appeal is in exactly one place."""
+    for operator_id in operator_ids:
+        for status in (ACTIVE, CLOSED):
+            yield from Appeal.by_operator.query(
+                operator_id,
+                range_key_condition=Appeal.operator_status_key.between(f"{status}#{start}", f"{status}#{end}"),
+                page_size=500,
+            )
+    for source_id in source_ids:
+        for row in Appeal.waiting_by_source.query(source_id, page_size=500):
+            if start <= row.created_at < end:
+                yield row

@@ -44,6 +44,7 @@ __all__ = [
     "current_scoring_model",
     "deal_id_for",
     "deal_key",
+    "deals_created_between",
     "deals_newest_first",
     "due_lead_ids",
     "get_deal_row",
@@ -53,6 +54,7 @@ __all__ = [
     "lead_ids_in_stage",
     "lead_sources",
     "lead_stages",
+    "leads_created_between",
     "leads_in_stage",
     "leads_newest_first",
     "model_key",
@@ -392,3 +394,32 @@ def current_scoring_model(*, consistent: bool = False) -> ScoringModel | None:
         return ScoringModel.get(CURRENT_MODEL_KEY, consistent_read=consistent)
     except DoesNotExist:
         return None
+
+
+_BATCH = 100  # BatchGetItem's limit
+
+
+def _created_between(model: Any, partition: str, start: str, end: str) -> Iterator[Any]:
+    """Rows of a keys-only newest-first listing created in [start, end): one Query page
+    of keys, then one BatchGetItem per 100 of them; only one page is held at a time."""
+    keys = model.newest_first.query(
+        partition, range_key_condition=model.created_at.between(start, end), page_size=_BATCH
+    )
+    batch: list[str] = []
+    for key in keys:
+        if key.created_at >= end:  # BETWEEN is inclusive; the range's end is not
+            continue
+        batch.append(key.lead_id if model is Lead else key.key)
+        if len(batch) == _BATCH:
+            yield from sorted(model.batch_get(batch), key=lambda row: row.created_at, reverse=True)
+            batch = []
+    if batch:
+        yield from sorted(model.batch_get(batch), key=lambda row: row.created_at, reverse=True)
+
+
+def leads_created_between(start: str, end: str) -> Iterator[Lead]:
+    return _created_between(Lead, LISTED, start, end)
+
+
+def deals_created_between(start: str, end: str) -> Iterator[Deal]:
+    return _created_between(Deal, DEALS_LISTED, start, end)

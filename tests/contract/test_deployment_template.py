@@ -47,6 +47,7 @@ FUNCTIONS = (
     "Audit",
     "Rescore",
     "Train",
+    "Tune",
     "Authorize",
     "AppealEvents",
     "LeadEvents",
@@ -535,6 +536,7 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
         "Audit": set(),
         "Rescore": {"bedrock:InvokeModel"},
         "Train": set(),
+        "Tune": set(),
         "Authorize": set(),
         # The stream consumers read the bot's secrets and hand up on records to the failures queue.
         "AppealEvents": {"ssm:GetParameter", "sqs:SendMessage"},
@@ -622,6 +624,11 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         _outcomes(64)
         with dynamodb_requests() as done["Train"]:
             lambdas.invoke("train", scheduled)
+        # Auto-tune on: the daily job reads the history and moves the weights (with a history record).
+        assert api.patch(f"/sources/{source['id']}", {"auto_tune": True}).status == 200
+        api.weights(source["id"], {people[0]["id"]: 50, people[1]["id"]: 10})
+        with dynamodb_requests() as done["Tune"]:
+            lambdas.invoke("tune", scheduled)
         monkeypatch.setenv("SCORER", "model")
         with dynamodb_requests() as done["Rescore"]:
             lambdas.invoke("rescore", scheduled)
@@ -638,7 +645,7 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
 
     assert answer.payload["principalId"] == f"source:{source['id']}"
     # Each function did real work (writes included), so the check below is not vacuous.
-    for function in ("APIHandler", "Intake", "Reassign", "Audit", "Train", "Rescore"):
+    for function in ("APIHandler", "Intake", "Reassign", "Audit", "Train", "Rescore", "Tune"):
         assert any(action.endswith(("PutItem", "UpdateItem")) for action, _, _ in done[function]), function
     denied = sorted(
         (function, action, entities[table], index)
