@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.jobs import run_job
 from chalicelib.models import Lead, Weight
+from chalicelib.models.appeals import Trigger
 from chalicelib.models.leads import TRANSFERRED
+from chalicelib.models.sources import get_source_row
+from chalicelib.routing.capacity import place
 
 if TYPE_CHECKING:
     from tests.support import Api
@@ -64,6 +67,21 @@ def test_GIVEN_suggestions_WHEN_applying_THEN_weights_move_and_history_says_sugg
     assert history[0]["changes"] == {anna["id"]: [30, 5], boris["id"]: [30, 100]}
     # The estimates are kept on the weight rows for score-aware draws.
     assert Weight.get(source_id, boris["id"]).conversion > Weight.get(source_id, anna["id"]).conversion
+
+
+def test_GIVEN_a_score_aware_source_with_estimates_WHEN_placing_a_hot_lead_THEN_the_draw_uses_them(api: Api) -> None:
+    source_id, anna, boris = converting_team(api, appeals=12, score_aware=True, score_threshold=0.6)
+    run_job("tune")  # score-aware sources get their estimates on the weight rows
+    source = get_source_row(source_id)
+
+    hot = place(source, lambda _: None, trigger=Trigger.INTAKE, lead_score=0.8)
+    cool = place(source, lambda _: None, trigger=Trigger.INTAKE, lead_score=0.5)
+
+    assert hot.score_aware is not None and cool.score_aware is None
+    weights = {c.operator_id: c.weight for c in hot.candidates}
+    assert weights[boris["id"]] > weights[anna["id"]] >= 1
+    assert hot.record()["score_aware"]["threshold"] == 0.6
+    assert {c.weight for c in cool.candidates} == {30}
 
 
 def test_GIVEN_auto_tune_WHEN_the_daily_job_runs_THEN_weights_move_at_most_20_percent_with_reasons(api: Api) -> None:

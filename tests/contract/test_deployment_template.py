@@ -74,6 +74,9 @@ ALLOWED_ACTIONS = frozenset(
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "bedrock:InvokeModel",
+        # Exports only, and only under the bucket's exports/ prefix.
+        "s3:PutObject",
+        "s3:GetObject",
     }
 )
 _INDEX_ARN = re.compile(r"\$\{(?P<table>\w+)\.Arn\}/index/\*")
@@ -530,7 +533,8 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
 
     # Only the API enqueues, only the intake function consumes, only scorers call Bedrock.
     assert {f: beyond_tables(f) for f in FUNCTIONS} == {
-        "APIHandler": {"sqs:SendMessage", "bedrock:InvokeModel", "ssm:GetParameter"},
+        # ... and only the API writes exports (CSV) to their bucket.
+        "APIHandler": {"sqs:SendMessage", "bedrock:InvokeModel", "ssm:GetParameter", "s3:PutObject", "s3:GetObject"},
         "Intake": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
         "Reassign": set(),
         "Audit": set(),
