@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["COLUMNS", "export"]
 
 LINK_LIFETIME = timedelta(hours=1)
+_FIRST_YEAR = 1970
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "appeals": (
@@ -60,8 +61,18 @@ def _rows(kind: str, start: str, end: str) -> Iterator[Any]:
     return appeals_created_between(all_operator_ids(), [s.source_id for s in all_sources()], start, end)
 
 
+def _utc(moment: datetime, field: str) -> datetime:
+    try:
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        moment = datetime.min.replace(tzinfo=UTC)
+    if moment.year < _FIRST_YEAR:  # nothing here is older; and the stored stamps sort as text from here on
+        raise InvalidInput("the range is out of bounds", [FieldProblem(("body", field), "before 1970", "range")])
+    return moment
+
+
 def _validate(request: ExportRequest) -> tuple[datetime, datetime]:
-    start, end = (moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in (request.from_, request.to))
+    start, end = _utc(request.from_, "from"), _utc(request.to, "to")
     if end <= start:
         raise InvalidInput("the range is empty", [FieldProblem(("body", "to"), "must be after `from`", "range")])
     if end - start > timedelta(days=MAX_EXPORT_DAYS):

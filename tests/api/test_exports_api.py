@@ -79,7 +79,9 @@ def test_GIVEN_bad_ranges_WHEN_exporting_THEN_422_names_the_field(api: Api) -> N
     too_long = api.post("/exports", {"kind": "deals", **window(days_before=400, days_after=0)})
     backwards = api.post("/exports", {"kind": "deals", "from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"})
     bad_kind = api.post("/exports", {"kind": "contacts", **window()})
+    ancient = api.post("/exports", {"kind": "leads", "from": "0001-01-01T00:00:00+05:00", "to": "0001-02-01T00:00:00Z"})
 
     assert (too_long.status, [e["path"] for e in too_long.body["errors"]]) == (422, ["body.to"])
     assert (backwards.status, [e["path"] for e in backwards.body["errors"]]) == (422, ["body.to"])
     assert (bad_kind.status, [e["path"] for e in bad_kind.body["errors"]]) == (422, ["body.kind"])
+    assert (ancient.status, [e["path"] for e in ancient.body["errors"]]) == (422, ["body.from"])
