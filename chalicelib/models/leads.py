@@ -52,6 +52,7 @@ __all__ = [
     "last_operator_of",
     "lead_contacts",
     "lead_ids_in_stage",
+    "lead_score",
     "lead_sources",
     "lead_stages",
     "leads_created_between",
@@ -358,6 +359,15 @@ def last_operator_of(lead_id: str) -> str | None:
         return Lead.get(lead_id, consistent_read=True, attributes_to_get=["last_operator_id"]).last_operator_id
     except DoesNotExist:
         return None
+
+
+def lead_score(lead_id: str) -> float | None:
+    """A returning lead's current score (score-aware routing); None for a new or unscored lead."""
+    try:
+        score = Lead.get(lead_id, attributes_to_get=["ai_score"]).ai_score
+    except DoesNotExist:
+        return None
+    return None if score is None else float(score)
 
 
 def lead_stages(lead_ids: list[str]) -> dict[str, str]:

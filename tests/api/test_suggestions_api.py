@@ -84,6 +84,27 @@ def test_GIVEN_a_score_aware_source_with_estimates_WHEN_placing_a_hot_lead_THEN_
     assert {c.weight for c in cool.candidates} == {30}
 
 
+def test_GIVEN_a_score_aware_source_WHEN_a_hot_returning_lead_writes_THEN_its_decision_record_says_so(
+    api: Api,
+) -> None:
+    source_id, _, boris = converting_team(api, appeals=8, score_aware=True, score_threshold=0.6)
+    run_job("tune")
+    first = api.appeal(source_id)
+    Lead(first["lead_id"]).update(actions=[Lead.ai_score.set(0.9)])
+
+    again = api.appeal(source_id, lead_external_id=first["lead_external_id"])
+    cold = api.appeal(source_id)
+
+    def decision(appeal: dict[str, Any]) -> dict[str, Any]:
+        events = api.get(f"/appeals/{appeal['id']}/history").body["events"]
+        return next(e["decision"] for e in events if e["type"] == "assigned")
+
+    hot = decision(again)["score_aware"]
+    assert hot["score"] == 0.9 and hot["threshold"] == 0.6
+    assert {m["operator_id"] for m in hot["multipliers"]} >= {boris["id"]}
+    assert decision(cold).get("score_aware") is None
+
+
 def test_GIVEN_auto_tune_WHEN_the_daily_job_runs_THEN_weights_move_at_most_20_percent_with_reasons(api: Api) -> None:
     source_id, anna, boris = converting_team(api, auto_tune=True)
     untouched, *_ = converting_team(api, appeals=4)
