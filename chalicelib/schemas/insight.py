@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -121,7 +121,7 @@ class SuggestionsApplied(Output):
 
 
 class ExportRequest(Input):
-    kind: Annotated[str, Field(pattern=r"^(appeals|leads|deals)$")] = Field(description="appeals, leads or deals")
+    kind: Literal["appeals", "leads", "deals"] = Field(description="What to export")
     from_: datetime = Field(alias="from", description="Start of the range (inclusive), ISO 8601")
     to: datetime = Field(description="End of the range (exclusive), ISO 8601")
 
