@@ -17,7 +17,7 @@ from chalicelib.directory.weights import SUGGESTION, replace_weights
 from chalicelib.insight.conversion import Outcomes, posteriors
 from chalicelib.insight.history import recent_appeals
 from chalicelib.insight.suggestions import Suggestion, auto_tune, suggest_weights
-from chalicelib.models.leads import TRANSFERRED, lead_stages
+from chalicelib.models.leads import TRANSFERRED, lead_outcomes
 from chalicelib.models.operators import operators_by_id
 from chalicelib.models.sources import all_sources, get_source_row
 from chalicelib.models.weights import serving_weights, store_conversion
@@ -38,22 +38,26 @@ class _Advice:
     appeals: int
     weights: dict[str, int]  # the source's current weight set
     suggestions: list[Suggestion]
+    paid: Counter[str]  # appeals whose lead's deal reached `paid`, by operator
 
 
 def _advise(source_id: str, n: int) -> _Advice:
     weights = {row.operator_id: int(row.weight) for row in serving_weights(source_id)}
     history = recent_appeals(source_id, n)
-    stages = lead_stages([recent.lead_id for recent in history])
+    outcomes = lead_outcomes([recent.lead_id for recent in history])
     appeals: Counter[str] = Counter(recent.operator_id for recent in history)
     converted: Counter[str] = Counter(
-        recent.operator_id for recent in history if stages.get(recent.lead_id) == TRANSFERRED
+        recent.operator_id for recent in history if outcomes.get(recent.lead_id, ("", False))[0] == TRANSFERRED
+    )
+    paid: Counter[str] = Counter(
+        recent.operator_id for recent in history if outcomes.get(recent.lead_id, ("", False))[1]
     )
     names = {o: op.name for o, op in operators_by_id(list(weights)).items()}
     # The prior pools everyone who served these appeals, including operators since taken off.
     everyone = [Outcomes(o, names.get(o, o), appeals[o], converted[o]) for o in sorted(set(appeals) | set(weights))]
     estimated = {p.operator_id: p for p in posteriors(everyone)}
     serving = [estimated[o] for o in weights]
-    return _Advice(len(history), weights, suggest_weights(serving))
+    return _Advice(len(history), weights, suggest_weights(serving), paid)
 
 
 def get_suggestions(source_id: str, n: int = DEFAULT_SIMULATED_APPEALS) -> SuggestionsOut:
@@ -71,6 +75,7 @@ def get_suggestions(source_id: str, n: int = DEFAULT_SIMULATED_APPEALS) -> Sugge
                 suggested_weight=s.weight,
                 appeals=s.posterior.appeals,
                 conversions=s.posterior.conversions,
+                paid=advice.paid[s.operator_id],
                 conversion_mean=round(s.posterior.mean, 4),
                 conversion_low=round(s.posterior.low, 4),
                 conversion_high=round(s.posterior.high, 4),

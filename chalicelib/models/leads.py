@@ -52,6 +52,7 @@ __all__ = [
     "last_operator_of",
     "lead_contacts",
     "lead_ids_in_stage",
+    "lead_outcomes",
     "lead_score",
     "lead_sources",
     "lead_stages",
@@ -372,11 +373,23 @@ def lead_score(lead_id: str) -> float | None:
 
 def lead_stages(lead_ids: list[str]) -> dict[str, str]:
     """lead id → stage (`new` for rows from before the funnel): BatchGetItem of two attributes, 100 keys a request."""
+    return {lead_id: stage for lead_id, (stage, _) in lead_outcomes(lead_ids, with_deals=False).items()}
+
+
+def lead_outcomes(lead_ids: list[str], *, with_deals: bool = True) -> dict[str, tuple[str, bool]]:
+    """lead id → (stage, whether its deal is `paid`): BatchGetItem per 100 leads, then
+    per 100 of their deals (transferred leads only have one)."""
     unique = sorted(set(lead_ids))
     if not unique:
         return {}
-    rows = Lead.batch_get(unique, attributes_to_get=["lead_id", "stage"])
-    return {row.lead_id: str(row.stage or LeadStage.NEW) for row in rows}
+    rows = list(Lead.batch_get(unique, attributes_to_get=["lead_id", "stage", "deal_id"]))
+    deals = {deal_key(row.deal_id): row.lead_id for row in rows if with_deals and row.deal_id}
+    paid = {
+        deals[deal.key]
+        for deal in (Deal.batch_get(list(deals), attributes_to_get=["lead_id", "deal_stage"]) if deals else ())
+        if deal.deal_stage == DealStage.PAID
+    }
+    return {row.lead_id: (str(row.stage or LeadStage.NEW), row.lead_id in paid) for row in rows}
 
 
 def lead_ids_in_stage(stage: LeadStage) -> Iterator[str]:

@@ -99,6 +99,7 @@ class OperatorConversion(Output):
     suggested_weight: int
     appeals: int
     conversions: int = Field(description="Appeals whose lead reached `transferred`")
+    paid: int = Field(description="Of those, appeals whose lead's deal reached `paid`")
     conversion_mean: float = Field(description="Posterior mean of the conversion rate")
     conversion_low: float = Field(description="Lower end of the 90 % credible interval")
     conversion_high: float = Field(description="Upper end of the 90 % credible interval")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.jobs import run_job
 from chalicelib.models import Lead, Weight
 from chalicelib.models.appeals import Trigger
-from chalicelib.models.leads import TRANSFERRED
+from chalicelib.models.leads import DEALS_LISTED, TRANSFERRED, Deal, deal_id_for, deal_key
 from chalicelib.models.sources import get_source_row
 from chalicelib.routing.capacity import place
 
@@ -27,6 +27,21 @@ def converting_team(api: Api, appeals: int = 24, **source_fields: Any) -> tuple[
     return source_id, anna, boris
 
 
+def paid_deal(lead_id: str) -> None:
+    """The lead's deal, already at `paid` (the funnel's own walk there is tested elsewhere)."""
+    deal_id, now = deal_id_for(lead_id), "2026-11-30T00:00:00.000000Z"
+    Deal(
+        deal_key(deal_id),
+        deal_id=deal_id,
+        deal_lead_id=lead_id,
+        deal_stage="paid",
+        created_at=now,
+        updated_at=now,
+        listed=DEALS_LISTED,
+    ).save()
+    Lead(lead_id).update(actions=[Lead.deal_id.set(deal_id)])
+
+
 def by_operator(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {row["operator_id"]: row for row in body["operators"]}
 
@@ -35,6 +50,8 @@ def test_GIVEN_one_operator_converts_WHEN_reading_suggestions_THEN_posteriors_ev
     api: Api,
 ) -> None:
     source_id, anna, boris = converting_team(api)
+    boris_lead = next(a["lead_id"] for a in api.get(f"/operators/{boris['id']}/appeals").body["items"])
+    paid_deal(boris_lead)
 
     reply = api.get(f"/sources/{source_id}/suggestions")
 
@@ -43,6 +60,7 @@ def test_GIVEN_one_operator_converts_WHEN_reading_suggestions_THEN_posteriors_ev
     assert reply.body["appeals"] == 24 and reply.body["auto_tune"] is False
     assert rows[anna["id"]]["appeals"] + rows[boris["id"]]["appeals"] == 24
     assert rows[anna["id"]]["conversions"] == 0
+    assert (rows[boris["id"]]["paid"], rows[anna["id"]]["paid"]) == (1, 0)
     assert rows[boris["id"]]["conversions"] == rows[boris["id"]]["appeals"]
     assert rows[boris["id"]]["conversion_mean"] > rows[anna["id"]]["conversion_mean"]
     assert rows[boris["id"]]["conversion_low"] <= rows[boris["id"]]["conversion_mean"] <= 1.0
