@@ -96,6 +96,7 @@ __all__ = [
     "payload_for",
     "send_test",
     "signing_key",
+    "sqs_client",
 ]
 
 TIMEOUT_SECONDS = 5.0
@@ -336,8 +337,13 @@ def _sqs(region: str) -> Any:
     return boto3.session.Session().client("sqs", region_name=region)
 
 
+def sqs_client() -> Any:
+    """The SQS client deliveries are enqueued with (built once per region; tests hook its events)."""
+    return _sqs(current_settings().region)
+
+
 def _enqueue(queue_url: str, message: DeliveryMessage, delay: int = 0) -> None:
-    _sqs(current_settings().region).send_message(
+    sqs_client().send_message(
         QueueUrl=queue_url,
         MessageBody=message.model_dump_json(),
         DelaySeconds=max(0, min(signing.MAX_SQS_DELAY_SECONDS, int(delay))),
