@@ -156,7 +156,10 @@ SAMPLES: dict[tuple[str, str], Request] = {
     ),
     ("GET", "/stats/distribution"): lambda w: ("/stats/distribution", None),
     # Outgoing webhooks: admins only (every other role 403).
-    ("POST", "/webhooks"): lambda w: ("/webhooks", {"url": "https://93.184.216.34/hook", "events": ["lead.transferred"]}),
+    ("POST", "/webhooks"): lambda w: (
+        "/webhooks",
+        {"url": "https://93.184.216.34/hook", "events": ["lead.transferred"]},
+    ),
     ("GET", "/webhooks"): lambda w: ("/webhooks", None),
     ("GET", "/webhooks/{webhook_id}"): lambda w: (f"/webhooks/{w.webhook_id}", None),
     ("DELETE", "/webhooks/{webhook_id}"): lambda w: (f"/webhooks/{w.webhook_id}", None),
