@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from tests.support import Api
 
 _events = itertools.count(1)
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 LEAD_MESSAGE = "Quillfeather marzipan contract, call me at +44 20 7946 0111"
 
 
@@ -440,3 +443,24 @@ def test_GIVEN_deliveries_with_contact_data_WHEN_logged_THEN_no_secret_no_url_no
     for secret in (hook["secret"], webhooks.signing_key(hook["secret"]), "tok_Zq9rUvX", "Quillfeather", "7946"):
         assert secret not in text, secret
     assert receiver.accepted  # and the deliveries did go out
+
+
+def test_GIVEN_the_python_verifier_in_the_docs_WHEN_run_on_a_real_delivery_THEN_it_accepts_it_and_refuses_tampering(
+    api: Api, queues: dict[str, str], delays: list[int]
+) -> None:
+    snippet = re.search(r"```python\n(.*?)```", DOCS.read_text(), re.S)
+    assert snippet is not None
+    with WebhookReceiver() as receiver:
+        hook = subscribe(api, receiver.url)
+        dispatch(appeal_event())
+        drain(queues, Clock())
+    namespace: dict[str, Any] = {}
+    exec(snippet.group(1).replace('SECRET = "whsec_…"', f"SECRET = {hook['secret']!r}"), namespace)
+    verify = namespace["verify"]
+    (delivery,) = receiver.deliveries
+    header = delivery.header(ws.SIGNATURE_HEADER)
+
+    assert verify(header, delivery.body) is True
+    assert verify(header, delivery.body + b" ") is False
+    assert verify(header, delivery.body, now=time.time() + 301) is False
+    assert verify("t=1,v1=00", delivery.body) is False
