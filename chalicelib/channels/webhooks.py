@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     Poster = Callable[[Destination, bytes, dict[str, str], float], int]
 
 __all__ = [
+    "DELIVERY_ID_HEADER",
     "DELIVERY_TTL_SECONDS",
     "TIMEOUT_SECONDS",
     "HookSettings",
