@@ -331,16 +331,16 @@ def _open_delivery(webhook_id: str, event_id: str, event_type: str, occurred_at:
 
 
 @lru_cache(maxsize=4)
-def _sqs(region: str) -> Any:
+def _sqs(region: str, endpoint: str | None) -> Any:
     import boto3
 
-    # boto3 honours AWS_ENDPOINT_URL_SQS itself (local stack, tests).
-    return boto3.session.Session().client("sqs", region_name=region)
+    return boto3.session.Session().client("sqs", region_name=region, endpoint_url=endpoint)
 
 
 def sqs_client() -> Any:
-    """The SQS client deliveries are enqueued with (built once per region; tests hook its events)."""
-    return _sqs(current_settings().region)
+    """The SQS client deliveries are enqueued with: one per region and endpoint (`AWS_ENDPOINT_URL_SQS`:
+    the local stack, tests), built on first use; tests hook its events."""
+    return _sqs(current_settings().region, os.environ.get("AWS_ENDPOINT_URL_SQS") or None)
 
 
 def _enqueue(queue_url: str, message: DeliveryMessage, delay: int = 0) -> None:
