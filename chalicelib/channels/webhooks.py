@@ -483,9 +483,7 @@ def deliver(
             result, actions = "retrying", [Delivery.next_attempt_at.set(when)]
         else:
             if settings.dlq_url:
-                _sqs(current_settings().region).send_message(
-                    QueueUrl=settings.dlq_url, MessageBody=message.model_dump_json()
-                )
+                sqs_client().send_message(QueueUrl=settings.dlq_url, MessageBody=message.model_dump_json())
             result, actions = "failed", [Delivery.next_attempt_at.remove()]
     code = outcome.status_code
     recorded = update_if(
