@@ -35,8 +35,9 @@ class WebhookDeliveries:
         from scripts.local.sqs_poller import SqsPoller, create_intake_queues
 
         sqs = boto3.client("sqs", region_name=os.environ["AWS_DEFAULT_REGION"])
-        # The template's visibility timeout is 6 × the function's; locally a run that dies is retried sooner.
-        self.queue_url, self.dlq_url = create_intake_queues(sqs, WEBHOOK_QUEUE_NAME, visibility_timeout=30)
+        # Longer than a delivery's 60 s lease (so a redelivered message can claim again), shorter than
+        # the template's 360 s, so a run that died is retried sooner.
+        self.queue_url, self.dlq_url = create_intake_queues(sqs, WEBHOOK_QUEUE_NAME, visibility_timeout=90)
         os.environ["WEBHOOK_QUEUE_URL"] = self.queue_url
         os.environ["WEBHOOK_DLQ_URL"] = self.dlq_url
         os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_HOSTS", "*")
