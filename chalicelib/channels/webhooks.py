@@ -396,6 +396,7 @@ def _attempt(
     now: float,
     resolve: Resolver | None,
     post: Poster,
+    timeout: float,
 ) -> _Outcome:
     started = time.monotonic()
     try:
@@ -411,10 +412,10 @@ def _attempt(
         DELIVERY_ID_HEADER: delivery_id,
     }
     try:
-        status: int | None = post(destination, body, headers, TIMEOUT_SECONDS)
+        status: int | None = post(destination, body, headers, timeout)
         problem = None if status is not None and 200 <= status < 300 else f"HTTP {status}"
     except TimeoutError:
-        status, problem = None, f"timed out after {TIMEOUT_SECONDS:g} s"
+        status, problem = None, f"timed out after {timeout:g} s"
     except (OSError, http.client.HTTPException) as failure:
         status, problem = None, f"{type(failure).__name__}: {failure}"[:_MAX_ERROR_LENGTH]
     return _Outcome(status, problem, int((time.monotonic() - started) * 1000))
@@ -427,6 +428,7 @@ def deliver(
     resolve: Resolver | None = None,
     post: Poster = _post,
     rand: Callable[[], float] = random.random,
+    timeout: float = TIMEOUT_SECONDS,
 ) -> str:
     """Handles one delivery queue message; answers what happened (for logs and tests):
     `delivered`, `retrying`, `failed`, `waiting` (sent back until due), `duplicate`, `dropped`.
@@ -460,7 +462,7 @@ def deliver(
     if not claimed:
         return "duplicate"
     first_attempt_at = message.first_attempt_at or at
-    outcome = _attempt(row, message, delivery.event_id, delivery.delivery_id, at, resolve, post)
+    outcome = _attempt(row, message, delivery.event_id, delivery.delivery_id, at, resolve, post, timeout)
     entry = Attempt(
         number=message.attempt,
         at=iso(datetime.fromtimestamp(at, UTC)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -353,6 +354,23 @@ def test_GIVEN_nothing_listening_WHEN_delivering_THEN_the_attempt_records_the_er
     assert item["status"] == "retrying" and item["attempts"][0]["status_code"] is None
     assert item["last_error"].startswith("ConnectionRefusedError")
     assert item["next_attempt_at"] is not None
+
+
+def test_GIVEN_a_receiver_that_never_answers_WHEN_delivering_THEN_the_attempt_times_out_and_is_retried(
+    api: Api, queues: dict[str, str], delays: list[int]
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never reads or answers
+        hook = subscribe(api, f"http://127.0.0.1:{silent.getsockname()[1]}/hook")
+        dispatch(appeal_event())
+        (message,) = receive(queues["queue"])
+        started = time.monotonic()
+
+        outcome = webhooks.deliver(message["Body"], timeout=0.5)
+
+    assert outcome == "retrying"
+    assert 0.5 <= time.monotonic() - started < 5
+    (item,) = api.get(f"/webhooks/{hook['id']}/deliveries").body["items"]
+    assert (item["last_error"], item["attempts"][0]["status_code"]) == ("timed out after 0.5 s", None)
 
 
 def test_GIVEN_the_allow_list_removed_WHEN_delivering_to_a_loopback_url_THEN_refused_at_delivery_time(
