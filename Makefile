@@ -104,6 +104,7 @@ format: install
 bench: install console chromium
 	$(PY) -m bench.intake
 	$(PY) -m bench.sqs_intake
+	$(PY) -m bench.webhooks
 	$(PY) -m bench.concurrency
 	$(PY) -m bench.scale
 	$(PY) -m bench.reassign

@@ -19,4 +19,5 @@ __all__ = [
     "sources",
     "stats",
     "telegram",
+    "webhooks",
 ]

@@ -19,6 +19,8 @@ DEFAULT_REGION = "us-east-1"
 # Chalice needs the queue name when the handler is declared (import time). The
 # deployment template points the event source at its own queue by reference.
 INTAKE_QUEUE_NAME = "leadcrm-intake"
+# The outgoing webhooks' delivery queue (same reason: the handler names it at import time).
+WEBHOOK_QUEUE_NAME = "leadcrm-webhooks"
 # A deployment names each table in `<ENTITY>_TABLE` (OPERATORS_TABLE, ...): the
 # template passes each table's Ref, so a function reads the table the stack
 # made, never a guess. Without one, `<TABLE_PREFIX>-<entity>` (local, tests).

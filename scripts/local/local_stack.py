@@ -48,6 +48,7 @@ from scripts.local.dynamodb_local import (
     port_in_use,
     terminate_group,
 )
+from scripts.local.webhook_queue import WebhookDeliveries
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -546,6 +547,7 @@ def build_components() -> list[Component]:
         Tables(),
         sqs_component(),
         IntakeQueues(),
+        WebhookDeliveries(STAGE),  # before the API, which inherits the queue's URL
         ChaliceLocal(api_port),
         IntakePoller(),
         # After the tables; stopped first, before the database it writes to.

@@ -19,18 +19,21 @@ from inspect import getattr_static
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 from chalice.test import Client
 
 from app import app
 from chalicelib.api.http import error_response
-from chalicelib.core.config import INTAKE_QUEUE_NAME, table_env_var
+from chalicelib.core.config import INTAKE_QUEUE_NAME, WEBHOOK_QUEUE_NAME, table_env_var
 from chalicelib.core.errors import DomainError, Forbidden, Unauthorized
 from chalicelib.core.ids import iso, utc_now
 from chalicelib.db.tables import LISTED
+from chalicelib.events.consumer import dispatch
 from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, MessageAlias, Operator
 from chalicelib.models.leads import LOST, TRANSFERRED
 from chalicelib.routing.reassignment import run_reassignment
+from chalicelib.schemas.events import DomainEvent
 from scripts.packaging.package import ROOT, Package, build
 from tests.support import Api, intake_message, on_dynamodb_event, sqs_event, sqs_record
 
@@ -50,6 +53,7 @@ FUNCTIONS = (
     "Authorize",
     "AppealEvents",
     "LeadEvents",
+    "WebhookDeliveries",
 )
 # What the code calls, and nothing else (no Scan; DeleteItem only releases a notification claim).
 ALLOWED_ACTIONS = frozenset(
@@ -359,6 +363,28 @@ def test_GIVEN_the_merged_package_WHEN_comparing_timeouts_THEN_the_handler_finis
     assert visibility >= 6 * handler_timeout
 
 
+def test_GIVEN_the_webhook_queue_WHEN_reading_it_THEN_its_function_consumes_it_reporting_failures_with_a_dlq_after_5(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    queue = resources["WebhookQueue"]["Properties"]
+    event = resources["WebhookDeliveries"]["Properties"]["Events"]["WebhookDeliveriesSqsEventSource"]
+
+    assert queue["QueueName"] == WEBHOOK_QUEUE_NAME
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"]["Fn::Sub"].endswith(f":{WEBHOOK_QUEUE_NAME}")
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert queue["VisibilityTimeout"] >= 6 * resources["WebhookDeliveries"]["Properties"]["Timeout"]
+    # Every function that enqueues (stream consumers, the API's test ping, the retries) finds both queues.
+    for function in functions(template):
+        assert environment(template, function)["WEBHOOK_QUEUE_URL"] == {"Ref": "WebhookQueue"}, function
+        assert environment(template, function)["WEBHOOK_DLQ_URL"] == {"Ref": "WebhookDeadLetterQueue"}, function
+
+
 def test_GIVEN_the_dlq_WHEN_reading_its_alarm_THEN_one_visible_message_raises_it(template: dict[str, Any]) -> None:
     alarms = [
         r["Properties"]
@@ -366,10 +392,10 @@ def test_GIVEN_the_dlq_WHEN_reading_its_alarm_THEN_one_visible_message_raises_it
         if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == "AWS/SQS"
     ]
 
-    # The intake DLQ and the stream consumers' on-failure queue.
-    assert len(alarms) == 2
+    # The intake DLQ, the stream consumers' on-failure queue and the webhooks DLQ.
+    assert len(alarms) == 3
     watched = {alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for alarm in alarms}
-    assert watched == {"IntakeDeadLetterQueue", "StreamFailuresQueue"}
+    assert watched == {"IntakeDeadLetterQueue", "StreamFailuresQueue", "WebhookDeadLetterQueue"}
     for alarm in alarms:
         assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert alarm["Dimensions"][0]["Name"] == "QueueName"
@@ -516,7 +542,12 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
             if services == {"dynamodb"}:
                 assert all(r is not None and r[0] in tables for r in resources), (function, statement)
             if services == {"sqs"}:
-                assert resources in ([("IntakeQueue", "table")], [("StreamFailuresQueue", "table")]), statement
+                assert resources in (
+                    [("IntakeQueue", "table")],
+                    [("StreamFailuresQueue", "table")],
+                    [("WebhookQueue", "table")],
+                    [("WebhookQueue", "table"), ("WebhookDeadLetterQueue", "table")],
+                ), statement
             assert "*" not in as_list(statement["Resource"]), (function, statement)
 
     def beyond_tables(function: str) -> set[str]:
@@ -529,6 +560,7 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
 
     # Only the API enqueues, only the intake function consumes, only scorers call Bedrock.
     assert {f: beyond_tables(f) for f in FUNCTIONS} == {
+        # The API also enqueues a test ping's retry (or gives it up to the webhooks DLQ).
         "APIHandler": {"sqs:SendMessage", "bedrock:InvokeModel", "ssm:GetParameter"},
         "Intake": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
         "Reassign": set(),
@@ -537,8 +569,11 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
         "Train": set(),
         "Authorize": set(),
         # The stream consumers read the bot's secrets and hand up on records to the failures queue.
+        # ... and enqueue webhook deliveries.
         "AppealEvents": {"ssm:GetParameter", "sqs:SendMessage"},
         "LeadEvents": {"ssm:GetParameter", "sqs:SendMessage"},
+        # Consumes the delivery queue, re-enqueues retries, gives up to the DLQ; no other service.
+        "WebhookDeliveries": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"},
     }
 
 
@@ -625,6 +660,16 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         monkeypatch.setenv("SCORER", "model")
         with dynamodb_requests() as done["Rescore"]:
             lambdas.invoke("rescore", scheduled)
+        queue = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName=WEBHOOK_QUEUE_NAME)["QueueUrl"]
+        monkeypatch.setenv("WEBHOOK_QUEUE_URL", queue)
+        monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
+        api.post("/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["*"]})
+        with dynamodb_requests() as done["AppealEvents"]:
+            dispatch(DomainEvent(id="ap_x:appeal.closed:3", type="appeal.closed", occurred_at=utc_now(), data={}))
+        (message,) = boto3.client("sqs", region_name="us-east-1").receive_message(QueueUrl=queue)["Messages"]
+        with dynamodb_requests() as done["WebhookDeliveries"]:
+            # Nothing listens on port 9: the attempt fails, is recorded and re-enqueued.
+            lambdas.invoke("webhook_deliveries", sqs_event([sqs_record(message["Body"])]))
         with dynamodb_requests() as done["Authorize"]:
             answer = lambdas.invoke(
                 "authorize",
@@ -638,7 +683,16 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
 
     assert answer.payload["principalId"] == f"source:{source['id']}"
     # Each function did real work (writes included), so the check below is not vacuous.
-    for function in ("APIHandler", "Intake", "Reassign", "Audit", "Train", "Rescore"):
+    for function in (
+        "APIHandler",
+        "Intake",
+        "Reassign",
+        "Audit",
+        "Train",
+        "Rescore",
+        "AppealEvents",
+        "WebhookDeliveries",
+    ):
         assert any(action.endswith(("PutItem", "UpdateItem")) for action, _, _ in done[function]), function
     denied = sorted(
         (function, action, entities[table], index)
