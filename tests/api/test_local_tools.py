@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
@@ -221,3 +222,52 @@ def test_GIVEN_a_running_stack_WHEN_a_second_starts_from_the_same_checkout_THEN_
     assert result.returncode == 1
     assert "already runs" in result.stderr and stack.base_url in result.stderr
     assert json.loads(state_file.read_text())["api_url"] == stack.base_url
+
+
+def docs_queue_script() -> str:
+    """The Python the SQS example in docs/api.md runs, as a reader would paste it."""
+    text = (REPO_ROOT / "docs" / "api.md").read_text()
+    start = text.index("<<'PY'\n") + len("<<'PY'\n")
+    return text[start : text.index("\nPY\n", start)]
+
+
+def call(stack: RunningStack, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{stack.base_url}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"Authorization": f"Bearer {stack.keys.token('admin')}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        answer: dict[str, Any] = json.loads(reply.read())
+        return answer
+
+
+def test_GIVEN_the_docs_sqs_example_WHEN_run_against_a_stack_on_random_ports_THEN_the_lead_and_appeal_appear(
+    running: tuple[RunningStack, Path],
+) -> None:
+    stack, state_file = running
+    source = call(stack, "POST", "/sources", {"name": "WhatsApp bot"})
+    key = call(stack, "POST", f"/sources/{source['id']}/keys", {})["api_key"]
+
+    sent = subprocess.run(
+        [sys.executable, "-", source["id"], key],
+        input=docs_queue_script(),
+        cwd=REPO_ROOT,
+        env=tool_env(state_file),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(state_file.read_text())["intake_queue_url"] in sent.stdout
+    deadline = time.monotonic() + 30
+    leads: list[dict[str, Any]] = []
+    while not leads and time.monotonic() < deadline:
+        leads = call(stack, "GET", "/leads?external_id=wa:79990001122")["items"]
+        time.sleep(0.2)
+    assert leads, "the queued message never became a lead"
+    appeals = call(stack, "GET", f"/leads/{leads[0]['id']}/appeals")["items"]
+    assert [appeal["source_id"] for appeal in appeals] == [source["id"]]
