@@ -55,6 +55,9 @@ class Invited:
 
 
 class UserDirectory(Protocol):
+    # Whether `set_enabled` changes anything: the caller skips reading the operator when not.
+    switches_logins: bool
+
     def invite(self, email: str, role: LoginRole, operator_id: str | None) -> Invited:
         """Creates the login; Conflict when the address already has one."""
 
@@ -67,6 +70,8 @@ class UserDirectory(Protocol):
 
 class CognitoUsers:
     """A Cognito user pool through the admin API (the API function's role allows exactly these calls)."""
+
+    switches_logins = True
 
     def __init__(self, pool_id: str, client: Any) -> None:
         self.pool_id = pool_id
@@ -133,6 +138,8 @@ class LocalUsers:
 
     Disabling changes nothing here: the authorizer already refuses an operator an
     admin deactivated, and the dev tokens are minted per request (`make token`)."""
+
+    switches_logins = False
 
     def invite(self, email: str, role: LoginRole, operator_id: str | None) -> Invited:
         subject = f"{LOCAL_SUBJECT_PREFIX}{uuid.uuid4()}"

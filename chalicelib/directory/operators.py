@@ -105,9 +105,11 @@ def _switch_login(operator_id: str, *, enabled: bool) -> None:
     The pool goes first: when it refuses, the operator is left as it was (503, retry).
     Once it has answered, the operator row follows; the authorizer refuses a deactivated
     operator's tokens on its own, so the login switch is the second lock, not the only one."""
+    directory = user_pool.users()
+    if directory is None or not directory.switches_logins:
+        return
     subject = get_operator_row(operator_id).auth_subject
-    directory = user_pool.users() if subject else None
-    if subject and directory is not None:
+    if subject:
         directory.set_enabled(subject, enabled=enabled)
 
 
