@@ -87,7 +87,7 @@ def _withdraw(directory: user_pool.UserDirectory, invited: user_pool.Invited, op
         # The one state left half-made: a login bound to no operator, which no token can use
         # (the authorizer finds no operator for its `sub`). Named here so an admin can delete it.
         logger.error(
-            "invitation withdrawn failed: a login without an operator remains",
+            "withdrawing an invitation failed: a login without an operator remains",
             extra={"operator_id": operator_id, "auth_subject": invited.subject, "error": type(exc).__name__},
         )
 

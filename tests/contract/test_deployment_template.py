@@ -791,7 +791,10 @@ def test_GIVEN_the_built_console_WHEN_packaged_THEN_the_bundle_carries_it_and_th
     assert {f"chalicelib/console_dist/{name}" for name in files} <= names
     # Text assets travel gzipped to browsers that ask (the script is ~4 times smaller).
     assert template["Resources"]["RestAPI"]["Properties"]["MinimumCompressionSize"] == 1024
-    assert environment(template, "APIHandler")["CONSOLE_COGNITO_CLIENT_ID"] == {"Ref": "ConsoleCognitoClientId"}
+    # The console signs in with the client the stack made, or the one it was given.
+    assert environment(template, "APIHandler")["CONSOLE_COGNITO_CLIENT_ID"] == {
+        "Fn::If": ["CreatesUserPool", {"Ref": "ConsoleAppClient"}, {"Ref": "ConsoleCognitoClientId"}]
+    }
 
 
 def test_GIVEN_follow_up_aliases_WHEN_reading_the_appeals_table_THEN_its_ttl_is_their_expiry(
