@@ -79,9 +79,10 @@ train: install
 	$(PY) -m scripts.local.run_job train
 
 ## Deployable package in $(PACKAGE_DIR): sam.json (chalice's template merged with .chalice/resources.json)
-## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see docs/operations.md "Deploy".
+## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see docs/deploy.md.
+## STAGE=staging makes that the template's default Stage (tables, queues, API and user pool leadcrm-staging-*).
 package: install console
-	$(PY) -m scripts.packaging.package $(PACKAGE_DIR)
+	$(PY) -m scripts.packaging.package $(PACKAGE_DIR) $(if $(STAGE),--stage $(STAGE))
 	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json
 
 ## Lint, types, layers, then every test, on every CPU (pytest-xdist; the DynamoDB Local tier
