@@ -560,6 +560,8 @@ def banner(components: list[Component]) -> str:
         f"\nleadcrm local stack is up:\n{lines}\n"
         "  Every route but /health, /openapi.json and the Telegram webhook wants a bearer token:\n"
         "    make token ROLE=admin   (or ROLE=operator OPERATOR_ID=op_...)\n"
+        "  Invite a person as Cognito would in AWS (creates the operator, prints their token):\n"
+        "    make invite EMAIL=anna@example.com ROLE=operator NAME=Anna\n"
         "  Ctrl-C stops everything.\n"
     )
 
