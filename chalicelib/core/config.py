@@ -48,6 +48,8 @@ class Settings:
     bedrock_timeout_seconds: float = 5.0
     # Table names set by the deployment, by entity (from `<ENTITY>_TABLE`).
     table_names: Mapping[str, str] = field(default_factory=dict)
+    # The Cognito user pool people are invited to (None: no pool; locally, the dev issuer).
+    user_pool_id: str | None = None
 
     def table_name(self, entity: str) -> str:
         return self.table_names.get(entity) or f"{self.table_prefix}-{entity}"
@@ -77,4 +79,5 @@ def current_settings() -> Settings:
             for name, value in os.environ.items()
             if name.endswith(TABLE_ENV_SUFFIX) and value
         },
+        user_pool_id=(os.environ.get("USER_POOL_ID") or "").strip() or None,
     )
