@@ -386,9 +386,10 @@ def test_GIVEN_the_webhook_queue_WHEN_reading_it_THEN_its_function_consumes_it_r
     queue = resources["WebhookQueue"]["Properties"]
     event = resources["WebhookDeliveries"]["Properties"]["Events"]["WebhookDeliveriesSqsEventSource"]
 
-    assert queue["QueueName"] == WEBHOOK_QUEUE_NAME
+    staged_name = WEBHOOK_QUEUE_NAME.replace("leadcrm-", "leadcrm-${Stage}-")
+    assert queue["QueueName"] == {"Fn::Sub": staged_name}
     assert event["Type"] == "SQS"
-    assert event["Properties"]["Queue"]["Fn::Sub"].endswith(f":{WEBHOOK_QUEUE_NAME}")
+    assert event["Properties"]["Queue"]["Fn::Sub"].endswith(f":{staged_name}")
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
