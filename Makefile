@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PACKAGE_DIR ?= build/package
 
-.PHONY: lock run token reassign audit rescore train test unit lint format bench install clean package console chromium
+.PHONY: lock run token invite reassign audit rescore train test unit lint format bench install clean package console chromium
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ run: install console
 token: install
 	@ROLE=$(ROLE) OPERATOR_ID=$(OPERATOR_ID) $(PY) -m scripts.local.dev_auth
 
+## Invite a person to `make run`'s stack as Cognito would in AWS: EMAIL=anna@example.com ROLE=operator|admin [NAME=Anna].
+## An operator is created through POST /operators and bound to a fresh login; prints the token that person signs in with.
+invite: install
+	@EMAIL=$(EMAIL) ROLE=$(ROLE) NAME=$(NAME) $(PY) -m scripts.local.invite
+
+## The jobs below run on the DynamoDB of this checkout's running `make run` (found through .data/stack.json, whatever its ports).
 ## Run the reassignment job now (waiting-line drain + SLA reclaim) on `make run`'s DynamoDB; prints its report.
 reassign: install
 	$(PY) -m scripts.local.run_job reassign
@@ -73,9 +79,10 @@ train: install
 	$(PY) -m scripts.local.run_job train
 
 ## Deployable package in $(PACKAGE_DIR): sam.json (chalice's template merged with .chalice/resources.json)
-## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see docs/operations.md "Deploy".
+## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see docs/deploy.md.
+## STAGE=staging makes that the template's default Stage (tables, queues, API and user pool leadcrm-staging-*).
 package: install console
-	$(PY) -m scripts.packaging.package $(PACKAGE_DIR)
+	$(PY) -m scripts.packaging.package $(PACKAGE_DIR) $(if $(STAGE),--stage $(STAGE))
 	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json
 
 ## Lint, types, layers, then every test, on every CPU (pytest-xdist; the DynamoDB Local tier
@@ -104,6 +111,7 @@ format: install
 bench: install console chromium
 	$(PY) -m bench.intake
 	$(PY) -m bench.sqs_intake
+	$(PY) -m bench.webhooks
 	$(PY) -m bench.concurrency
 	$(PY) -m bench.scale
 	$(PY) -m bench.reassign

@@ -20,9 +20,11 @@ from chalicelib.api import (
     sources,
     stats,
     telegram,
+    webhooks,
 )
 from chalicelib.api.observability import bp as observed
 from chalicelib.handlers import events, intake, schedules
+from chalicelib.handlers import webhooks as webhook_deliveries
 
 app = Chalice(app_name="leadcrm")
 # Off unless CONSOLE_CORS_ORIGIN is set: every route registered below takes this default.
@@ -44,8 +46,10 @@ app.register_blueprint(insight.bp)
 app.register_blueprint(telegram.bp)
 app.register_blueprint(scoring.bp)
 app.register_blueprint(operator_bot.bp)
+app.register_blueprint(webhooks.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(console.bp)
 app.register_blueprint(intake.bp)
 app.register_blueprint(schedules.bp)
 app.register_blueprint(events.bp)
+app.register_blueprint(webhook_deliveries.bp)

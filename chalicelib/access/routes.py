@@ -1,6 +1,7 @@
 """Who may call which route: the one table both the authorizer and the app read.
 
-`admin` may call every protected route. The other roles get exactly the
+`admin` may call every protected route (and alone: the outgoing webhooks,
+`/webhooks…`, carry every event of the business and its signing secrets). The other roles get exactly the
 routes listed for them here; ownership (an operator's *own* appeals, a bot's
 *own* source) is checked by the services, which see the row.
 

@@ -20,4 +20,5 @@ __all__ = [
     "sources",
     "stats",
     "telegram",
+    "webhooks",
 ]

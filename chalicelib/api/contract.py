@@ -64,6 +64,7 @@ from chalicelib.schemas.sources import (
 )
 from chalicelib.schemas.stats import SourceDistribution, SourceOperators
 from chalicelib.schemas.telegram import TelegramUpdate, WebhookAck
+from chalicelib.schemas.webhooks import DeliveryOut, WebhookCreate, WebhookCreated, WebhookOut
 
 
 class OpenApiDocument(RootModel[dict[str, Any]]):
@@ -383,6 +384,32 @@ CONTRACT: dict[tuple[str, str], Contract] = {
             "Written page by page (never the whole set in memory) to S3 with a presigned link valid for an hour, "
             "or locally to a file under .local/exports. A range over 366 days or not after `from` → 422 on body.to."
         ),
+    ),
+    # --- outgoing webhooks (admins only) ---------------------------------------------------
+    ("POST", "/webhooks"): Contract(
+        "Subscribe a URL to events (signed deliveries)",
+        "webhooks",
+        created(WebhookCreated, "The subscription and its signing secret, shown this once"),
+        body=WebhookCreate,
+        description="422 at body.url for a non-https URL or a loopback, private or link-local host (docs/webhooks.md).",
+    ),
+    ("GET", "/webhooks"): Contract("List webhooks, newest first", "webhooks", ok(Page[WebhookOut]), query=PageQuery),
+    ("GET", "/webhooks/{webhook_id}"): Contract("Read a webhook", "webhooks", ok(WebhookOut), errors=MISSING),
+    ("DELETE", "/webhooks/{webhook_id}"): Contract(
+        "Delete a webhook", "webhooks", {204: Reply(None, "Deleted")}, errors=MISSING
+    ),
+    ("POST", "/webhooks/{webhook_id}/test"): Contract(
+        "Deliver a webhook.test event now",
+        "webhooks",
+        ok(DeliveryOut, "The test delivery after its first attempt"),
+        errors=MISSING | BUSY,
+    ),
+    ("GET", "/webhooks/{webhook_id}/deliveries"): Contract(
+        "A webhook's deliveries and their attempts, newest first",
+        "webhooks",
+        ok(Page[DeliveryOut]),
+        query=PageQuery,
+        errors=MISSING,
     ),
     # --- admin -------------------------------------------------------------------------------
     ("POST", "/admin/jobs/{name}/run"): Contract(

@@ -19,6 +19,8 @@ DEFAULT_REGION = "us-east-1"
 # Chalice needs the queue name when the handler is declared (import time). The
 # deployment template points the event source at its own queue by reference.
 INTAKE_QUEUE_NAME = "leadcrm-intake"
+# The outgoing webhooks' delivery queue (same reason: the handler names it at import time).
+WEBHOOK_QUEUE_NAME = "leadcrm-webhooks"
 # A deployment names each table in `<ENTITY>_TABLE` (OPERATORS_TABLE, ...): the
 # template passes each table's Ref, so a function reads the table the stack
 # made, never a guess. Without one, `<TABLE_PREFIX>-<entity>` (local, tests).
@@ -46,6 +48,8 @@ class Settings:
     bedrock_timeout_seconds: float = 5.0
     # Table names set by the deployment, by entity (from `<ENTITY>_TABLE`).
     table_names: Mapping[str, str] = field(default_factory=dict)
+    # The Cognito user pool people are invited to (None: no pool; locally, the dev issuer).
+    user_pool_id: str | None = None
 
     def table_name(self, entity: str) -> str:
         return self.table_names.get(entity) or f"{self.table_prefix}-{entity}"
@@ -75,4 +79,5 @@ def current_settings() -> Settings:
             for name, value in os.environ.items()
             if name.endswith(TABLE_ENV_SUFFIX) and value
         },
+        user_pool_id=(os.environ.get("USER_POOL_ID") or "").strip() or None,
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.core.errors import FieldProblem, InvalidInput
+from chalicelib.access import user_pool
+from chalicelib.core.errors import Conflict, FieldProblem, InvalidInput
 from chalicelib.core.ids import iso, new_id, utc_now
 from chalicelib.core.observability import logger
 from chalicelib.db.rows import ensure_well_formed
@@ -44,6 +45,12 @@ def get_operator(operator_id: str) -> OperatorOut:
 
 
 def create_operator(request: OperatorCreate) -> OperatorOut:
+    """With `email`, invites the person first (the login, its group, `custom:operator_id`)
+    and binds the operator to the new login's `sub`, so nobody copies ids by hand.
+
+    All or nothing: a refusal by the user pool creates no operator; an operator that
+    cannot be saved after the login was made deletes that login again (its e-mail is
+    already out, its temporary password then opens nothing)."""
     now = iso(utc_now())
     row = Operator(
         new_id("op"),
@@ -56,8 +63,54 @@ def create_operator(request: OperatorCreate) -> OperatorOut:
         updated_at=now,
         listed=LISTED,
     )
-    row.save(condition=Operator.operator_id.does_not_exist())
+    if request.email is None:
+        row.save(condition=Operator.operator_id.does_not_exist())
+        return operator_out(row)
+    directory = _user_directory()
+    role = request.role or "operator"
+    invited = directory.invite(request.email, role, row.operator_id)
+    row.auth_subject = invited.subject
+    try:
+        row.save(condition=Operator.operator_id.does_not_exist())
+    except Exception:
+        _withdraw(directory, invited, row.operator_id)
+        raise
+    # The operator and the role only: the address is personal.
+    logger.info("operator invited", extra={"operator_id": row.operator_id, "role": role})
     return operator_out(row)
+
+
+def _withdraw(directory: user_pool.UserDirectory, invited: user_pool.Invited, operator_id: str) -> None:
+    try:
+        directory.remove(invited)
+    except Exception as exc:
+        # The one state left half-made: a login bound to no operator, which no token can use
+        # (the authorizer finds no operator for its `sub`). Named here so an admin can delete it.
+        logger.error(
+            "withdrawing an invitation failed: a login without an operator remains",
+            extra={"operator_id": operator_id, "auth_subject": invited.subject, "error": type(exc).__name__},
+        )
+
+
+def _user_directory() -> user_pool.UserDirectory:
+    directory = user_pool.users()
+    if directory is None:
+        raise Conflict("this deployment has no user pool (USER_POOL_ID) to invite to; bind a login with auth_subject")
+    return directory
+
+
+def _switch_login(operator_id: str, *, enabled: bool) -> None:
+    """An admin's (de)activation also (dis)allows the person's sign-in; a self-pause does not.
+
+    The pool goes first: when it refuses, the operator is left as it was (503, retry).
+    Once it has answered, the operator row follows; the authorizer refuses a deactivated
+    operator's tokens on its own, so the login switch is the second lock, not the only one."""
+    directory = user_pool.users()
+    if directory is None or not directory.switches_logins:
+        return
+    subject = get_operator_row(operator_id).auth_subject
+    if subject:
+        directory.set_enabled(subject, enabled=enabled)
 
 
 def list_operators(limit: int, cursor: str | None) -> Page[OperatorOut]:
@@ -84,6 +137,8 @@ def update_operator(
             [FieldProblem(("query", "redistribute"), "only valid with is_active=false in the body", "value_error")],
         )
     ensure_well_formed(operator_id, "operator")
+    if "is_active" in changes and not by_self:
+        _switch_login(operator_id, enabled=bool(changes["is_active"]))
     linking = "telegram_chat_id" in changes
     chat_id = changes.pop("telegram_chat_id", None)
     actions: list[Action] = [

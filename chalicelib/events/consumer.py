@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.channels import operator_bot
+from chalicelib.channels import operator_bot, webhooks
 from chalicelib.core.observability import logger
 from chalicelib.events.records import appeal_events, lead_events
 
@@ -21,6 +21,7 @@ __all__ = ["consume_appeal_records", "consume_lead_records", "dispatch"]
 
 def dispatch(event: DomainEvent) -> None:
     operator_bot.notify(event)
+    webhooks.notify(event)
 
 
 def consume_appeal_records(records: list[dict[str, Any]]) -> None:

@@ -1,3 +1,3 @@
 """Lambda edge: Blueprints with the SQS intake handler and the scheduled jobs."""
 
-__all__ = ["intake", "schedules"]
+__all__ = ["events", "intake", "schedules", "webhooks"]

@@ -11,35 +11,42 @@ model below, all on the same table):
 - `link#<sha256 of a code>`: a one-time linking code (15 minutes, single use);
 - `chat#<chat id>`: which operator a Telegram chat is linked to;
 - `webhooks` / `<webhook id>`: a webhook subscription;
-- `deliveries#<webhook id>` / `<occurred_at>#<delivery id>`: one delivery and its attempts.
+- `deliveries#<webhook id>` / `<occurred_at>#<delivery id>`: one event's delivery to one webhook and
+  its attempts (30 days, TTL), listed newest first.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
+from chalicelib.db.paging import decode_cursor, encode_cursor, take_page
 from chalicelib.db.tables import TableMeta, TableName
 
 __all__ = [
     "ONE",
     "WEBHOOKS",
+    "Attempt",
     "ChatLink",
     "Delivery",
     "LinkCode",
     "SentMarker",
     "TelegramNote",
     "WebhookSubscription",
+    "all_webhooks",
     "chat_key",
     "deliveries_key",
+    "deliveries_newest_first",
+    "delivery_sort_key",
     "find",
     "link_key",
     "sent_key",
     "telegram_note_key",
     "telegram_notes",
+    "webhooks_newest_first",
 ]
 
 # The sort key of items that are alone in their partition.
@@ -106,37 +113,56 @@ class ChatLink(Model):
 
 
 class WebhookSubscription(Model):
+    """An outgoing webhook: where to POST which events, and the key its deliveries are signed with."""
+
     class Meta(_Meta):
         pass
 
     pk = UnicodeAttribute(hash_key=True, default=WEBHOOKS)
-    sk = UnicodeAttribute(range_key=True)  # the webhook id
+    sk = UnicodeAttribute(range_key=True)  # the webhook id (time-sortable)
     url = UnicodeAttribute()
     events = ListAttribute[str](of=UnicodeAttribute)  # type: ignore[arg-type]
     description = UnicodeAttribute(null=True)
-    secret = UnicodeAttribute()
+    # The hex SHA-256 of the secret shown once: the HMAC key (as a bot key's hash signs queue messages).
+    secret_hash = UnicodeAttribute()
     include_contact = BooleanAttribute(default=False)
     created_at = UnicodeAttribute()
 
 
+class Attempt(MapAttribute[str, Any]):
+    """One POST of a delivery: when, what the receiver answered (or why there was no answer)."""
+
+    number = NumberAttribute()
+    at = UnicodeAttribute()
+    status_code = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    duration_ms = NumberAttribute(null=True)
+
+    def __init__(self, **attributes: Any) -> None:  # typed: PynamoDB's is not
+        super().__init__(**attributes)  # type: ignore[no-untyped-call]
+
+
 class Delivery(Model):
+    """One event for one subscription: its state and every attempt (the body travels in the queue message)."""
+
     class Meta(_Meta):
         pass
 
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
+    pk = UnicodeAttribute(hash_key=True)  # deliveries#<webhook id>
+    sk = UnicodeAttribute(range_key=True)  # <event's occurred_at>#<delivery id>: newest first by query
     delivery_id = UnicodeAttribute()
     webhook_id = UnicodeAttribute()
     event_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
-    payload = UnicodeAttribute()  # the JSON body, as signed
-    status = UnicodeAttribute()  # pending, delivered, retrying, failed
+    status = UnicodeAttribute()  # pending, retrying, delivered, failed
     attempts = NumberAttribute(default=0)
-    first_attempt_at = NumberAttribute(null=True)
+    attempt_log = ListAttribute[Attempt](of=Attempt, null=True)
     last_status_code = NumberAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
-    last_attempt_at = UnicodeAttribute(null=True)
+    next_attempt_at = UnicodeAttribute(null=True)
     delivered_at = UnicodeAttribute(null=True)
+    # A run holding the next attempt until then (unix seconds): a duplicate message finds it and does nothing.
+    lease_until = NumberAttribute(null=True)
     created_at = UnicodeAttribute()
     expires_at = NumberAttribute()  # TTL: 30 days
 
@@ -172,3 +198,35 @@ def find(model: type[_M], pk: str, sk: str | None = ONE) -> _M | None:
 def telegram_notes(appeal_id: str) -> list[TelegramNote]:
     """Every operator's message about an appeal (a handful: one per operator it was handed to)."""
     return list(TelegramNote.query(telegram_note_key(appeal_id), consistent_read=True))
+
+
+def delivery_sort_key(occurred_at: str, delivery_id: str) -> str:
+    return f"{occurred_at}#{delivery_id}"
+
+
+def webhooks_newest_first(limit: int, cursor: str | None) -> tuple[list[WebhookSubscription], str | None]:
+    """One page of subscriptions, newest first (their ids sort by creation)."""
+    start, _ = decode_cursor(cursor, ("pk", "sk"), pinned={"pk": WEBHOOKS})
+
+    def query(**kw: Any) -> Any:
+        return WebhookSubscription.query(WEBHOOKS, scan_index_forward=False, consistent_read=True, **kw)
+
+    rows, last = take_page(query, limit, start)
+    return rows, encode_cursor(last)
+
+
+def all_webhooks() -> list[WebhookSubscription]:
+    """Every subscription (one partition, one Query: a handful of rows, never a Scan)."""
+    return list(WebhookSubscription.query(WEBHOOKS))
+
+
+def deliveries_newest_first(webhook_id: str, limit: int, cursor: str | None) -> tuple[list[Delivery], str | None]:
+    """One page of a webhook's deliveries, the newest event first."""
+    partition = deliveries_key(webhook_id)
+    start, _ = decode_cursor(cursor, ("pk", "sk"), pinned={"pk": partition})
+
+    def query(**kw: Any) -> Any:
+        return Delivery.query(partition, scan_index_forward=False, consistent_read=True, **kw)
+
+    rows, last = take_page(query, limit, start)
+    return rows, encode_cursor(last)

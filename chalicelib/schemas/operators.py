@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from chalicelib.models.appeals import AppealStatus
 from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch, Query
+from chalicelib.schemas.contact import Email
 
 MaxLoad = Annotated[int, Field(ge=0, le=1000)]
 Locale = Literal["en", "ru", "uk"]
@@ -27,6 +28,29 @@ class OperatorCreate(Input):
     is_active: bool = True
     max_load: MaxLoad = 10
     auth_subject: AuthSubject | None = Field(None, description=AUTH_SUBJECT_DESCRIPTION)
+    email: Email | None = Field(
+        None,
+        description="Invite this person: a login in the user pool (a temporary password by e-mail), "
+        "bound to the new operator by the server. Never stored in our tables",
+    )
+    role: Literal["operator", "admin"] | None = Field(
+        None, description="With email: the group the login joins (default operator; admin sees and changes everything)"
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _one_binding(cls, email: str | None, info: ValidationInfo) -> str | None:
+        # The invitation binds the login it creates; a hand-typed subject next to it would be a second binding.
+        if email is not None and info.data.get("auth_subject") is not None:
+            raise ValueError("give email (invite) or auth_subject (bind an existing login), not both")
+        return email
+
+    @field_validator("role")
+    @classmethod
+    def _role_with_email(cls, role: str | None, info: ValidationInfo) -> str | None:
+        if role is not None and "email" in info.data and info.data["email"] is None:
+            raise ValueError("role goes with email: it is the invited login's group")
+        return role
 
 
 class OperatorPatch(Patch):

@@ -33,6 +33,7 @@ AUDIENCE = "leadcrm-local"
 KEY_ID = "leadcrm-dev-1"
 PRIVATE_KEY_FILE = "dev-jwt-private.pem"
 JWKS_FILE = "dev-jwks.json"
+ROLES = ("admin", "operator")
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / ".data" / "auth"
 
 
@@ -103,36 +104,44 @@ class DevKeys:
 def bind_on_local_stack(operator_id: str) -> str | None:
     """Binds a dev subject to the operator in `make run`'s database; the subject, or None when
     there is no such operator (or the stack is not reachable: the reason goes to stderr)."""
-    from scripts.local.local_stack import dynamodb_endpoint, prepare_environment
-    from scripts.local.run_job import reachability_problem
+    from scripts.local.run_job import use_running_stack
 
-    prepare_environment()
-    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_endpoint()
-    problem = reachability_problem(os.environ["AWS_ENDPOINT_URL_DYNAMODB"], os.environ["TABLE_PREFIX"])
+    problem = use_running_stack()
     if problem:
         print(problem, file=sys.stderr)
         return None
-    subject = f"dev-operator-{operator_id}"
     # The app logs to stdout, and stdout is the token (`$(make -s token)`): its log lines go to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         from chalicelib.core.errors import NotFound
-        from chalicelib.directory.operators import update_operator
+        from chalicelib.directory.operators import get_operator, update_operator
         from chalicelib.schemas.operators import OperatorPatch
 
         try:
+            # An operator already bound (invited with `make invite`, or bound by hand) keeps its login.
+            subject = get_operator(operator_id).auth_subject or f"dev-operator-{operator_id}"
             update_operator(operator_id, OperatorPatch(auth_subject=subject))
         except NotFound:
-            print(f"no operator {operator_id!r} on the local stack: create it first (POST /operators)")
+            print(f"no operator {operator_id!r} on the local stack: create it first (POST /operators, make invite)")
             return None
     return subject
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print a dev-stack bearer token (never valid in AWS).")
-    parser.add_argument("--role", choices=["admin", "operator"], default=os.environ.get("ROLE") or "admin")
+    parser.add_argument("--role", default=os.environ.get("ROLE") or "admin", help="admin (default) or operator")
     parser.add_argument("--operator-id", default=os.environ.get("OPERATOR_ID") or None)
     parser.add_argument("--hours", type=float, default=12.0)
     args = parser.parse_args(argv)
+    # Checked here, not by argparse `choices`: those skip a default, and ROLE=… from make arrives as one.
+    if args.role not in ROLES:
+        print(f"unknown role {args.role!r}: ROLE=admin or ROLE=operator OPERATOR_ID=op_...", file=sys.stderr)
+        return 2
+    if args.role == "admin" and args.operator_id:
+        print("OPERATOR_ID goes with ROLE=operator (an admin token is nobody's operator)", file=sys.stderr)
+        return 2
+    if not 0 < args.hours <= 24 * 7:
+        print("--hours must be above 0 and at most a week", file=sys.stderr)
+        return 2
     subject = None
     if args.role == "operator":
         if not args.operator_id:

@@ -131,6 +131,8 @@ def ephemeral_stack(
             env["LEADCRM_NO_JAVA"] = "1"
         log_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="leadcrm-stack-")))
         log = log_dir / "stack.log"
+        # Its own state file: never the developer's `.data/stack.json`, never a parallel test stack's.
+        env["LEADCRM_STACK_FILE"] = str(log_dir / "stack.json")
         output = cleanup.enter_context(log.open("wb"))
         proc = subprocess.Popen(
             [sys.executable, "-m", "scripts.local.local_stack"],

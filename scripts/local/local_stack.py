@@ -38,6 +38,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from scripts.local import stack_state
 from scripts.local.dynamodb_local import (
     HOST,
     REPO_ROOT,
@@ -48,6 +49,7 @@ from scripts.local.dynamodb_local import (
     port_in_use,
     terminate_group,
 )
+from scripts.local.webhook_queue import WebhookDeliveries
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -546,6 +548,7 @@ def build_components() -> list[Component]:
         Tables(),
         sqs_component(),
         IntakeQueues(),
+        WebhookDeliveries(STAGE),  # before the API, which inherits the queue's URL
         ChaliceLocal(api_port),
         IntakePoller(),
         # After the tables; stopped first, before the database it writes to.
@@ -559,6 +562,8 @@ def banner(components: list[Component]) -> str:
         f"\nleadcrm local stack is up:\n{lines}\n"
         "  Every route but /health, /openapi.json and the Telegram webhook wants a bearer token:\n"
         "    make token ROLE=admin   (or ROLE=operator OPERATOR_ID=op_...)\n"
+        "  Invite a person as Cognito would in AWS (creates the operator, prints their token):\n"
+        "    make invite EMAIL=anna@example.com ROLE=operator NAME=Anna\n"
         "  Ctrl-C stops everything.\n"
     )
 
@@ -571,12 +576,15 @@ def run() -> int:
     started: list[Component] = []
     try:
         prepare_environment()
+        _refuse_a_second_stack()
         components = build_components()
         for component in components:
             # Listed before start: a half-started component must be stopped too.
             started.append(component)
             component.start()
+        recorded = _record(components)
         print(banner(components), flush=True)
+        print(f"  The tools (make token, invite, reassign, audit, rescore, train) find it through {recorded}.\n")
         return _watch(components)
     except Shutdown as exc:
         print(f"\n{exc}: stopping the stack…", file=sys.stderr, flush=True)
@@ -589,6 +597,32 @@ def run() -> int:
         return 1
     finally:
         _stop(started)
+        stack_state.clear(os.getpid())
+
+
+def _refuse_a_second_stack() -> None:
+    # Two stacks of one checkout would share .data/ and leave the tools guessing which one they talk to.
+    state = stack_state.read()
+    if state is not None and state.pid != os.getpid() and stack_state.alive(state.pid):
+        raise StartupError(
+            f"a local stack of this checkout already runs (pid {state.pid}, API {state.api_url}); stop it first"
+        )
+
+
+def _record(components: Sequence[Component]) -> Path:
+    api = next(component for component in components if isinstance(component, ChaliceLocal))
+    return stack_state.write(
+        stack_state.StackState(
+            pid=os.getpid(),
+            api_url=f"http://{HOST}:{api.port}",
+            dynamodb_endpoint=os.environ["AWS_ENDPOINT_URL_DYNAMODB"],
+            sqs_endpoint=os.environ["AWS_ENDPOINT_URL_SQS"],
+            intake_queue_url=os.environ["INTAKE_QUEUE_URL"],
+            table_prefix=os.environ["TABLE_PREFIX"],
+            started_at=time.time(),
+            jwks_file=os.environ.get("JWT_JWKS_FILE") or None,
+        )
+    )
 
 
 def _watch(components: Sequence[Component]) -> int:

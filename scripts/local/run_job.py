@@ -1,9 +1,11 @@
 """Run one scheduled job now against the local stack: `python -m scripts.local.run_job NAME`.
 
-`make reassign` and `make audit` call this. It uses the DynamoDB and tables
-`make run` uses (same stage environment, AWS_ENDPOINT_URL_DYNAMODB when set,
-else DynamoDB Local on DYNAMODB_PORT, default 8001), starts nothing, and
-prints the job's report as JSON.
+`make reassign`, `audit`, `rescore` and `train` call this. It uses the DynamoDB
+and tables of this checkout's running `make run` stack, on whatever ports it
+was started (read from the state file it writes, see `stack_state`), or the
+DynamoDB AWS_ENDPOINT_URL_DYNAMODB names when set; starts nothing; and prints
+the job's report as JSON. No stack of this checkout running: it says so and
+exits 1, rather than try a default port another stack may hold.
 
 Exit codes: 0 done, 1 the stack is not reachable (or the job failed), 2 usage.
 """
@@ -13,7 +15,8 @@ from __future__ import annotations
 import os
 import sys
 
-from scripts.local.local_stack import dynamodb_endpoint, prepare_environment
+from scripts.local.local_stack import prepare_environment
+from scripts.local.stack_state import NoStack, endpoint_for_tools
 
 START_FIRST = "start the local stack first with `make run` (in another terminal)"
 
@@ -43,6 +46,19 @@ def reachability_problem(endpoint: str, table_prefix: str) -> str | None:
     return None
 
 
+def use_running_stack() -> str | None:
+    """Points this process at the running stack's DynamoDB and tables; why it cannot, or None."""
+    prepare_environment()
+    try:
+        endpoint, table_prefix = endpoint_for_tools()
+    except NoStack as exc:
+        return str(exc)
+    # chalicelib reads both from here at call time.
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    os.environ["TABLE_PREFIX"] = table_prefix
+    return reachability_problem(endpoint, table_prefix)
+
+
 def main(argv: list[str]) -> int:
     from chalicelib.jobs import JOBS
 
@@ -55,11 +71,7 @@ def main(argv: list[str]) -> int:
         return 2
     job = JOBS[argv[0]]
 
-    prepare_environment()
-    endpoint = dynamodb_endpoint()
-    # chalicelib reads the endpoint from here at call time.
-    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
-    problem = reachability_problem(endpoint, os.environ["TABLE_PREFIX"])
+    problem = use_running_stack()
     if problem:
         print(problem, file=sys.stderr)
         return 1

@@ -10,10 +10,12 @@ ships.
 
 from __future__ import annotations
 
+import argparse
 import compileall
 import json
 import os
 import py_compile
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +36,8 @@ DEFAULT_REGION = "us-east-1"
 # deletes any, so every code change would add one; a few recent ones are kept.
 CACHE = ROOT / ".chalice" / "deployments"
 CACHE_KEEP = 3
+# The template's Stage parameter: what `make package STAGE=…` may set as its default.
+STAGE_PATTERN = re.compile(r"[a-z][a-z0-9]{0,11}")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,23 @@ def build(out: Path = DEFAULT_OUT) -> Package:
     package = Package(template=out / "sam.json", bundle=out / "deployment.zip", seconds=time.monotonic() - started)
     prune_cache()
     return package
+
+
+def stage_problem(stage: str) -> str | None:
+    if STAGE_PATTERN.fullmatch(stage):
+        return None
+    return f"stage {stage!r}: a lower-case letter, then up to 11 lower-case letters or digits"
+
+
+def set_stage(template: Path, stage: str) -> None:
+    """Makes `stage` the template's default Stage, so `sam deploy` without overrides deploys that stage
+    (its tables, queues, API and user pool prefixed `leadcrm-<stage>`)."""
+    problem = stage_problem(stage)
+    if problem:
+        raise ValueError(problem)
+    document = json.loads(template.read_text())
+    document["Parameters"]["Stage"]["Default"] = stage
+    template.write_text(json.dumps(document, indent=2) + "\n")
 
 
 def compile_bytecode(bundle: Path) -> None:
@@ -126,16 +147,22 @@ def _modified(path: Path) -> float:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        print("usage: python -m scripts.packaging.package [OUT_DIR]", file=sys.stderr)
+    parser = argparse.ArgumentParser(prog="python -m scripts.packaging.package")
+    parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT, help="output directory (build/package)")
+    parser.add_argument("--stage", default=os.environ.get("STAGE") or None, help="the default Stage (prod)")
+    args = parser.parse_args(argv)
+    problem = stage_problem(args.stage) if args.stage is not None else None
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
-    out = Path(argv[0]).resolve() if argv else DEFAULT_OUT
     try:
-        package = build(out)
+        package = build(args.out.resolve())
     except subprocess.CalledProcessError as failed:
         print(f"chalice package failed (exit {failed.returncode})", file=sys.stderr)
         return 1
-    print(f"packaged: {package.summary()}")
+    if args.stage is not None:
+        set_stage(package.template, args.stage)
+    print(f"packaged: {package.summary()}" + (f", stage {args.stage}" if args.stage else ""))
     return 0
 
 

@@ -57,6 +57,7 @@ class World:
     ready_lead_id: str
     bot_key: str
     revocable_key_id: str
+    webhook_id: str
 
     def operator_a(self) -> Api:
         return self.admin.as_(operator_token(self.keys, self.a["id"]))
@@ -66,7 +67,7 @@ class World:
 
 
 @pytest.fixture
-def world(api: Api, dev_keys: DevKeys) -> World:
+def world(api: Api, dev_keys: DevKeys, monkeypatch: pytest.MonkeyPatch) -> World:
     a, b = api.operator("Anna", max_load=5), api.operator("Boris", max_load=5)
     source, other, line = api.source("Telegram"), api.source("WhatsApp"), api.source("Web form")
     api.weights(source["id"], {a["id"]: 1})
@@ -79,6 +80,10 @@ def world(api: Api, dev_keys: DevKeys) -> World:
     assert deal.status == 201, deal.body
     bot_key = api.post(f"/sources/{source['id']}/keys", {}).body["api_key"]
     revocable = api.post(f"/sources/{other['id']}/keys", {}).body["key_id"]
+    # Nothing listens on port 9 of loopback: a test ping fails at once (recorded, 200), no network needed.
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
+    hook = api.post("/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["*"]})
+    assert hook.status == 201, hook.body
     return World(
         api,
         dev_keys,
@@ -93,6 +98,7 @@ def world(api: Api, dev_keys: DevKeys) -> World:
         ready,
         bot_key,
         revocable,
+        hook.body["id"],
     )
 
 
@@ -163,6 +169,16 @@ SAMPLES: dict[tuple[str, str], Request] = {
         None,
     ),
     ("GET", "/stats/distribution"): lambda w: ("/stats/distribution", None),
+    # Outgoing webhooks: admins only (every other role 403).
+    ("POST", "/webhooks"): lambda w: (
+        "/webhooks",
+        {"url": "https://93.184.216.34/hook", "events": ["lead.transferred"]},
+    ),
+    ("GET", "/webhooks"): lambda w: ("/webhooks", None),
+    ("GET", "/webhooks/{webhook_id}"): lambda w: (f"/webhooks/{w.webhook_id}", None),
+    ("DELETE", "/webhooks/{webhook_id}"): lambda w: (f"/webhooks/{w.webhook_id}", None),
+    ("POST", "/webhooks/{webhook_id}/test"): lambda w: (f"/webhooks/{w.webhook_id}/test", None),
+    ("GET", "/webhooks/{webhook_id}/deliveries"): lambda w: (f"/webhooks/{w.webhook_id}/deliveries", None),
     ("GET", "/scoring/model"): lambda w: ("/scoring/model", None),
     ("GET", "/stats/sources/{source_id}/operators"): lambda w: (f"/stats/sources/{w.source['id']}/operators", None),
 }

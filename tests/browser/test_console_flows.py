@@ -287,3 +287,25 @@ def test_GIVEN_the_console_WHEN_switching_language_THEN_every_string_and_date_fo
     console.page.get_by_label("Язык").select_option("en")
     expect(console.page.get_by_role("heading", name="Appeal from vb:100")).to_be_visible()
     assert console.errors == [], console.errors
+
+
+def test_GIVEN_an_admin_WHEN_it_invites_an_operator_by_email_THEN_the_login_is_bound_and_that_person_gets_the_inbox(
+    new_console: Any, admin_api: Api
+) -> None:
+    admin = new_console()
+    admin.sign_in(admin.stack.token("admin"))
+    vera = unique("Vera")
+
+    admin.open("/operators")
+    admin.page.get_by_label("Name").fill(vera)
+    admin.page.get_by_label("E-mail").fill(f"{vera.replace(' ', '.').lower()}@example.com")
+    expect(admin.page.get_by_label("Role")).to_have_value("operator")
+    admin.page.get_by_role("button", name="Create operator").click()
+    expect(admin.page.get_by_text(f"Operator {vera} created; the sign-in invitation is on its way.")).to_be_attached()
+
+    # The server bound a login of the local issuer (Cognito's stand-in) to the new operator.
+    created = next(o for o in admin_api.ok("GET", "/operators?limit=200")["items"] if o["name"] == vera)
+    assert created["auth_subject"].startswith("local-")
+    inbox = new_console(label="vera")
+    inbox.sign_in(inbox.stack.keys.token("operator", subject=created["auth_subject"]))
+    expect(inbox.page.get_by_role("heading", name="My inbox", level=1)).to_be_visible()

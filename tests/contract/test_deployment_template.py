@@ -19,18 +19,21 @@ from inspect import getattr_static
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 from chalice.test import Client
 
 from app import app
 from chalicelib.api.http import error_response
-from chalicelib.core.config import INTAKE_QUEUE_NAME, table_env_var
+from chalicelib.core.config import INTAKE_QUEUE_NAME, WEBHOOK_QUEUE_NAME, table_env_var
 from chalicelib.core.errors import DomainError, Forbidden, Unauthorized
 from chalicelib.core.ids import iso, utc_now
 from chalicelib.db.tables import LISTED
+from chalicelib.events.consumer import dispatch
 from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, MessageAlias, Operator
 from chalicelib.models.leads import LOST, TRANSFERRED
 from chalicelib.routing.reassignment import run_reassignment
+from chalicelib.schemas.events import DomainEvent
 from scripts.packaging.package import ROOT, Package, build
 from tests.support import Api, intake_message, on_dynamodb_event, sqs_event, sqs_record
 
@@ -51,7 +54,19 @@ FUNCTIONS = (
     "Authorize",
     "AppealEvents",
     "LeadEvents",
+    "WebhookDeliveries",
 )
+LOGIN_ACTIONS = frozenset(
+    {
+        "cognito-idp:AdminCreateUser",
+        "cognito-idp:AdminAddUserToGroup",
+        "cognito-idp:AdminDeleteUser",
+        "cognito-idp:AdminDisableUser",
+        "cognito-idp:AdminEnableUser",
+    }
+)
+# The pool the stack made, or the one it was given: every use of the pool id picks it so.
+POOL_ID = {"Fn::If": ["CreatesUserPool", {"Ref": "UserPool"}, {"Ref": "CognitoUserPoolId"}]}
 # What the code calls, and nothing else (no Scan; DeleteItem only releases a notification claim).
 ALLOWED_ACTIONS = frozenset(
     {
@@ -77,6 +92,8 @@ ALLOWED_ACTIONS = frozenset(
         # Exports only, and only under the bucket's exports/ prefix.
         "s3:PutObject",
         "s3:GetObject",
+        # The API invites people and switches their logins (chalicelib.access.user_pool).
+        *LOGIN_ACTIONS,
     }
 )
 _INDEX_ARN = re.compile(r"\$\{(?P<table>\w+)\.Arn\}/index/\*")
@@ -143,7 +160,7 @@ def target(resource: Any) -> tuple[str, str] | None:
     if isinstance(resource, dict) and "Fn::GetAtt" in resource:
         logical, attribute = resource["Fn::GetAtt"]
         return (logical, "table" if attribute == "Arn" else attribute)
-    if isinstance(resource, dict) and "Fn::Sub" in resource:
+    if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), str):
         match = _INDEX_ARN.fullmatch(resource["Fn::Sub"])
         return (match["table"], "index") if match else None
     return None
@@ -235,8 +252,9 @@ def test_GIVEN_the_merged_package_WHEN_listing_functions_THEN_each_has_an_errors
     server_errors = [
         r["Properties"] for r in resources.values() if r.get("Properties", {}).get("MetricName") == "5XXError"
     ]
+    # The API is named per stage, so a staging stack's errors never raise prod's alarm.
     assert server_errors and server_errors[0]["Dimensions"] == [
-        {"Name": "ApiName", "Value": "leadcrm"},
+        {"Name": "ApiName", "Value": resources["RestAPI"]["Properties"]["Name"]},
         {"Name": "Stage", "Value": "api"},
     ]
     for name, alarm in resources.items():
@@ -288,8 +306,10 @@ def test_GIVEN_the_template_tables_WHEN_reading_their_settings_THEN_on_demand_re
         assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
         # A fixed name: CloudFormation refuses a change that would replace the
         # table instead of swapping in an empty one; and it is the name the
-        # stage's TABLE_PREFIX gives, for tools that go by the prefix.
-        assert props["TableName"] == f"{prefix}-{entity}"
+        # stage's TABLE_PREFIX gives (with the default Stage), for tools that go by the prefix.
+        assert props["TableName"] == {"Fn::Sub": f"leadcrm-${{Stage}}-{entity}"}
+        stage = template["Parameters"]["Stage"]["Default"]
+        assert props["TableName"]["Fn::Sub"].replace("${Stage}", stage) == f"{prefix}-{entity}"
 
 
 def test_GIVEN_every_function_WHEN_reading_its_environment_THEN_tables_and_queue_come_by_reference(
@@ -338,10 +358,10 @@ def test_GIVEN_the_merged_package_WHEN_reading_the_queues_THEN_the_handler_reads
     queue = resources["IntakeQueue"]["Properties"]
     event_queue_arn = resources["Intake"]["Properties"]["Events"]["IntakeSqsEventSource"]["Properties"]["Queue"]
 
-    assert queue["QueueName"] == INTAKE_QUEUE_NAME
-    assert event_queue_arn["Fn::Sub"].endswith(f":{queue['QueueName']}")
-    # Chalice names the queue in the event source (no Ref), so the function
-    # must depend on the queue some other way or the mapping can come first.
+    # Chalice names the queue in the event source (no Ref); the template renames it to the stage's own
+    # queue, and the function must depend on the queue some other way or the mapping can come first.
+    assert queue["QueueName"] == {"Fn::Sub": INTAKE_QUEUE_NAME.replace("leadcrm-", "leadcrm-${Stage}-")}
+    assert event_queue_arn["Fn::Sub"].endswith(f":{queue['QueueName']['Fn::Sub']}")
     assert environment(template, "Intake")["INTAKE_QUEUE_URL"] == {"Ref": "IntakeQueue"}
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["IntakeDeadLetterQueue", "Arn"]},
@@ -363,6 +383,29 @@ def test_GIVEN_the_merged_package_WHEN_comparing_timeouts_THEN_the_handler_finis
     assert visibility >= 6 * handler_timeout
 
 
+def test_GIVEN_the_webhook_queue_WHEN_reading_it_THEN_its_function_consumes_it_reporting_failures_with_a_dlq_after_5(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    queue = resources["WebhookQueue"]["Properties"]
+    event = resources["WebhookDeliveries"]["Properties"]["Events"]["WebhookDeliveriesSqsEventSource"]
+
+    staged_name = WEBHOOK_QUEUE_NAME.replace("leadcrm-", "leadcrm-${Stage}-")
+    assert queue["QueueName"] == {"Fn::Sub": staged_name}
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"]["Fn::Sub"].endswith(f":{staged_name}")
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert queue["VisibilityTimeout"] >= 6 * resources["WebhookDeliveries"]["Properties"]["Timeout"]
+    # Every function that enqueues (stream consumers, the API's test ping, the retries) finds both queues.
+    for function in functions(template):
+        assert environment(template, function)["WEBHOOK_QUEUE_URL"] == {"Ref": "WebhookQueue"}, function
+        assert environment(template, function)["WEBHOOK_DLQ_URL"] == {"Ref": "WebhookDeadLetterQueue"}, function
+
+
 def test_GIVEN_the_dlq_WHEN_reading_its_alarm_THEN_one_visible_message_raises_it(template: dict[str, Any]) -> None:
     alarms = [
         r["Properties"]
@@ -370,10 +413,10 @@ def test_GIVEN_the_dlq_WHEN_reading_its_alarm_THEN_one_visible_message_raises_it
         if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == "AWS/SQS"
     ]
 
-    # The intake DLQ and the stream consumers' on-failure queue.
-    assert len(alarms) == 2
+    # The intake DLQ, the stream consumers' on-failure queue and the webhooks DLQ.
+    assert len(alarms) == 3
     watched = {alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for alarm in alarms}
-    assert watched == {"IntakeDeadLetterQueue", "StreamFailuresQueue"}
+    assert watched == {"IntakeDeadLetterQueue", "StreamFailuresQueue", "WebhookDeadLetterQueue"}
     for alarm in alarms:
         assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert alarm["Dimensions"][0]["Name"] == "QueueName"
@@ -465,17 +508,108 @@ def test_GIVEN_the_cognito_parameters_WHEN_reading_the_api_and_authorizer_THEN_b
     template: dict[str, Any],
 ) -> None:
     parameters = template["Parameters"]
-    issuer = {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${CognitoUserPoolId}"}
+    issuer = {"Fn::Sub": ["https://cognito-idp.${AWS::Region}.amazonaws.com/${PoolId}", {"PoolId": POOL_ID}]}
+    audience = {"Fn::If": ["CreatesUserPool", {"Ref": "ConsoleAppClient"}, {"Ref": "CognitoAppClientIds"}]}
 
     assert parameters["CognitoUserPoolId"]["Type"] == "String"
     assert parameters["CognitoAppClientIds"]["Type"] == "String"
     for function in ("APIHandler", "Authorize"):
         variables = environment(template, function)
         assert variables["JWT_ISSUER"] == issuer
-        assert variables["JWT_AUDIENCE"] == {"Ref": "CognitoAppClientIds"}
+        assert variables["JWT_AUDIENCE"] == audience
+    assert environment(template, "APIHandler")["USER_POOL_ID"] == POOL_ID
     # The gateway asks this function about every protected route.
     security = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["securityDefinitions"]
     assert "${Authorize.Arn}" in security["authorize"]["x-amazon-apigateway-authorizer"]["authorizerUri"]["Fn::Sub"]
+
+
+def test_GIVEN_no_pool_id_WHEN_deploying_THEN_the_stack_creates_the_pool_groups_pkce_client_and_hosted_ui(
+    template: dict[str, Any],
+) -> None:
+    parameters, resources = template["Parameters"], template["Resources"]
+    # Mode 1 is the default: an empty pool id creates everything.
+    assert parameters["CognitoUserPoolId"]["Default"] == ""
+    assert template["Conditions"]["CreatesUserPool"] == {"Fn::Equals": [{"Ref": "CognitoUserPoolId"}, ""]}
+    created = {"UserPool", "AdminGroup", "OperatorGroup", "ConsoleAppClient", "ConsoleSignIn"}
+    assert {name for name, r in resources.items() if r.get("Condition") == "CreatesUserPool"} == created
+
+    pool = resources["UserPool"]
+    assert pool["DeletionPolicy"] == "Retain"
+    assert pool["Properties"]["UsernameAttributes"] == ["email"]
+    assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert {"Name": "operator_id", "AttributeDataType": "String", "Mutable": True}.items() <= next(
+        a for a in pool["Properties"]["Schema"] if a["Name"] == "operator_id"
+    ).items()
+    groups = {resources[g]["Properties"]["GroupName"] for g in ("AdminGroup", "OperatorGroup")}
+    assert groups == {"admin", "operator"}
+    assert all(resources[g]["Properties"]["UserPoolId"] == {"Ref": "UserPool"} for g in ("AdminGroup", "OperatorGroup"))
+
+    client = resources["ConsoleAppClient"]["Properties"]
+    assert client["GenerateSecret"] is False
+    assert client["AllowedOAuthFlows"] == ["code"]
+    assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert "openid" in client["AllowedOAuthScopes"]
+    assert "custom:operator_id" not in client["WriteAttributes"]
+    assert client["CallbackURLs"][0]["Fn::If"][1] == {"Ref": "ConsoleUrl"}
+    assert resources["ConsoleSignIn"]["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
+
+    # The console signs in at that hosted UI with that client.
+    api = environment(template, "APIHandler")
+    assert api["CONSOLE_COGNITO_CLIENT_ID"]["Fn::If"][:2] == ["CreatesUserPool", {"Ref": "ConsoleAppClient"}]
+    assert "${ConsoleSignIn}" in api["CONSOLE_COGNITO_DOMAIN"]["Fn::If"][1]["Fn::Sub"]
+
+
+def test_GIVEN_an_existing_pool_id_WHEN_deploying_THEN_nothing_is_created_and_its_clients_are_required(
+    template: dict[str, Any],
+) -> None:
+    parameters = template["Parameters"]
+    assert re.fullmatch(parameters["CognitoUserPoolId"]["AllowedPattern"], "eu-west-1_AbC123xyZ")
+    assert not re.fullmatch(parameters["CognitoUserPoolId"]["AllowedPattern"], "not a pool")
+    # Mode 2 (today's): the given pool, its clients, its hosted UI.
+    api = environment(template, "APIHandler")
+    assert api["USER_POOL_ID"]["Fn::If"][2] == {"Ref": "CognitoUserPoolId"}
+    assert api["CONSOLE_COGNITO_CLIENT_ID"]["Fn::If"][2] == {"Ref": "ConsoleCognitoClientId"}
+    assert api["CONSOLE_COGNITO_DOMAIN"]["Fn::If"][2] == {"Ref": "ConsoleCognitoDomain"}
+    assert environment(template, "Authorize")["JWT_AUDIENCE"]["Fn::If"][2] == {"Ref": "CognitoAppClientIds"}
+    # A given pool without client ids would accept any client's token: the stack refuses to deploy.
+    (rule,) = template["Rules"].values()
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "CognitoUserPoolId"}, ""]}]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "CognitoAppClientIds"}, ""]}]}
+
+
+def test_GIVEN_the_api_role_WHEN_reading_its_login_statement_THEN_only_the_admin_calls_on_that_one_pool(
+    template: dict[str, Any],
+) -> None:
+    (logins,) = [s for s in statements(template, "APIHandler") if as_list(s["Action"])[0].startswith("cognito-idp:")]
+    pool_arn = "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/${PoolId}"
+
+    assert set(logins["Action"]) == LOGIN_ACTIONS
+    assert logins["Resource"] == {"Fn::Sub": [pool_arn, {"PoolId": POOL_ID}]}
+    assert not any(
+        action.startswith("cognito-idp:")
+        for function in FUNCTIONS
+        if function != "APIHandler"
+        for statement in statements(template, function)
+        for action in as_list(statement["Action"])
+    )
+
+
+def test_GIVEN_a_stage_name_WHEN_deploying_THEN_tables_queues_api_and_pool_carry_it(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    assert template["Parameters"]["Stage"]["Default"] == "prod"
+    named = {
+        name: r["Properties"].get("TableName") or r["Properties"].get("QueueName")
+        for name, r in resources.items()
+        if r["Type"] in ("AWS::DynamoDB::Table", "AWS::SQS::Queue")
+    }
+    for name, value in named.items():
+        # The stream failures queue takes a generated name (the stack's), unique by construction.
+        assert value is None or value["Fn::Sub"].startswith("leadcrm-${Stage}-"), name
+    assert resources["RestAPI"]["Properties"]["Name"] == {"Fn::Sub": "leadcrm-${Stage}"}
+    assert resources["UserPool"]["Properties"]["UserPoolName"] == {"Fn::Sub": "leadcrm-${Stage}"}
+    for alarm in ("ApiServerErrorsAlarm", "ApiRequestCountAlarm"):
+        dimensions = {d["Name"]: d["Value"] for d in resources[alarm]["Properties"]["Dimensions"]}
+        assert dimensions["ApiName"] == {"Fn::Sub": "leadcrm-${Stage}"}
 
 
 @pytest.mark.parametrize(
@@ -519,8 +653,16 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
             resources = [target(r) for r in as_list(statement["Resource"])]
             if services == {"dynamodb"}:
                 assert all(r is not None and r[0] in tables for r in resources), (function, statement)
+            if services == {"cognito-idp"}:
+                assert statement["Resource"]["Fn::Sub"][1] == {"PoolId": POOL_ID}, statement
+                continue
             if services == {"sqs"}:
-                assert resources in ([("IntakeQueue", "table")], [("StreamFailuresQueue", "table")]), statement
+                assert resources in (
+                    [("IntakeQueue", "table")],
+                    [("StreamFailuresQueue", "table")],
+                    [("WebhookQueue", "table")],
+                    [("WebhookQueue", "table"), ("WebhookDeadLetterQueue", "table")],
+                ), statement
             assert "*" not in as_list(statement["Resource"]), (function, statement)
 
     def beyond_tables(function: str) -> set[str]:
@@ -533,8 +675,16 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
 
     # Only the API enqueues, only the intake function consumes, only scorers call Bedrock.
     assert {f: beyond_tables(f) for f in FUNCTIONS} == {
-        # ... and only the API writes exports (CSV) to their bucket.
-        "APIHandler": {"sqs:SendMessage", "bedrock:InvokeModel", "ssm:GetParameter", "s3:PutObject", "s3:GetObject"},
+        # The API also enqueues a test ping's retry (or gives it up to the webhooks DLQ), manages logins
+        # and writes exports (CSV) to their bucket.
+        "APIHandler": {
+            "sqs:SendMessage",
+            "bedrock:InvokeModel",
+            "ssm:GetParameter",
+            "s3:PutObject",
+            "s3:GetObject",
+            *LOGIN_ACTIONS,
+        },
         "Intake": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
         "Reassign": set(),
         "Audit": set(),
@@ -543,8 +693,11 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
         "Tune": set(),
         "Authorize": set(),
         # The stream consumers read the bot's secrets and hand up on records to the failures queue.
+        # ... and enqueue webhook deliveries.
         "AppealEvents": {"ssm:GetParameter", "sqs:SendMessage"},
         "LeadEvents": {"ssm:GetParameter", "sqs:SendMessage"},
+        # Consumes the delivery queue, re-enqueues retries, gives up to the DLQ; no other service.
+        "WebhookDeliveries": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"},
     }
 
 
@@ -636,6 +789,16 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         monkeypatch.setenv("SCORER", "model")
         with dynamodb_requests() as done["Rescore"]:
             lambdas.invoke("rescore", scheduled)
+        queue = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName=WEBHOOK_QUEUE_NAME)["QueueUrl"]
+        monkeypatch.setenv("WEBHOOK_QUEUE_URL", queue)
+        monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
+        api.post("/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["*"]})
+        with dynamodb_requests() as done["AppealEvents"]:
+            dispatch(DomainEvent(id="ap_x:appeal.closed:3", type="appeal.closed", occurred_at=utc_now(), data={}))
+        (message,) = boto3.client("sqs", region_name="us-east-1").receive_message(QueueUrl=queue)["Messages"]
+        with dynamodb_requests() as done["WebhookDeliveries"]:
+            # Nothing listens on port 9: the attempt fails, is recorded and re-enqueued.
+            lambdas.invoke("webhook_deliveries", sqs_event([sqs_record(message["Body"])]))
         with dynamodb_requests() as done["Authorize"]:
             answer = lambdas.invoke(
                 "authorize",
@@ -649,7 +812,17 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
 
     assert answer.payload["principalId"] == f"source:{source['id']}"
     # Each function did real work (writes included), so the check below is not vacuous.
-    for function in ("APIHandler", "Intake", "Reassign", "Audit", "Train", "Rescore", "Tune"):
+    for function in (
+        "APIHandler",
+        "Intake",
+        "Reassign",
+        "Audit",
+        "Train",
+        "Rescore",
+        "Tune",
+        "AppealEvents",
+        "WebhookDeliveries",
+    ):
         assert any(action.endswith(("PutItem", "UpdateItem")) for action, _, _ in done[function]), function
     denied = sorted(
         (function, action, entities[table], index)
@@ -692,7 +865,10 @@ def test_GIVEN_the_built_console_WHEN_packaged_THEN_the_bundle_carries_it_and_th
     assert {f"chalicelib/console_dist/{name}" for name in files} <= names
     # Text assets travel gzipped to browsers that ask (the script is ~4 times smaller).
     assert template["Resources"]["RestAPI"]["Properties"]["MinimumCompressionSize"] == 1024
-    assert environment(template, "APIHandler")["CONSOLE_COGNITO_CLIENT_ID"] == {"Ref": "ConsoleCognitoClientId"}
+    # The console signs in with the client the stack made, or the one it was given.
+    assert environment(template, "APIHandler")["CONSOLE_COGNITO_CLIENT_ID"] == {
+        "Fn::If": ["CreatesUserPool", {"Ref": "ConsoleAppClient"}, {"Ref": "ConsoleCognitoClientId"}]
+    }
 
 
 def test_GIVEN_follow_up_aliases_WHEN_reading_the_appeals_table_THEN_its_ttl_is_their_expiry(

@@ -130,6 +130,8 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
         create_tables()
         queue = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="leadcrm-intake")
         env.setenv("INTAKE_QUEUE_URL", queue["QueueUrl"])
+        # The seeded webhook points at a loopback port nobody listens on: a ping fails at once, offline.
+        env.setenv("WEBHOOK_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
 
         # create_local_server swaps the app's class for one with a thread-local request;
         # the other test modules share this app object, so they get the original back.
@@ -207,7 +209,13 @@ def _seed(live: LiveApi) -> dict[str, list[str]]:
     if "/sources/{source_id}/keys" in app.routes:
         keys.append(call("POST", f"/sources/{telegram}/keys", {}, 201)["key_id"])
 
+    hooks = [
+        call("POST", "/webhooks", {"url": "http://127.0.0.1:9/hook", "events": events}, 201)["id"]
+        for events in (["*"], ["appeal.assigned", "lead.transferred"])
+    ]
+
     return {
+        "webhook_id": hooks,
         "operator_id": [anna, boris, sleeper],
         "source_id": [telegram, web, unserved],
         "appeal_id": [appeal["id"] for appeal in appeals],

@@ -13,13 +13,19 @@ function CreateOperator({ onCreated }) {
   const [name, setName] = useState("");
   const [maxLoad, setMaxLoad] = useState("10");
   const [active, setActive] = useState(true);
+  const [email, setEmail] = useState("");
+  const [role, setRole] = useState("operator");
   const action = useAction();
   const submit = (event) => {
     event.preventDefault();
     action.run(async () => {
-      const created = await api.post("/operators", { name: name.trim(), max_load: Number(maxLoad), is_active: active });
-      announce(t("operators.created_note", { name: created.name }));
+      const body = { name: name.trim(), max_load: Number(maxLoad), is_active: active };
+      // With an address the server invites the person (a login bound to this operator); without, nobody signs in yet.
+      const invite = email.trim();
+      const created = await api.post("/operators", invite ? { ...body, email: invite, role } : body);
+      announce(t(invite ? "operators.invited_note" : "operators.created_note", { name: created.name }));
       setName("");
+      setEmail("");
       onCreated(created);
     });
   };
@@ -34,6 +40,21 @@ function CreateOperator({ onCreated }) {
             <input id={id} type="number" inputMode="numeric" min={0} max={1000} required value={maxLoad} aria-describedby={hint} onInput={(e) => setMaxLoad(e.currentTarget.value)} />
           )}
         </Field>
+        <Field label={t("field.email")} hint={t("operators.email_hint")}>
+          {(id, hint) => (
+            <input id={id} type="email" value={email} maxLength={254} autocomplete="off" aria-describedby={hint} onInput={(e) => setEmail(e.currentTarget.value)} />
+          )}
+        </Field>
+        {email.trim() && (
+          <Field label={t("field.role")}>
+            {(id) => (
+              <select id={id} value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+                <option value="operator">{t("role.operator")}</option>
+                <option value="admin">{t("role.admin")}</option>
+              </select>
+            )}
+          </Field>
+        )}
         <Check label={t("field.is_active")} checked={active} onChange={setActive} />
         <button type="submit" class="btn btn-primary" disabled={action.busy}>
           {t("operators.create")}
