@@ -10,6 +10,7 @@ from chalicelib.api import (
     console,
     deals,
     health,
+    insight,
     leads,
     me,
     openapi,
@@ -41,6 +42,7 @@ app.register_blueprint(appeals.bp)
 app.register_blueprint(leads.bp)
 app.register_blueprint(deals.bp)
 app.register_blueprint(stats.bp)
+app.register_blueprint(insight.bp)
 app.register_blueprint(telegram.bp)
 app.register_blueprint(scoring.bp)
 app.register_blueprint(operator_bot.bp)

@@ -47,6 +47,12 @@ def _train() -> Output:
     return train_from_outcomes()
 
 
+def _tune() -> Output:
+    from chalicelib.insight.advice import run_tuning
+
+    return run_tuning()
+
+
 MINUTES_PER_DAY = 24 * 60
 
 JOBS: dict[str, Job] = {
@@ -58,6 +64,8 @@ JOBS: dict[str, Job] = {
     "rescore": Job("rescore", 5, _rescore),
     # Retrains the scoring model on the CRM's outcomes (transferred vs lost).
     "train": Job("train", MINUTES_PER_DAY, _train),
+    # Moves auto_tune sources' weights toward the suggestions; renews score-aware conversion estimates.
+    "tune": Job("tune", MINUTES_PER_DAY, _tune),
 }
 
 

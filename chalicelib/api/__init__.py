@@ -10,6 +10,7 @@ __all__ = [
     "deals",
     "health",
     "http",
+    "insight",
     "leads",
     "me",
     "observability",

@@ -22,7 +22,16 @@ from pydantic import BaseModel, RootModel
 from chalicelib.schemas.appeals import AppealCreate, AppealHistory, AppealOut, OperatorChoice, WaitingQuery
 from chalicelib.schemas.auth import ApiKeyIssued, ApiKeyList, ApiKeyRotation, MeOut
 from chalicelib.schemas.common import Health, Page, PageQuery
-from chalicelib.schemas.jobs import AuditReport, JobName, ReassignReport, RescoreReport, TrainingReport
+from chalicelib.schemas.insight import (
+    ExportOut,
+    ExportRequest,
+    SimulationOut,
+    SimulationRequest,
+    SuggestionsApplied,
+    SuggestionsOut,
+    SuggestionsQuery,
+)
+from chalicelib.schemas.jobs import AuditReport, JobName, ReassignReport, RescoreReport, TrainingReport, TuneReport
 from chalicelib.schemas.leads import (
     DealOut,
     DealStageChange,
@@ -44,7 +53,15 @@ from chalicelib.schemas.operators import (
     TelegramLinkOut,
 )
 from chalicelib.schemas.scoring import ScoringStatus
-from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightSet, WeightsOut
+from chalicelib.schemas.sources import (
+    HistoryQuery,
+    SourceCreate,
+    SourceOut,
+    SourcePatch,
+    WeightHistoryOut,
+    WeightSet,
+    WeightsOut,
+)
 from chalicelib.schemas.stats import SourceDistribution, SourceOperators
 from chalicelib.schemas.telegram import TelegramUpdate, WebhookAck
 from chalicelib.schemas.webhooks import DeliveryOut, WebhookCreate, WebhookCreated, WebhookOut
@@ -104,7 +121,7 @@ BUSY = frozenset({503})
 CONFLICT = frozenset({409})
 
 APPEALS_PAGE = Page[AppealOut]
-JOB_REPORTS = (ReassignReport, AuditReport, RescoreReport, TrainingReport)
+JOB_REPORTS = (ReassignReport, AuditReport, RescoreReport, TrainingReport, TuneReport)
 
 CONTRACT: dict[tuple[str, str], Contract] = {
     # --- public ---------------------------------------------------------------
@@ -228,6 +245,39 @@ CONTRACT: dict[tuple[str, str], Contract] = {
     ("GET", "/sources/{source_id}/weights"): Contract(
         "A source's weights and shares", "sources", ok(WeightsOut), errors=MISSING
     ),
+    ("POST", "/sources/{source_id}/simulate"): Contract(
+        "What-if: replay the source's last N appeals against a proposed weight set",
+        "insight",
+        ok(SimulationOut),
+        body=SimulationRequest,
+        errors=MISSING,
+        description=(
+            "Never writes. Predicted shares, waits, SLA lapses and loads next to the recorded ones. "
+            "422 names the field: an unknown operator (body.weights.<id>), n over 10,000 (body.n), a negative weight."
+        ),
+    ),
+    ("GET", "/sources/{source_id}/suggestions"): Contract(
+        "Each operator's conversion (Beta posterior) and the suggested weights, with evidence",
+        "insight",
+        ok(SuggestionsOut),
+        query=SuggestionsQuery,
+        errors=MISSING,
+        description="Conversion: appeals whose lead reached `transferred`, over the last n appeals. Reads only.",
+    ),
+    ("POST", "/sources/{source_id}/suggestions/apply"): Contract(
+        "Apply the suggested weights (the weights' history says `suggestion`)",
+        "insight",
+        ok(SuggestionsApplied),
+        query=SuggestionsQuery,
+        errors=MISSING | CONFLICT | BUSY,
+    ),
+    ("GET", "/sources/{source_id}/weights/history"): Contract(
+        "A source's weight changes with their reasons, newest first",
+        "sources",
+        ok(WeightHistoryOut),
+        query=HistoryQuery,
+        errors=MISSING,
+    ),
     ("GET", "/sources/{source_id}/waiting"): Contract(
         "A source's waiting line, oldest first", "appeals", ok(APPEALS_PAGE), query=WaitingQuery, errors=MISSING
     ),
@@ -323,6 +373,17 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         "scoring",
         ok(ScoringStatus),
         description="Version, training time, outcomes and holdout metrics of the current model (null before one).",
+    ),
+    # --- exports -------------------------------------------------------------------------------
+    ("POST", "/exports"): Contract(
+        "Export appeals, leads or deals created in a date range as CSV",
+        "insight",
+        created(ExportOut),
+        body=ExportRequest,
+        description=(
+            "Written page by page (never the whole set in memory) to S3 with a presigned link valid for an hour, "
+            "or locally to a file under .local/exports. A range over 366 days or not after `from` → 422 on body.to."
+        ),
     ),
     # --- outgoing webhooks (admins only) ---------------------------------------------------
     ("POST", "/webhooks"): Contract(

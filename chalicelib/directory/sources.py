@@ -11,7 +11,7 @@ from chalicelib.db.tables import LISTED
 from chalicelib.db.transactions import update_existing
 from chalicelib.models.sources import Source, get_source_row, sources_newest_first
 from chalicelib.schemas.common import Page
-from chalicelib.schemas.sources import SourceOut
+from chalicelib.schemas.sources import DEFAULT_SCORE_THRESHOLD, SourceOut
 
 if TYPE_CHECKING:
     from pynamodb.expressions.update import Action
@@ -32,6 +32,9 @@ def source_out(row: Source) -> SourceOut:
         lead_points=float(row.lead_points or 0),
         external_id_prefixes=list(row.external_id_prefixes or ()),
         telegram_webhook_enabled=bool(row.telegram_secret_hash),
+        auto_tune=bool(row.auto_tune),
+        score_aware=bool(row.score_aware),
+        score_threshold=float(row.score_threshold if row.score_threshold is not None else DEFAULT_SCORE_THRESHOLD),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -52,6 +55,9 @@ def create_source(request: SourceCreate) -> SourceOut:
         sticky=request.sticky,
         lead_points=request.lead_points,
         external_id_prefixes=request.external_id_prefixes or None,
+        auto_tune=request.auto_tune or None,
+        score_aware=request.score_aware or None,
+        score_threshold=request.score_threshold,
         created_at=now,
         updated_at=now,
         listed=LISTED,

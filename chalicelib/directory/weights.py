@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
+import json
+
 from chalicelib.core.errors import Conflict, FieldProblem, InvalidInput, NotFound
-from chalicelib.core.ids import is_well_formed, iso, utc_now
+from chalicelib.core.ids import is_well_formed, iso, new_id, utc_now
 from chalicelib.core.observability import logger
 from chalicelib.db.retry import RetryPolicy, tries
 from chalicelib.db.transactions import Cancelled, Transaction, commit_with_retry
 from chalicelib.models.operators import Operator, operators_by_id
 from chalicelib.models.sources import Source, get_source_row
-from chalicelib.models.weights import Weight, pair_rows, serving_weights
+from chalicelib.models.weights import Weight, WeightHistory, history_key, pair_rows, serving_weights
+from chalicelib.models.weights import weight_history as history_rows
 from chalicelib.routing import waiting_line
-from chalicelib.schemas.sources import WeightOut, WeightSet, WeightsOut
+from chalicelib.schemas.sources import WeightChangeOut, WeightHistoryOut, WeightOut, WeightSet, WeightsOut
 
-__all__ = ["get_weights", "replace_weights"]
+__all__ = ["MANUAL", "SUGGESTION", "get_weights", "replace_weights", "weight_history"]
+
+# Why a weight set changed, as its history says (auto-tune adds its evidence).
+MANUAL = "manual"
+SUGGESTION = "suggestion"
 
 # DynamoDB's limit of items in one TransactWriteItems.
 _TRANSACTION_ITEMS = 100
 
 
-def replace_weights(source_id: str, weight_set: WeightSet, *, policy: RetryPolicy | None = None) -> WeightsOut:
+def replace_weights(
+    source_id: str, weight_set: WeightSet, *, policy: RetryPolicy | None = None, reason: str = MANUAL
+) -> WeightsOut:
     """Replaces the source's whole weight set.
 
     Rows leaving the set keep their history (weight 0), so stats stay exact.
     The source's `weights_version` is bumped under a condition in the same
     transaction, so two concurrent replacements never merge: the one that
-    lost re-reads and applies its whole set over the winner's. Up to 99
-    changed rows commit in that one transaction (more go in further ones).
+    lost re-reads and applies its whole set over the winner's. Up to 98
+    changed rows commit in that one transaction (more go in further ones),
+    with a history record of what moved and `reason`.
     """
     _reject_repeats(weight_set)
     wanted = {item.operator_id: item.weight for item in weight_set.root}
@@ -34,7 +44,7 @@ def replace_weights(source_id: str, weight_set: WeightSet, *, policy: RetryPolic
     for _ in tries(policy):
         source = get_source_row(source_id)
         try:
-            _write_weights(source, wanted)
+            _write_weights(source, wanted, reason)
         except Cancelled as failure:
             if failure.failed("source"):
                 continue
@@ -46,7 +56,7 @@ def replace_weights(source_id: str, weight_set: WeightSet, *, policy: RetryPolic
     raise Conflict("the weight set keeps changing under this request; retry")
 
 
-def _write_weights(source: Source, wanted: dict[str, int]) -> None:
+def _write_weights(source: Source, wanted: dict[str, int], reason: str) -> None:
     source_id = source.source_id
     current = {row.operator_id: int(row.weight) for row in pair_rows(source_id, consistent=True)}
     now = iso(utc_now())
@@ -70,6 +80,11 @@ def _write_weights(source: Source, wanted: dict[str, int]) -> None:
         for operator_id, weight in current.items()
         if weight >= 1 and operator_id not in wanted
     ]
+    moved = {o: [current.get(o, 0), wanted.get(o, 0)] for o, _ in changes}
+    if moved:
+        record = WeightHistory(source_id, history_key(now, new_id("wh")[3:]), reason=reason, at=now)
+        record.changes = json.dumps(moved, sort_keys=True)
+        first.put("history", record)
     for operator_id, actions in changes:
         if len(pending[-1]) >= _TRANSACTION_ITEMS:
             pending.append(Transaction())
@@ -122,3 +137,15 @@ def _weights_out(source_id: str, weights: dict[str, int], names: dict[str, str])
     ]
     items.sort(key=lambda item: (-item.weight, item.operator_name, item.operator_id))
     return WeightsOut(source_id=source_id, items=items)
+
+
+def weight_history(source_id: str, limit: int) -> WeightHistoryOut:
+    """The source's latest weight changes with their reasons, newest first."""
+    get_source_row(source_id)
+    return WeightHistoryOut(
+        source_id=source_id,
+        items=[
+            WeightChangeOut(at=row.at, reason=row.reason, changes=json.loads(row.changes))
+            for row in history_rows(source_id, limit)
+        ],
+    )

@@ -16,7 +16,7 @@ from chalice.app import Blueprint, CloudWatchEvent, Rate
 
 from chalicelib.core.observability import COUNTER_DRIFT, invocation, metrics
 from chalicelib.jobs import JOBS, MINUTES_PER_DAY
-from chalicelib.schemas.jobs import AuditReport, ReassignReport, RescoreReport, TrainingReport
+from chalicelib.schemas.jobs import AuditReport, ReassignReport, RescoreReport, TrainingReport, TuneReport
 
 bp = Blueprint(__name__)
 
@@ -69,3 +69,12 @@ def train(event: CloudWatchEvent) -> None:
         _count("model_trained", int(report.trained))
         if report.holdout_auc is not None:
             metrics.add_metric(name="model_holdout_auc", unit=MetricUnit.NoUnit, value=report.holdout_auc)
+
+
+@bp.schedule(_every("tune"), name="tune", description="Auto-tune weights; renew conversion estimates")
+def tune(event: CloudWatchEvent) -> None:
+    with invocation(event.event_id):
+        report = JOBS["tune"].run()
+        assert isinstance(report, TuneReport)
+        for name in ("sources_tuned", "weights_changed"):
+            _count(name, getattr(report, name))

@@ -1,3 +1,13 @@
-"""What routing learns from its history, as pure functions: stats, conversion, weight suggestions, what-if replay."""
+"""What routing learns from its history: pure functions (stats, conversion, suggestions, replay), and services."""
 
-__all__ = ["conversion", "replay", "stats", "suggestions"]
+__all__ = [
+    "advice",
+    "conversion",
+    "daily",
+    "export",
+    "history",
+    "replay",
+    "simulation",
+    "stats",
+    "suggestions",
+]

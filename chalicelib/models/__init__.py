@@ -19,7 +19,7 @@ from chalicelib.models.notifications import (
 )
 from chalicelib.models.operators import Operator
 from chalicelib.models.sources import Source
-from chalicelib.models.weights import Weight
+from chalicelib.models.weights import Weight, WeightHistory
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -41,6 +41,7 @@ SHARED_TABLE_MODELS: tuple[type[Model], ...] = (
     MessageAlias,
     LeadMembership,
     LeadContacts,
+    WeightHistory,
 )
 
 __all__ = [

@@ -42,6 +42,7 @@ __all__ = [
     "Segment",
     "Trigger",
     "appeal_for_message",
+    "appeals_created_between",
     "count_active",
     "get_appeal_row",
     "lapsed_appeals",
@@ -53,6 +54,7 @@ __all__ = [
     "open_appeal_id",
     "open_marker_key",
     "operator_appeals_page",
+    "operator_source_appeals",
     "operator_status_key",
     "unaccepted_active",
     "waiting_key",
@@ -403,6 +405,20 @@ def operator_appeals_page(
     return take_page(query, limit, start)
 
 
+def operator_source_appeals(operator_id: str, source_id: str, status: AppealStatus, page_size: int) -> Iterator[Appeal]:
+    """An operator's appeals from one source in one status, newest first, lazily
+    paged from the operator index (the listing projection: times, no history).
+    Rows of the operator's other sources are read and filtered out, so the cost
+    is O(rows read) up to the newest `page_size`-sized pages a caller consumes."""
+    return Appeal.by_operator.query(
+        operator_id,
+        range_key_condition=Appeal.operator_status_key.startswith(f"{status}#"),
+        filter_condition=Appeal.source_id == source_id,
+        scan_index_forward=False,
+        page_size=page_size,
+    )
+
+
 def lead_appeals_page(lead_id: str, limit: int, start: Key | None) -> tuple[list[Appeal], Key | None]:
     """A lead's appeals, newest first."""
 
@@ -420,3 +436,20 @@ def member_sources(lead_id: str, operator_id: str, source_ids: list[str]) -> lis
     keys = {member_key(lead_id, source_id, operator_id): source_id for source_id in source_ids}
     found = LeadMembership.batch_get(list(keys), attributes_to_get=["appeal_id", "appeals"])
     return sorted(keys[row.appeal_id] for row in found if int(row.appeals or 0) > 0)
+
+
+def appeals_created_between(operator_ids: list[str], source_ids: list[str], start: str, end: str) -> Iterator[Appeal]:
+    """Every appeal created in [start, end), as the listing projection holds it: assigned
+    ones from each operator's index range (active and closed), waiting ones from each
+    source's line. Lazily paged (never a Scan); each appeal is in exactly one place."""
+    for operator_id in operator_ids:
+        for status in (ACTIVE, CLOSED):
+            yield from Appeal.by_operator.query(
+                operator_id,
+                range_key_condition=Appeal.operator_status_key.between(f"{status}#{start}", f"{status}#{end}"),
+                page_size=500,
+            )
+    for source_id in source_ids:
+        for row in Appeal.waiting_by_source.query(source_id, page_size=500):
+            if start <= row.created_at < end:
+                yield row

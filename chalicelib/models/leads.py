@@ -44,6 +44,7 @@ __all__ = [
     "current_scoring_model",
     "deal_id_for",
     "deal_key",
+    "deals_created_between",
     "deals_newest_first",
     "due_lead_ids",
     "get_deal_row",
@@ -51,7 +52,11 @@ __all__ = [
     "last_operator_of",
     "lead_contacts",
     "lead_ids_in_stage",
+    "lead_outcomes",
+    "lead_score",
     "lead_sources",
+    "lead_stages",
+    "leads_created_between",
     "leads_in_stage",
     "leads_newest_first",
     "model_key",
@@ -357,6 +362,36 @@ def last_operator_of(lead_id: str) -> str | None:
         return None
 
 
+def lead_score(lead_id: str) -> float | None:
+    """A returning lead's current score (score-aware routing); None for a new or unscored lead."""
+    try:
+        score = Lead.get(lead_id, attributes_to_get=["ai_score"]).ai_score
+    except DoesNotExist:
+        return None
+    return None if score is None else float(score)
+
+
+def lead_stages(lead_ids: list[str]) -> dict[str, str]:
+    """lead id → stage (`new` for rows from before the funnel): BatchGetItem of two attributes, 100 keys a request."""
+    return {lead_id: stage for lead_id, (stage, _) in lead_outcomes(lead_ids, with_deals=False).items()}
+
+
+def lead_outcomes(lead_ids: list[str], *, with_deals: bool = True) -> dict[str, tuple[str, bool]]:
+    """lead id → (stage, whether its deal is `paid`): BatchGetItem per 100 leads, then
+    per 100 of their deals (transferred leads only have one)."""
+    unique = sorted(set(lead_ids))
+    if not unique:
+        return {}
+    rows = list(Lead.batch_get(unique, attributes_to_get=["lead_id", "stage", "deal_id"]))
+    deals = {deal_key(row.deal_id): row.lead_id for row in rows if with_deals and row.deal_id}
+    paid = {
+        deals[deal.key]
+        for deal in (Deal.batch_get(list(deals), attributes_to_get=["lead_id", "deal_stage"]) if deals else ())
+        if deal.deal_stage == DealStage.PAID
+    }
+    return {row.lead_id: (str(row.stage or LeadStage.NEW), row.lead_id in paid) for row in rows}
+
+
 def lead_ids_in_stage(stage: LeadStage) -> Iterator[str]:
     """Every lead that reached `stage`, from the keys-only stage index."""
     for key in Lead.by_stage.query(stage, page_size=1000):
@@ -382,3 +417,32 @@ def current_scoring_model(*, consistent: bool = False) -> ScoringModel | None:
         return ScoringModel.get(CURRENT_MODEL_KEY, consistent_read=consistent)
     except DoesNotExist:
         return None
+
+
+_BATCH = 100  # BatchGetItem's limit
+
+
+def _created_between(model: Any, partition: str, start: str, end: str) -> Iterator[Any]:
+    """Rows of a keys-only newest-first listing created in [start, end): one Query page
+    of keys, then one BatchGetItem per 100 of them; only one page is held at a time."""
+    keys = model.newest_first.query(
+        partition, range_key_condition=model.created_at.between(start, end), page_size=_BATCH
+    )
+    batch: list[str] = []
+    for key in keys:
+        if key.created_at >= end:  # BETWEEN is inclusive; the range's end is not
+            continue
+        batch.append(key.lead_id if model is Lead else key.key)
+        if len(batch) == _BATCH:
+            yield from sorted(model.batch_get(batch), key=lambda row: row.created_at, reverse=True)
+            batch = []
+    if batch:
+        yield from sorted(model.batch_get(batch), key=lambda row: row.created_at, reverse=True)
+
+
+def leads_created_between(start: str, end: str) -> Iterator[Lead]:
+    return _created_between(Lead, LISTED, start, end)
+
+
+def deals_created_between(start: str, end: str) -> Iterator[Deal]:
+    return _created_between(Deal, DEALS_LISTED, start, end)

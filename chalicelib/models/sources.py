@@ -88,6 +88,11 @@ class Source(Model):
     api_keys = ListAttribute(of=ApiKey, null=True)
     # Bumped by every key change, under a condition: two rotations never merge.
     api_keys_version = NumberAttribute(null=True)
+    # Let the daily auto-tune job move the weights toward the suggestions (±20 % a day at most).
+    auto_tune = BooleanAttribute(null=True)
+    # Leads scored at or above `score_threshold` are drawn with weight × the operator's conversion estimate.
+    score_aware = BooleanAttribute(null=True)
+    score_threshold = NumberAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()

@@ -32,7 +32,8 @@ from chalicelib.db.transactions import Cancelled, Transaction
 from chalicelib.models.operators import Operator, operators_by_id
 from chalicelib.models.sources import Source, Strategy
 from chalicelib.models.weights import Weight, serving_weights
-from chalicelib.routing.draw import Candidate, Decision, draw
+from chalicelib.routing.draw import Candidate, Decision, draw, score_adjusted
+from chalicelib.schemas.sources import DEFAULT_SCORE_THRESHOLD
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -65,6 +66,7 @@ def load_candidates(source_id: str) -> list[Candidate]:
             is_active=operators[row.operator_id].is_active,
             active_load=int(operators[row.operator_id].active_load),
             max_load=int(operators[row.operator_id].max_load),
+            conversion=None if row.conversion is None else float(row.conversion),
         )
         for row in weights
         if row.operator_id in operators
@@ -163,6 +165,7 @@ def place(
     prefer: str | None = None,
     rng: random.Random | None = None,
     policy: RetryPolicy | None = None,
+    lead_score: float | None = None,
 ) -> Decision:
     """Commits `build(decision)`, whose transition claims the winner (`add_claim`).
 
@@ -170,7 +173,9 @@ def place(
     (a drain leaves the appeal where it is). `prefer` is tried first when it
     is eligible (sticky routing); `exclude` are never chosen. Cancellations
     that are not about the claim (e.g. the caller's own conditions) propagate
-    as `Cancelled` for the caller to interpret.
+    as `Cancelled` for the caller to interpret. On a `score_aware` source a
+    `lead_score` at or above its threshold draws with weight × conversion
+    (the estimates ride on the weight rows already read: no extra request).
     """
     rng = rng or _default_rng
     policy = policy or DEFAULT_POLICY
@@ -183,6 +188,8 @@ def place(
     # contention retries are bounded by the retry policy.
     while True:
         decision = _decide(trigger, strategy, tuple(pool.candidates), excluded, tuple(lost), prefer, rng)
+        if source.score_aware and decision.winner is not None and not decision.sticky:
+            decision = _decide_hot(decision, source, lead_score, rng)
         tx = build(decision)
         if tx is None:
             return _settled(pool, decision)
@@ -218,6 +225,19 @@ def _decide(
         return Decision(trigger, strategy, candidates, sticky, excluded, sticky=True, lost_races=lost)
     outcome = draw(open_to_draw, strategy, rng)
     return Decision(trigger, strategy, candidates, outcome.winner, excluded, False, outcome.point, outcome.total, lost)
+
+
+def _decide_hot(decision: Decision, source: Source, lead_score: float | None, rng: random.Random) -> Decision:
+    """The same draw over score-adjusted weights, when the lead is hot enough."""
+    threshold = float(source.score_threshold if source.score_threshold is not None else DEFAULT_SCORE_THRESHOLD)
+    adjusted, why = score_adjusted(decision.candidates, lead_score, threshold)
+    if why is None:
+        return decision
+    shut = set(decision.excluded) | set(decision.lost_races)
+    outcome = draw([c for c in adjusted if c.operator_id not in shut], decision.strategy, rng)
+    return replace(
+        decision, candidates=adjusted, winner=outcome.winner, point=outcome.point, total=outcome.total, score_aware=why
+    )
 
 
 def _settled(pool: Pool, decision: Decision) -> Decision:

@@ -7,7 +7,7 @@ claims the winner's capacity in the same transaction that moves the appeal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.models.sources import Strategy
@@ -18,7 +18,20 @@ if TYPE_CHECKING:
 
     from chalicelib.models.appeals import Trigger
 
-__all__ = ["Candidate", "Decision", "Draw", "choose_operator", "draw", "draw_weight"]
+__all__ = [
+    "Candidate",
+    "Decision",
+    "Draw",
+    "ScoreAware",
+    "choose_operator",
+    "draw",
+    "draw_weight",
+    "score_adjusted",
+]
+
+# Score-aware weights are weight × conversion on this scale, so they stay whole numbers
+# with three digits of the estimate (a weight of 1 at a 0.1 % estimate still counts).
+_SCALE = 1000
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,8 @@ class Candidate:
     is_active: bool
     active_load: int
     max_load: int
+    # The operator's conversion estimate for this source (kept on its weight row by the tune job).
+    conversion: float | None = None
 
     @property
     def free_capacity(self) -> int:
@@ -74,6 +89,46 @@ def draw(candidates: Sequence[Candidate], strategy: Strategy, rng: random.Random
     return Draw(next(c for c, w in zip(reversed(candidates), reversed(weights), strict=True) if w), point, total)
 
 
+@dataclass(frozen=True)
+class ScoreAware:
+    """A hot lead's draw: each weight was multiplied by the operator's conversion estimate."""
+
+    score: float
+    threshold: float
+    weights: tuple[tuple[str, int, float], ...]  # (operator id, configured weight, conversion used)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 6),
+            "threshold": self.threshold,
+            "multipliers": [{"operator_id": o, "weight": w, "conversion": round(c, 6)} for o, w, c in self.weights],
+        }
+
+
+def score_adjusted(
+    candidates: Sequence[Candidate], score: float | None, threshold: float
+) -> tuple[tuple[Candidate, ...], ScoreAware | None]:
+    """For a lead scored at or above `threshold`: each candidate's weight becomes
+    weight × conversion estimate (× 1000, rounded, at least 1 while the weight is:
+    nobody is starved). An operator without an estimate counts at the mean of the
+    others' (all without: the draw is unchanged). Below the threshold, or unscored:
+    the candidates as they are and no adjustment."""
+    if score is None or score < threshold:
+        return tuple(candidates), None
+    known = [c.conversion for c in candidates if c.conversion is not None]
+    if not known:
+        return tuple(candidates), None
+    fallback = sum(known) / len(known)
+    adjusted: list[Candidate] = []
+    used: list[tuple[str, int, float]] = []
+    for c in candidates:
+        conversion = c.conversion if c.conversion is not None else fallback
+        weight = max(1, round(c.weight * conversion * _SCALE)) if c.weight >= 1 else 0
+        adjusted.append(replace(c, weight=weight))
+        used.append((c.operator_id, c.weight, conversion))
+    return tuple(adjusted), ScoreAware(score, threshold, tuple(used))
+
+
 def choose_operator(candidates: Sequence[Candidate], strategy: Strategy, rng: random.Random) -> Candidate | None:
     return draw(candidates, strategy, rng).winner
 
@@ -91,6 +146,8 @@ class Decision:
     point: float | None = None
     total: int = 0
     lost_races: tuple[str, ...] = ()
+    # Set when a hot lead's draw used weight × conversion (the candidates carry the adjusted weights).
+    score_aware: ScoreAware | None = None
 
     @property
     def how(self) -> str:
@@ -98,6 +155,7 @@ class Decision:
         return "sticky" if self.sticky else "weighted_draw"
 
     def record(self) -> dict[str, Any]:
+        extra = {} if self.score_aware is None else {"score_aware": self.score_aware.record()}
         return {
             "trigger": self.trigger.value,
             "strategy": self.strategy.value,
@@ -119,4 +177,5 @@ class Decision:
             "draw": None if self.point is None else round(self.point, 6),
             "draw_total": self.total,
             "winner": self.winner.operator_id if self.winner else None,
+            **extra,
         }

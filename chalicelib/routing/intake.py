@@ -23,7 +23,7 @@ from chalicelib.models.appeals import (
     open_appeal_id,
     open_marker_key,
 )
-from chalicelib.models.leads import NEW, Lead, LeadContacts, contacts_key, last_operator_of
+from chalicelib.models.leads import NEW, Lead, LeadContacts, contacts_key, last_operator_of, lead_score
 from chalicelib.models.sources import Source, get_source_row
 from chalicelib.routing import counters, transitions
 from chalicelib.routing.capacity import place
@@ -147,7 +147,9 @@ def _create(
         return tx
 
     try:
-        decision = place(source, build, trigger=Trigger.INTAKE, prefer=prefer, rng=rng)
+        # Score-aware sources only: a returning lead's score (one GetItem) may weigh conversion in.
+        score = lead_score(lead_id) if source.score_aware else None
+        decision = place(source, build, trigger=Trigger.INTAKE, prefer=prefer, rng=rng, lead_score=score)
     except Cancelled as failure:
         return _refused(failure, appeal_id, request)
     _log_created(appeal_id, lead_id, source.source_id, decision)

@@ -71,6 +71,20 @@ class CandidateRecord(Output):
     draw_weight: int = Field(description="Its share of the draw (weight, or weight x free capacity)")
 
 
+class ScoreMultiplier(Output):
+    operator_id: str
+    weight: int = Field(description="The configured weight, before the multiplication")
+    conversion: float = Field(description="The conversion estimate it was multiplied by")
+
+
+class ScoreAwareRecord(Output):
+    """A hot lead's draw on a score-aware source: candidates' weights are weight × conversion (× 1000)."""
+
+    score: float
+    threshold: float
+    multipliers: list[ScoreMultiplier]
+
+
 class DecisionRecord(Output):
     trigger: Trigger
     strategy: Strategy
@@ -82,6 +96,9 @@ class DecisionRecord(Output):
     draw: float | None = Field(None, description="Where the draw landed in [0, draw_total); null when none was made")
     draw_total: int
     winner: str | None = Field(None, description="Null: nobody eligible was free")
+    score_aware: ScoreAwareRecord | None = Field(
+        None, description="Present when the lead's score made the draw weigh conversion (score-aware sources)"
+    )
 
 
 class AppealEvent(Output):

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from chalicelib.schemas.common import Output
 
-JobName = Literal["reassign", "audit", "rescore", "train"]
+JobName = Literal["reassign", "audit", "rescore", "train", "tune"]
 
 
 class ReassignReport(Output):
@@ -55,3 +55,11 @@ class TrainingReport(Output):
     holdout_auc: float | None = Field(description="ROC AUC on a 30% stratified holdout")
     holdout_brier: float | None = Field(description="Brier score on the holdout (lower is better)")
     seconds: float = Field(description="Wall time of reading outcomes and training")
+
+
+class TuneReport(Output):
+    sources_refreshed: int = Field(
+        description="auto_tune or score_aware sources whose conversion estimates were renewed"
+    )
+    sources_tuned: int = Field(description="auto_tune sources whose weights moved")
+    weights_changed: int = Field(description="Weights moved (each at most ±20 %, never below the minimum)")

@@ -6,7 +6,17 @@ from typing import Annotated, ClassVar
 from pydantic import Field, RootModel, StringConstraints
 
 from chalicelib.models.sources import Strategy
-from chalicelib.schemas.common import Description, EntityId, Input, Name, Output, Patch, StoredFloat
+from chalicelib.schemas.common import (
+    MAX_PAGE_SIZE,
+    Description,
+    EntityId,
+    Input,
+    Name,
+    Output,
+    Patch,
+    Query,
+    StoredFloat,
+)
 
 # From 10 seconds to a week: shorter cannot be checked by a once-a-minute run anyway.
 ResponseSla = Annotated[int, Field(ge=10, le=7 * 24 * 3600)]
@@ -19,6 +29,17 @@ STICKY_DESCRIPTION = (
     "Returning leads go first to the operator last assigned one of their appeals, "
     "and a new message on an open appeal of this source attaches to it"
 )
+
+AUTO_TUNE_DESCRIPTION = (
+    "A daily job moves the weights toward GET /sources/{id}/suggestions, at most ±20 % a day, "
+    "never below the minimum weight; every change is in GET /sources/{id}/weights/history"
+)
+SCORE_AWARE_DESCRIPTION = (
+    "Leads scored at or above score_threshold are drawn with each weight multiplied by the operator's "
+    "conversion estimate (refreshed by the suggestions and auto-tune jobs)"
+)
+ScoreThreshold = Annotated[StoredFloat, Field(ge=0.0, le=1.0)]
+DEFAULT_SCORE_THRESHOLD = 0.7
 
 # A namespace is a channel prefix ending in ':' (`tg:`, `wa:`, `web:`).
 ExternalIdPrefix = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9._@+\-]+:$")]
@@ -38,6 +59,9 @@ class SourceCreate(Input):
     sticky: bool = Field(default=False, description=STICKY_DESCRIPTION)
     lead_points: LeadPoints = Field(default=0.0, description=LEAD_POINTS_DESCRIPTION)
     external_id_prefixes: ExternalIdPrefixes = Field(default_factory=list, description=PREFIXES_DESCRIPTION)
+    auto_tune: bool = Field(default=False, description=AUTO_TUNE_DESCRIPTION)
+    score_aware: bool = Field(default=False, description=SCORE_AWARE_DESCRIPTION)
+    score_threshold: ScoreThreshold = DEFAULT_SCORE_THRESHOLD
 
 
 # What Telegram accepts as a webhook secret_token; we ask for at least 16 characters.
@@ -54,6 +78,9 @@ class SourcePatch(Patch):
     sticky: bool | None = Field(default=None, description=STICKY_DESCRIPTION)
     lead_points: LeadPoints | None = Field(default=None, description=LEAD_POINTS_DESCRIPTION)
     external_id_prefixes: ExternalIdPrefixes | None = Field(default=None, description=PREFIXES_DESCRIPTION)
+    auto_tune: bool | None = Field(default=None, description=AUTO_TUNE_DESCRIPTION)
+    score_aware: bool | None = Field(default=None, description=SCORE_AWARE_DESCRIPTION)
+    score_threshold: ScoreThreshold | None = None
     telegram_secret_token: TelegramSecret | None = Field(
         default=None,
         description="Write-only. Telegram sends it in X-Telegram-Bot-Api-Secret-Token; null disables the webhook.",
@@ -70,6 +97,9 @@ class SourceOut(Output):
     lead_points: float
     external_id_prefixes: list[str] = Field(description=PREFIXES_DESCRIPTION)
     telegram_webhook_enabled: bool = Field(description="True once a telegram_secret_token is set")
+    auto_tune: bool = Field(description=AUTO_TUNE_DESCRIPTION)
+    score_aware: bool = Field(description=SCORE_AWARE_DESCRIPTION)
+    score_threshold: float
     created_at: datetime
     updated_at: datetime
 
@@ -96,3 +126,18 @@ class WeightOut(Output):
 class WeightsOut(Output):
     source_id: str
     items: list[WeightOut]
+
+
+class HistoryQuery(Query):
+    limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+
+
+class WeightChangeOut(Output):
+    at: datetime
+    reason: str = Field(description="manual, suggestion, or auto_tune with each move and its evidence")
+    changes: dict[str, list[int]] = Field(description="operator id → [old weight, new weight]")
+
+
+class WeightHistoryOut(Output):
+    source_id: str
+    items: list[WeightChangeOut] = Field(description="Newest first")

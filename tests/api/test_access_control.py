@@ -148,6 +148,20 @@ SAMPLES: dict[tuple[str, str], Request] = {
         [{"operator_id": w.a["id"], "weight": 3}],
     ),
     ("GET", "/sources/{source_id}/weights"): lambda w: (f"/sources/{w.source['id']}/weights", None),
+    ("GET", "/sources/{source_id}/weights/history"): lambda w: (f"/sources/{w.source['id']}/weights/history", None),
+    ("POST", "/sources/{source_id}/simulate"): lambda w: (
+        f"/sources/{w.source['id']}/simulate",
+        {"weights": {w.a["id"]: 3}},
+    ),
+    ("GET", "/sources/{source_id}/suggestions"): lambda w: (f"/sources/{w.source['id']}/suggestions", None),
+    ("POST", "/sources/{source_id}/suggestions/apply"): lambda w: (
+        f"/sources/{w.source['id']}/suggestions/apply",
+        None,
+    ),
+    ("POST", "/exports"): lambda w: (
+        "/exports",
+        {"kind": "deals", "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"},
+    ),
     ("GET", "/sources/{source_id}/keys"): lambda w: (f"/sources/{w.source['id']}/keys", None),
     ("POST", "/sources/{source_id}/keys"): lambda w: (f"/sources/{w.source['id']}/keys", {}),
     ("DELETE", "/sources/{source_id}/keys/{key_id}"): lambda w: (

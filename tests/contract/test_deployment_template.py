@@ -50,6 +50,7 @@ FUNCTIONS = (
     "Audit",
     "Rescore",
     "Train",
+    "Tune",
     "Authorize",
     "AppealEvents",
     "LeadEvents",
@@ -88,6 +89,9 @@ ALLOWED_ACTIONS = frozenset(
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "bedrock:InvokeModel",
+        # Exports only, and only under the bucket's exports/ prefix.
+        "s3:PutObject",
+        "s3:GetObject",
         # The API invites people and switches their logins (chalicelib.access.user_pool).
         *LOGIN_ACTIONS,
     }
@@ -671,13 +675,22 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
 
     # Only the API enqueues, only the intake function consumes, only scorers call Bedrock.
     assert {f: beyond_tables(f) for f in FUNCTIONS} == {
-        # The API also enqueues a test ping's retry (or gives it up to the webhooks DLQ) and manages logins.
-        "APIHandler": {"sqs:SendMessage", "bedrock:InvokeModel", "ssm:GetParameter", *LOGIN_ACTIONS},
+        # The API also enqueues a test ping's retry (or gives it up to the webhooks DLQ), manages logins
+        # and writes exports (CSV) to their bucket.
+        "APIHandler": {
+            "sqs:SendMessage",
+            "bedrock:InvokeModel",
+            "ssm:GetParameter",
+            "s3:PutObject",
+            "s3:GetObject",
+            *LOGIN_ACTIONS,
+        },
         "Intake": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
         "Reassign": set(),
         "Audit": set(),
         "Rescore": {"bedrock:InvokeModel"},
         "Train": set(),
+        "Tune": set(),
         "Authorize": set(),
         # The stream consumers read the bot's secrets and hand up on records to the failures queue.
         # ... and enqueue webhook deliveries.
@@ -768,6 +781,11 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         _outcomes(64)
         with dynamodb_requests() as done["Train"]:
             lambdas.invoke("train", scheduled)
+        # Auto-tune on: the daily job reads the history and moves the weights (with a history record).
+        assert api.patch(f"/sources/{source['id']}", {"auto_tune": True}).status == 200
+        api.weights(source["id"], {people[0]["id"]: 50, people[1]["id"]: 10})
+        with dynamodb_requests() as done["Tune"]:
+            lambdas.invoke("tune", scheduled)
         monkeypatch.setenv("SCORER", "model")
         with dynamodb_requests() as done["Rescore"]:
             lambdas.invoke("rescore", scheduled)
@@ -801,6 +819,7 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         "Audit",
         "Train",
         "Rescore",
+        "Tune",
         "AppealEvents",
         "WebhookDeliveries",
     ):
