@@ -36,7 +36,9 @@ __all__ = [
     "lapsed_appeals",
     "lead_appeals_page",
     "lead_has_appeal_of",
+    "line_is_empty",
     "line_rows_page",
+    "line_size",
     "line_work_page",
     "open_appeal_id",
     "open_marker_key",
@@ -198,6 +200,8 @@ class AwaitingAcceptBySource(GlobalSecondaryIndex["Appeal"]):
 class Appeal(Model):
     class Meta(TableMeta):
         table_name = TableName("appeals")
+        # The stream feeds the per-source aggregates (and, later, events): intake writes no source item.
+        stream_view_type = "NEW_AND_OLD_IMAGES"
 
     appeal_id = UnicodeAttribute(hash_key=True)
     lead_id = UnicodeAttribute()
@@ -294,6 +298,16 @@ def line_work_page(source_id: str, limit: int, start: Key | None) -> tuple[list[
     drain needs to move them): O(page), never O(history)."""
     results = _line_query(source_id, Segment.QUEUED)(limit=limit, page_size=limit, last_evaluated_key=start)
     return list(results), results.last_evaluated_key
+
+
+def line_is_empty(source_id: str) -> bool:
+    """Whether the source's queue is empty: one Limit=1 Query on the sparse index, flat in history."""
+    return not list(_line_query(source_id, Segment.QUEUED)(limit=1, page_size=1))
+
+
+def line_size(source_id: str) -> int:
+    """Appeals waiting in the source's line (both segments): a COUNT Query, O(waiting), never O(history)."""
+    return int(Appeal.waiting_by_source.count(source_id))
 
 
 def line_rows_page(source_id: str, segment: Segment, limit: int, start: Key | None) -> tuple[list[Appeal], Key | None]:

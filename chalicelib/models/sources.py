@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.operand import Path
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -15,10 +17,11 @@ __all__ = [
     "ApiKey",
     "Source",
     "Strategy",
+    "add_stream_batch",
     "all_sources",
     "get_source_row",
+    "sources_by_id",
     "sources_newest_first",
-    "sources_with_waiting",
 ]
 
 
@@ -55,10 +58,13 @@ class ApiKey(MapAttribute[str, Any]):
 
 
 class Source(Model):
-    """A channel bot, its routing strategy and its appeal counters.
+    """A channel bot, its routing strategy and its appeal aggregates.
 
-    `appeals_total` and `waiting_count` move in the same transactions that
-    create, assign and close appeals, so stats never count rows.
+    `appeals_total` and `waiting_count` are aggregated from the appeals stream,
+    one update per source per stream batch (`add_stream_batch`), never by the
+    transactions that create, assign and close appeals: an item written by
+    every intake of a source would cap it at one item's transaction rate.
+    `aggregates_as_of` says how fresh they are.
     """
 
     class Meta(TableMeta):
@@ -70,6 +76,8 @@ class Source(Model):
     strategy = UnicodeAttribute()
     appeals_total = NumberAttribute(default=0)
     waiting_count = NumberAttribute(default=0)
+    # When the newest appeal change counted in the aggregates happened (None: none yet).
+    aggregates_as_of = UnicodeAttribute(null=True)
     # Bumped (conditionally) by every weight-set replacement: concurrent
     # replacements serialise instead of merging.
     weights_version = NumberAttribute(default=0)
@@ -108,8 +116,44 @@ def all_sources() -> list[Source]:
     return list(Source.batch_get(keys, consistent_read=True)) if keys else []
 
 
-def sources_with_waiting(source_ids: list[str]) -> list[Source]:
-    """Those of the sources whose waiting line is not empty."""
+def sources_by_id(source_ids: list[str]) -> list[Source]:
+    """The rows of these sources (unknown ids are left out): one batched read."""
     if not source_ids:
         return []
-    return [s for s in Source.batch_get(source_ids, consistent_read=True) if int(s.waiting_count or 0) > 0]
+    return list(Source.batch_get(source_ids, consistent_read=True))
+
+
+# Stream sequence numbers are decimal strings of up to 40 digits: padded, they compare as strings.
+_SEQUENCE_DIGITS = 40
+
+
+def _mark(shard_id: str) -> Path:
+    # One attribute per stream shard: the last sequence number counted from it.
+    return Path([f"stream_mark_{shard_id}"])
+
+
+def add_stream_batch(
+    source_id: str, shard_id: str, first: str, last: str, *, received: int, waiting: int, as_of: str
+) -> bool:
+    """Adds one stream batch's changes to the source's aggregates, once.
+
+    Conditional on the shard's mark being below the batch's first record, and
+    moving the mark to its last: a redelivered (or bisected and retried) batch
+    of records already counted changes nothing. False when it was counted
+    before (or the source is gone)."""
+    mark = _mark(shard_id)
+    try:
+        Source(source_id).update(
+            actions=[
+                Source.appeals_total.add(received),
+                Source.waiting_count.add(waiting),
+                Source.aggregates_as_of.set(as_of),
+                mark.set(last.zfill(_SEQUENCE_DIGITS)),
+            ],
+            condition=Source.source_id.exists() & (mark.does_not_exist() | (mark < first.zfill(_SEQUENCE_DIGITS))),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.access.ownership import ensure_may_post_to
-from chalicelib.core.errors import Conflict, NotFound, ServiceBusy
+from chalicelib.core.errors import Conflict, ServiceBusy
 from chalicelib.core.ids import appeal_id_for_message, iso, lead_id_for, new_id, utc_now
 from chalicelib.core.observability import APPEALS_ASSIGNED, APPEALS_RECEIVED, APPEALS_WAITING, count, logger
 from chalicelib.db.retry import tries
@@ -61,8 +61,8 @@ def submit_appeal(
 
     One transaction writes the appeal (with its decision record), upserts the
     lead (its id derives from the external id, so there is never a second
-    lead), bumps the source's counters and, when someone is free, claims that
-    operator's capacity. With a `message_id` the appeal id derives from
+    lead) and, when someone is free, claims that operator's capacity. It
+    writes no per-source item: the source's totals come from the stream. With a `message_id` the appeal id derives from
     (source, message), so a repeat hits the same key and returns the first
     appeal untouched. On a sticky source a message from a lead with an open
     appeal there attaches to it instead.
@@ -118,7 +118,6 @@ def _create(
     def build(decision: Decision) -> Transaction:
         tx = Transaction()
         _upsert_lead(tx, lead_id, request, at)
-        counters.add_received(tx, source.source_id)
         if marker is not None:
             _claim_marker(tx, marker, appeal_id)
         built[:] = [_place_new(tx, draft, source, decision, now)]
@@ -157,8 +156,6 @@ def _refused(failure: Cancelled, appeal_id: str, request: AppealCreate) -> Intak
         raise _MarkerMoved from None
     if failure.failed(counters.LEAD):
         raise Conflict("this external id collides with another lead's; use a different one") from None
-    if failure.failed(counters.SOURCE):
-        raise NotFound.entity("source", request.source_id) from None
     raise ServiceBusy("could not record the appeal right now; retry shortly") from failure
 
 

@@ -19,8 +19,8 @@ from chalicelib.core.errors import DomainError
 from chalicelib.core.ids import utc_now
 from chalicelib.core.observability import APPEALS_ASSIGNED, APPEALS_DRAINED, APPEALS_ESCALATED, count, logger
 from chalicelib.db.transactions import Cancelled, Transaction
-from chalicelib.models.appeals import Appeal, Reason, Trigger, line_work_page
-from chalicelib.models.sources import Source, sources_with_waiting
+from chalicelib.models.appeals import Appeal, Reason, Trigger, line_is_empty, line_work_page
+from chalicelib.models.sources import Source, sources_by_id
 from chalicelib.models.weights import sources_served_by
 from chalicelib.routing import transitions
 from chalicelib.routing.capacity import Pool, place
@@ -39,6 +39,7 @@ __all__ = [
     "drain_source",
     "drain_source_after_change",
     "drain_sources",
+    "sources_with_waiting",
 ]
 
 # One Query page of the line; more pages are read while capacity lasts.
@@ -152,6 +153,13 @@ def drain_sources(sources: Iterable[Source], rng: random.Random | None = None) -
 
 def _since(row: Appeal) -> str:
     return (row.waiting_key or "").split("#")[1]
+
+
+def sources_with_waiting(source_ids: Iterable[str]) -> list[Source]:
+    """Those of the sources whose line is not empty: a Limit=1 Query per source on
+    the sparse waiting index (no per-source counter, cost flat in history), then
+    one batched read of the rows of those with work."""
+    return sources_by_id([source_id for source_id in source_ids if not line_is_empty(source_id)])
 
 
 def drain_for_operator(operator_id: str, rng: random.Random | None = None) -> int:
