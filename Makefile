@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PACKAGE_DIR ?= build/package
 
-.PHONY: run token reassign audit rescore train test unit lint format bench install clean package
+.PHONY: run token reassign audit rescore train test unit lint format bench install clean package console chromium
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,26 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
+# The web console (console/src) built by esbuild into chalicelib/console_dist/, which the app
+# serves at /console/ and `chalice package` bundles. Rebuilt when a source file changes.
+CONSOLE_DIST := chalicelib/console_dist
+CONSOLE_SOURCES := $(shell find console -type f 2>/dev/null)
+$(CONSOLE_DIST)/manifest.json: node_modules/.installed $(CONSOLE_SOURCES)
+	@if [ -x node_modules/.bin/esbuild ]; then \
+		node console/build.mjs; \
+	else \
+		echo "WARNING: npm packages missing: the console is not built (/console/ answers 404)"; \
+	fi
+console: $(CONSOLE_DIST)/manifest.json
+
+# Debian's Chromium for the console's browser tests (Playwright's own download is not reachable).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ command -v apt-get >/dev/null 2>&1 && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; } || \
+		echo "WARNING: could not install chromium: the browser tests will be skipped"
+
 ## Whole local stack: DynamoDB Local (data in .data/), tables, API on $(PORT). Ctrl-C stops it all.
-run: install
+run: install console
 	PORT=$(PORT) $(PY) -m scripts.local.local_stack
 
 ## Print a bearer token for `make run`'s API, signed with the dev key pair in .data/auth/ (never valid in AWS).
@@ -49,14 +67,15 @@ train: install
 
 ## Deployable package in $(PACKAGE_DIR): sam.json (chalice's template merged with .chalice/resources.json)
 ## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see docs/operations.md "Deploy".
-package: install
+package: install console
 	$(PY) -m scripts.packaging.package $(PACKAGE_DIR)
 	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json
 
 ## Lint, types, layers, then every test, on every CPU (pytest-xdist; the DynamoDB Local tier
 ## starts one engine per worker). tests/contract/test_deployment_template.py builds the package
-## once and runs cfn-lint on it.
-test: lint
+## once and runs cfn-lint on it. The console is built first and Debian's chromium installed if
+## missing, for tests/browser.
+test: lint console chromium
 	$(PY) -m pytest -n auto --dist loadscope
 
 ## The pure tests alone (tests/unit/: no moto, no servers): seconds.
@@ -75,7 +94,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 ## Benchmarks (DynamoDB requests per operation, throughput) on DynamoDB Local.
-bench: install
+bench: install console chromium
 	$(PY) -m bench.intake
 	$(PY) -m bench.sqs_intake
 	$(PY) -m bench.concurrency
@@ -83,10 +102,11 @@ bench: install
 	$(PY) -m bench.reassign
 	$(PY) -m bench.scoring
 	$(PY) -m bench.cold_start
+	$(PY) -m bench.console
 
 ## Everything the build, the stack and the tools leave behind.
 clean:
 	rm -rf $(VENV) node_modules build dist .data .chalice/deployments .chalice/venv \
-		.pytest_cache .ruff_cache .mypy_cache .import_linter_cache .hypothesis
+		.pytest_cache .ruff_cache .mypy_cache .import_linter_cache .hypothesis $(CONSOLE_DIST)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +

@@ -2,13 +2,32 @@
 
 from chalice.app import Chalice
 
-from chalicelib.api import admin, appeals, auth, deals, health, leads, me, openapi, operators, sources, stats, telegram
+from chalicelib.api import (
+    admin,
+    appeals,
+    auth,
+    conditional,
+    console,
+    deals,
+    health,
+    leads,
+    me,
+    openapi,
+    operators,
+    scoring,
+    sources,
+    stats,
+    telegram,
+)
 from chalicelib.api.observability import bp as observed
 from chalicelib.handlers import intake, schedules
 
 app = Chalice(app_name="leadcrm")
+# Off unless CONSOLE_CORS_ORIGIN is set: every route registered below takes this default.
+app.api.cors = console.cors_policy()
 
 app.register_blueprint(observed)
+app.register_blueprint(conditional.bp)
 app.register_blueprint(auth.bp)
 app.register_blueprint(health.bp)
 app.register_blueprint(openapi.bp)
@@ -20,6 +39,8 @@ app.register_blueprint(leads.bp)
 app.register_blueprint(deals.bp)
 app.register_blueprint(stats.bp)
 app.register_blueprint(telegram.bp)
+app.register_blueprint(scoring.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(console.bp)
 app.register_blueprint(intake.bp)
 app.register_blueprint(schedules.bp)

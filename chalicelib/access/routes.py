@@ -27,6 +27,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/health"),
         ("GET", "/openapi.json"),
         ("POST", "/channels/telegram/{source_id}"),
+        # The console's page, scripts and sign-in settings: nothing in them is secret.
+        ("GET", "/console"),
+        ("GET", "/console/{file}"),
     }
 )
 
@@ -34,6 +37,8 @@ ROLE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
     "operator": frozenset(
         {
             ("GET", "/me"),
+            # Pause or resume itself (is_active only): the console's presence switch.
+            ("PATCH", "/me"),
             ("GET", "/me/appeals"),
             ("GET", "/appeals/{appeal_id}"),
             ("GET", "/appeals/{appeal_id}/history"),

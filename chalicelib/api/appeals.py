@@ -34,8 +34,13 @@ def close_appeal(appeal_id: str) -> Response:
 @bp.route("/appeals/{appeal_id}/accept", methods=["POST"], authorizer=authorize)
 @endpoint
 def accept_appeal(appeal_id: str) -> Response:
-    request = parse_body(bp.current_request, OperatorChoice)
-    return respond(appeals.accept_appeal(appeal_id, request.operator_id, viewer=caller(bp.current_request)))
+    request, viewer = bp.current_request, caller(bp.current_request)
+    # No body: the token says who is accepting (an operator's token names its operator).
+    if not request.raw_body and viewer.operator_id:
+        operator_id = viewer.operator_id
+    else:
+        operator_id = parse_body(request, OperatorChoice).operator_id
+    return respond(appeals.accept_appeal(appeal_id, operator_id, viewer=viewer))
 
 
 @bp.route("/appeals/{appeal_id}/history", methods=["GET"], authorizer=authorize)

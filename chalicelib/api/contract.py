@@ -39,7 +39,9 @@ from chalicelib.schemas.operators import (
     OperatorOut,
     OperatorPatch,
     OperatorUpdateQuery,
+    PresenceChange,
 )
+from chalicelib.schemas.scoring import ScoringStatus
 from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightSet, WeightsOut
 from chalicelib.schemas.stats import SourceDistribution, SourceOperators
 from chalicelib.schemas.telegram import TelegramUpdate, WebhookAck
@@ -127,8 +129,33 @@ CONTRACT: dict[tuple[str, str], Contract] = {
             ),
         ),
     ),
+    ("GET", "/console"): Contract(
+        "The web console's page",
+        "console",
+        {200: Reply(None, "index.html (text/html)"), 308: Reply(None, "To /console/ (the page is read as a folder)")},
+        errors=MISSING,
+        description="Public: the page signs its user in (token, or Cognito's hosted UI) before it calls the API.",
+    ),
+    ("GET", "/console/{file}"): Contract(
+        "A console asset, or its sign-in settings (config.json)",
+        "console",
+        ok(None, "JavaScript, CSS, SVG or JSON; hashed names are cached for a year"),
+        errors=MISSING,
+    ),
     # --- who am I (auth) ----------------------------------------------------------
     ("GET", "/me"): Contract("The caller: role and operator profile", "me", ok(MeOut)),
+    ("PATCH", "/me"): Contract(
+        "Pause or resume the calling operator",
+        "me",
+        ok(OperatorOut),
+        body=PresenceChange,
+        errors=MISSING | BUSY,
+        description=(
+            "`is_active: false` stops new appeals reaching the operator (its appeals stay its own); "
+            "`true` resumes and hands its sources' waiting lines its free capacity at once. "
+            "404 when the token names no operator."
+        ),
+    ),
     ("GET", "/me/appeals"): Contract(
         "The calling operator's appeals",
         "me",
@@ -215,7 +242,9 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         "appeals",
         ok(AppealOut),
         body=OperatorChoice,
+        body_required=False,
         errors=MISSING | CONFLICT | BUSY,
+        description="Without a body the operator is the one the caller's token names (400 if it names none).",
     ),
     ("POST", "/appeals/{appeal_id}/assign"): Contract(
         "Hand a waiting appeal to a chosen operator",
@@ -262,6 +291,13 @@ CONTRACT: dict[tuple[str, str], Contract] = {
     ),
     ("GET", "/stats/sources/{source_id}/operators"): Contract(
         "A source's operators and their availability", "stats", ok(SourceOperators), errors=MISSING
+    ),
+    # --- scoring -----------------------------------------------------------------------------
+    ("GET", "/scoring/model"): Contract(
+        "The configured scorer and the trained model in use",
+        "scoring",
+        ok(ScoringStatus),
+        description="Version, training time, outcomes and holdout metrics of the current model (null before one).",
     ),
     # --- admin -------------------------------------------------------------------------------
     ("POST", "/admin/jobs/{name}/run"): Contract(

@@ -1,4 +1,4 @@
-"""The caller's own view: its profile and its appeals."""
+"""The caller's own view: its profile, its appeals and its presence."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from chalicelib.core.errors import NotFound
 from chalicelib.directory import operators
 from chalicelib.routing.appeals import list_operator_appeals
 from chalicelib.schemas.auth import MeOut
+from chalicelib.schemas.operators import OperatorPatch
 
 if TYPE_CHECKING:
     from chalicelib.access.principal import Principal
     from chalicelib.models.appeals import AppealStatus
     from chalicelib.schemas.appeals import AppealOut
     from chalicelib.schemas.common import Page
+    from chalicelib.schemas.operators import OperatorOut, PresenceChange
 
-__all__ = ["my_appeals", "who_am_i"]
+__all__ = ["my_appeals", "set_my_presence", "who_am_i"]
 
 
 def who_am_i(*, viewer: Principal) -> MeOut:
@@ -30,6 +32,16 @@ def who_am_i(*, viewer: Principal) -> MeOut:
 
 
 def my_appeals(status: AppealStatus | None, limit: int, cursor: str | None, *, viewer: Principal) -> Page[AppealOut]:
+    return list_operator_appeals(_own_operator_id(viewer), status, limit, cursor)
+
+
+def set_my_presence(change: PresenceChange, *, viewer: Principal) -> OperatorOut:
+    """Pause (nothing new is handed to me; my appeals stay mine) or resume,
+    which hands my sources' waiting lines my free capacity at once."""
+    return operators.update_operator(_own_operator_id(viewer), OperatorPatch(is_active=change.is_active))
+
+
+def _own_operator_id(viewer: Principal) -> str:
     if not viewer.operator_id:
         raise NotFound("this caller has no operator profile: its token names no operator")
-    return list_operator_appeals(viewer.operator_id, status, limit, cursor)
+    return viewer.operator_id

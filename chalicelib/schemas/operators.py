@@ -39,6 +39,12 @@ class OperatorUpdateQuery(Query):
     )
 
 
+class PresenceChange(Input):
+    """Body of PATCH /me: an operator pausing or resuming itself."""
+
+    is_active: bool = Field(description="false: pause (nothing new is handed to me); true: resume")
+
+
 class OperatorAppealsQuery(PageQuery):
     # A waiting appeal has no operator: only these two are an operator's.
     status: Literal[AppealStatus.ACTIVE, AppealStatus.CLOSED] | None = None

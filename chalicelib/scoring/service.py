@@ -37,6 +37,7 @@ from chalicelib.models.leads import (
 )
 from chalicelib.models.sources import Source
 from chalicelib.schemas.jobs import RescoreReport, TrainingReport
+from chalicelib.schemas.scoring import ModelSummary, ScoringStatus
 from chalicelib.scoring.base import LeadFeatures
 from chalicelib.scoring.rules import RulesScorer
 
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from chalicelib.schemas.leads import LeadOut
     from chalicelib.scoring.base import Score, Scorer, Value
 
-__all__ = ["analyze_lead", "configured_scorer", "rescore_changed", "train_from_outcomes"]
+__all__ = ["analyze_lead", "configured_scorer", "rescore_changed", "scoring_status", "train_from_outcomes"]
 
 # Each class needs this many outcomes before a model is trained.
 MIN_OUTCOMES_PER_CLASS = 30
@@ -399,3 +400,30 @@ def _store(body: str, positives: int, negatives: int, auc: float, brier: float) 
         logger.info("scoring model stored", extra={"version": version, "positives": positives})
         return version
     raise RuntimeError("could not store the scoring model: versions kept moving")
+
+
+# --- what the console's scoring view shows ------------------------------------
+
+
+def scoring_status() -> ScoringStatus:
+    """The configured scorer, who answers now and the current model (one GetItem)."""
+    from chalicelib.scoring.model import model_version
+    from chalicelib.scoring.rules import VERSION as RULES_VERSION
+
+    settings = current_settings()
+    current = current_scoring_model()
+    model = None
+    learnt = RULES_VERSION
+    if current is not None:
+        learnt = model_version(int(current.version))
+        model = ModelSummary(
+            version=int(current.version),
+            model_version=learnt,
+            trained_at=datetime.fromisoformat(current.trained_at),
+            positives=int(current.positives),
+            negatives=int(current.negatives),
+            holdout_auc=None if current.holdout_auc is None else float(current.holdout_auc),
+            holdout_brier=None if current.holdout_brier is None else float(current.holdout_brier),
+        )
+    answering = {"model": learnt, "llm": f"llm:{settings.bedrock_model_id}" if settings.bedrock_model_id else learnt}
+    return ScoringStatus(scorer=settings.scorer, answering=answering.get(settings.scorer, RULES_VERSION), model=model)

@@ -59,6 +59,8 @@ def test_GIVEN_a_correctly_signed_delivery_WHEN_received_THEN_200_and_recorded_a
 @pytest.mark.parametrize(
     ("secret", "age", "reason"),
     [("whsec_wrong", 0, "SignatureMismatch"), (SECRET, 3600, "TimestampOutsideTolerance")],
+    # Ids without the secret: it is random per process, and pytest-xdist workers must collect the same names.
+    ids=["wrong_secret", "replayed_an_hour_late"],
 )
 def test_GIVEN_a_forged_or_replayed_delivery_WHEN_received_THEN_400_and_recorded_as_refused(
     receiver: WebhookReceiver, secret: str, age: int, reason: str

@@ -633,3 +633,19 @@ def test_GIVEN_the_bundle_WHEN_listing_it_THEN_every_module_ships_its_bytecode_f
         f"{source.rpartition('/')[2][:-3]}.{tag}.pyc" not in names
     ]
     assert sources and missing == []
+
+
+def test_GIVEN_the_built_console_WHEN_packaged_THEN_the_bundle_carries_it_and_the_gateway_compresses_it(
+    package: Package, template: dict[str, Any]
+) -> None:
+    manifest = ROOT / "chalicelib" / "console_dist" / "manifest.json"
+    if not manifest.exists():
+        pytest.skip("the console is not built (`make console`; `make package` and `make test` build it)")
+    files = [*json.loads(manifest.read_text())["files"], "manifest.json"]
+    with zipfile.ZipFile(package.bundle) as bundle:
+        names = set(bundle.namelist())
+
+    assert {f"chalicelib/console_dist/{name}" for name in files} <= names
+    # Text assets travel gzipped to browsers that ask (the script is ~4 times smaller).
+    assert template["Resources"]["RestAPI"]["Properties"]["MinimumCompressionSize"] == 1024
+    assert environment(template, "APIHandler")["CONSOLE_COGNITO_CLIENT_ID"] == {"Ref": "ConsoleCognitoClientId"}
