@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.core.errors import DomainError
+from chalicelib.core.errors import DomainError, ServiceBusy
 from chalicelib.core.ids import utc_now
 from chalicelib.core.observability import APPEALS_ASSIGNED, APPEALS_DRAINED, APPEALS_ESCALATED, count, logger
 from chalicelib.db.transactions import Cancelled, Transaction
@@ -71,8 +71,14 @@ def drain_source(
             exclude = set(row.lapsed_operator_ids or ())
             if exclude and _nobody_left(pool, exclude):
                 _escalate_in_line(row)
-            elif pool.has_capacity(exclude) and _hand_out(source, row, pool, exclude, rng):
-                handed_out += 1
+            elif pool.has_capacity(exclude):
+                try:
+                    handed_out += _hand_out(source, row, pool, exclude, rng)
+                except ServiceBusy:
+                    # Contention outlasted the retry budget: another drain holds these items and
+                    # is serving the same line, so this one stops; the scheduled run catches up.
+                    logger.info("drain stopped by contention", extra={"source_id": source.source_id})
+                    return Drained(source.source_id, handed_out)
         if start is None:
             break
         page = None

@@ -36,7 +36,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from scripts.local.dynamodb_local import (
     HOST,
@@ -323,6 +323,51 @@ class IntakePoller:
         return "Poller     intake queue → SQS handler (batches of 10, partial failures, DLQ after 5 receives)"
 
 
+class AggregatesPoller:
+    """Feeds the appeals table's stream to the source aggregates in a thread, as Lambda
+    would (batches, bisect on error, bounded retries; polled every 250 ms, so stats trail
+    the appeals by under a second). From TRIM_HORIZON: the per-shard marks make a replay
+    after a restart count nothing twice."""
+
+    name = "stream"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._note = "appeals stream → source aggregates (batches of 100, bisect on error, 2 retries)"
+
+    def start(self) -> None:
+        from chalicelib.directory.aggregates import apply_appeal_records
+        from chalicelib.models import Appeal
+        from scripts.local.stream_poller import StreamPoller
+
+        def invoke(event: dict[str, Any]) -> None:
+            apply_appeal_records(event["Records"], shard_id=event["shardId"])
+
+        try:
+            poller = StreamPoller.for_endpoint(
+                dynamodb_endpoint(), Appeal.Meta.table_name, invoke, region=os.environ["AWS_DEFAULT_REGION"]
+            )
+        except Exception as error:  # moto's server has no DescribeStream: stats totals stay at 0 there
+            self._note = f"OFF, the appeals stream is not readable here ({type(error).__name__}): stats totals stay 0"
+            return
+        self._thread = threading.Thread(target=poller.run, args=(self._stop,), name="stream-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def failure(self) -> str | None:
+        if self._thread is not None and not self._thread.is_alive() and not self._stop.is_set():
+            return "the stream poller thread died"
+        return None
+
+    def describe(self) -> str:
+        return f"Poller     {self._note}"
+
+
 # -- Scheduled jobs -----------------------------------------------------------
 
 
@@ -548,6 +593,7 @@ def build_components() -> list[Component]:
         IntakeQueues(),
         ChaliceLocal(api_port),
         IntakePoller(),
+        AggregatesPoller(),
         # After the tables; stopped first, before the database it writes to.
         Scheduler(minute_seconds=schedule_minute_seconds()),
     ]
