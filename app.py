@@ -13,6 +13,7 @@ from chalicelib.api import (
     leads,
     me,
     openapi,
+    operator_bot,
     operators,
     scoring,
     sources,
@@ -20,7 +21,7 @@ from chalicelib.api import (
     telegram,
 )
 from chalicelib.api.observability import bp as observed
-from chalicelib.handlers import intake, schedules
+from chalicelib.handlers import events, intake, schedules
 
 app = Chalice(app_name="leadcrm")
 # Off unless CONSOLE_CORS_ORIGIN is set: every route registered below takes this default.
@@ -40,7 +41,9 @@ app.register_blueprint(deals.bp)
 app.register_blueprint(stats.bp)
 app.register_blueprint(telegram.bp)
 app.register_blueprint(scoring.bp)
+app.register_blueprint(operator_bot.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(console.bp)
 app.register_blueprint(intake.bp)
 app.register_blueprint(schedules.bp)
+app.register_blueprint(events.bp)

@@ -30,6 +30,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         # The console's page, scripts and sign-in settings: nothing in them is secret.
         ("GET", "/console"),
         ("GET", "/console/{file}"),
+        ("POST", "/telegram/operator-bot"),
     }
 )
 
@@ -45,6 +46,8 @@ ROLE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
             ("POST", "/appeals/{appeal_id}/accept"),
             ("POST", "/appeals/{appeal_id}/close"),
             ("GET", "/leads/{lead_id}"),
+            # Its own link code only (the service checks the id); unlinking is an admin's.
+            ("POST", "/operators/{operator_id}/telegram-link"),
         }
     ),
     "bot": frozenset({("POST", "/appeals")}),

@@ -33,6 +33,7 @@ from chalicelib.schemas.leads import (
     StageChange,
     Transfer,
 )
+from chalicelib.schemas.operator_bot import BotAck, OperatorBotUpdate
 from chalicelib.schemas.operators import (
     OperatorAppealsQuery,
     OperatorCreate,
@@ -40,6 +41,7 @@ from chalicelib.schemas.operators import (
     OperatorPatch,
     OperatorUpdateQuery,
     PresenceChange,
+    TelegramLinkOut,
 )
 from chalicelib.schemas.scoring import ScoringStatus
 from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightSet, WeightsOut
@@ -142,6 +144,18 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         ok(None, "JavaScript, CSS, SVG or JSON; hashed names are cached for a year"),
         errors=MISSING,
     ),
+    ("POST", "/telegram/operator-bot"): Contract(
+        "Telegram webhook of the operator bot",
+        "channels",
+        ok(BotAck, "Acknowledged (answers go back through the Bot API)"),
+        body=OperatorBotUpdate,
+        errors=frozenset({401}),
+        description=(
+            "Telegram calls this with OPERATOR_BOT_WEBHOOK_SECRET as its secret token (checked in constant "
+            "time; wrong or missing: 401, nothing done): /start <code>, /pause, /resume and button presses."
+        ),
+        headers=(Header("X-Telegram-Bot-Api-Secret-Token", "The operator bot's webhook secret"),),
+    ),
     # --- who am I (auth) ----------------------------------------------------------
     ("GET", "/me"): Contract("The caller: role and operator profile", "me", ok(MeOut)),
     ("PATCH", "/me"): Contract(
@@ -184,6 +198,16 @@ CONTRACT: dict[tuple[str, str], Contract] = {
     ),
     ("GET", "/operators/{operator_id}/appeals"): Contract(
         "An operator's appeals", "operators", ok(APPEALS_PAGE), query=OperatorAppealsQuery, errors=MISSING
+    ),
+    ("POST", "/operators/{operator_id}/telegram-link"): Contract(
+        "A one-time code and deep link linking a Telegram chat to the operator",
+        "operators",
+        created(TelegramLinkOut, "Valid 15 minutes, single use"),
+        errors=MISSING | CONFLICT,
+        description="An operator may ask for its own; 409 when the operator bot is not configured.",
+    ),
+    ("DELETE", "/operators/{operator_id}/telegram-link"): Contract(
+        "Unlink the operator's Telegram chat", "operators", {204: Reply(None, "Unlinked")}, errors=MISSING | BUSY
     ),
     # --- sources ----------------------------------------------------------------------
     ("POST", "/sources"): Contract("Create a source (channel bot)", "sources", created(SourceOut), body=SourceCreate),

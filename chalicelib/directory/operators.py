@@ -10,6 +10,7 @@ from chalicelib.core.observability import logger
 from chalicelib.db.rows import ensure_well_formed
 from chalicelib.db.tables import LISTED
 from chalicelib.db.transactions import update_existing
+from chalicelib.directory import telegram_links
 from chalicelib.models.operators import Operator, get_operator_row, operators_newest_first
 from chalicelib.routing import reassignment, waiting_line
 from chalicelib.schemas.common import Page
@@ -30,6 +31,8 @@ def operator_out(row: Operator) -> OperatorOut:
         is_active=row.is_active,
         max_load=int(row.max_load),
         current_load=int(row.active_load),
+        telegram_chat_id=int(row.telegram_chat_id) if row.telegram_chat_id is not None else None,
+        locale=row.locale,  # stored only through the Locale-checked patch
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -75,13 +78,21 @@ def update_operator(operator_id: str, patch: OperatorPatch, *, redistribute: boo
             [FieldProblem(("query", "redistribute"), "only valid with is_active=false in the body", "value_error")],
         )
     ensure_well_formed(operator_id, "operator")
-    actions: list[Action] = [getattr(Operator, name).set(value) for name, value in changes.items()]
+    linking = "telegram_chat_id" in changes
+    chat_id = changes.pop("telegram_chat_id", None)
+    actions: list[Action] = [
+        getattr(Operator, name).set(value) if value is not None else getattr(Operator, name).remove()
+        for name, value in changes.items()
+    ]
     actions.append(Operator.updated_at.set(iso(utc_now())))
     row = Operator(operator_id)
     update_existing(row, actions, "operator")
+    if linking:
+        row = telegram_links.set_chat(operator_id, chat_id)
     # Field names and the switches that move appeals; a name is personal.
     settings: dict[str, object] = {key: changes[key] for key in ("is_active", "max_load") if key in changes}
-    logger.info("operator updated", extra={"operator_id": operator_id, "fields": sorted(changes), **settings})
+    fields = sorted([*changes, *(["telegram_chat_id"] if linking else [])])
+    logger.info("operator updated", extra={"operator_id": operator_id, "fields": fields, **settings})
     moved = 0
     if redistribute:
         moved = sum(reassignment.redistribute(operator_id).values())

@@ -9,6 +9,14 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.db.transactions import transaction_connection
 from chalicelib.models.appeals import Appeal, OpenAppealMarker
 from chalicelib.models.leads import Deal, Lead, ScoringModel
+from chalicelib.models.notifications import (
+    ChatLink,
+    Delivery,
+    LinkCode,
+    SentMarker,
+    TelegramNote,
+    WebhookSubscription,
+)
 from chalicelib.models.operators import Operator
 from chalicelib.models.sources import Source
 from chalicelib.models.weights import Weight
@@ -19,9 +27,18 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
     from pynamodb.models import Model
 
-ALL_MODELS: tuple[type[Model], ...] = (Operator, Source, Weight, Lead, Appeal)
+ALL_MODELS: tuple[type[Model], ...] = (Operator, Source, Weight, Lead, Appeal, SentMarker)
 # Models sharing a table with one above (no table of their own to create).
-SHARED_TABLE_MODELS: tuple[type[Model], ...] = (OpenAppealMarker, Deal, ScoringModel)
+SHARED_TABLE_MODELS: tuple[type[Model], ...] = (
+    OpenAppealMarker,
+    Deal,
+    ScoringModel,
+    TelegramNote,
+    LinkCode,
+    ChatLink,
+    WebhookSubscription,
+    Delivery,
+)
 
 __all__ = [
     "ALL_MODELS",

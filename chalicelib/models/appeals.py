@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
@@ -200,8 +201,9 @@ class AwaitingAcceptBySource(GlobalSecondaryIndex["Appeal"]):
 class Appeal(Model):
     class Meta(TableMeta):
         table_name = TableName("appeals")
-        # The stream feeds the per-source aggregates (and, later, events): intake writes no source item.
-        stream_view_type = "NEW_AND_OLD_IMAGES"
+        # Both images on the stream: chalicelib/events reads what changed, and
+        # directory/aggregates keeps the per-source totals (intake writes no source item).
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     appeal_id = UnicodeAttribute(hash_key=True)
     lead_id = UnicodeAttribute()

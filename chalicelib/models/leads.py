@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -166,6 +167,8 @@ class Lead(Model):
 
     class Meta(TableMeta):
         table_name = TableName("leads")
+        # Both images on the stream: chalicelib/events reads what changed.
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     lead_id = UnicodeAttribute(hash_key=True)
     external_id = UnicodeAttribute()

@@ -41,6 +41,9 @@ class Operator(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()
+    # The operator bot: the linked Telegram chat, and the language it speaks there (None: the default).
+    telegram_chat_id = NumberAttribute(null=True)
+    locale = UnicodeAttribute(null=True)
 
     newest_first = OperatorsNewestFirst()
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -9,6 +9,9 @@ from chalicelib.models.appeals import AppealStatus
 from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch, Query
 
 MaxLoad = Annotated[int, Field(ge=0, le=1000)]
+Locale = Literal["en", "ru", "uk"]
+# Telegram chat ids are signed 64-bit integers.
+ChatId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class OperatorCreate(Input):
@@ -21,6 +24,10 @@ class OperatorPatch(Patch):
     name: Name | None = None
     is_active: bool | None = None
     max_load: MaxLoad | None = None
+    telegram_chat_id: ChatId | None = Field(None, description="Link a Telegram chat by hand (null unlinks)")
+    locale: Locale | None = Field(None, description="The operator bot's language (null: the default)")
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"telegram_chat_id", "locale"})
 
 
 class OperatorOut(Output):
@@ -29,6 +36,8 @@ class OperatorOut(Output):
     is_active: bool
     max_load: int
     current_load: int
+    telegram_chat_id: int | None = None
+    locale: Locale | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -48,3 +57,9 @@ class PresenceChange(Input):
 class OperatorAppealsQuery(PageQuery):
     # A waiting appeal has no operator: only these two are an operator's.
     status: Literal[AppealStatus.ACTIVE, AppealStatus.CLOSED] | None = None
+
+
+class TelegramLinkOut(Output):
+    code: str = Field(description="One-time code, valid 15 minutes; send `/start <code>` to the bot")
+    link: str = Field(description="The deep link https://t.me/<bot>?start=<code>")
+    expires_at: datetime

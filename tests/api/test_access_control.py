@@ -6,7 +6,7 @@ so a change to who may call what has to change this table too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 
 from app import app
 from scripts.local.dev_auth import DevKeys
+from tests.fakes.telegram import FakeTelegram
 from tests.support import Api, Reply, appeal_body
 
 PUBLIC = {
@@ -23,6 +24,7 @@ PUBLIC = {
     ("POST", "/channels/telegram/{source_id}"),
     ("GET", "/console"),
     ("GET", "/console/{file}"),
+    ("POST", "/telegram/operator-bot"),
 }
 OPERATOR_MAY = {
     ("GET", "/me"),
@@ -33,6 +35,7 @@ OPERATOR_MAY = {
     ("POST", "/appeals/{appeal_id}/accept"),
     ("POST", "/appeals/{appeal_id}/close"),
     ("GET", "/leads/{lead_id}"),
+    ("POST", "/operators/{operator_id}/telegram-link"),
 }
 BOT_MAY = {("POST", "/appeals")}
 
@@ -123,6 +126,8 @@ SAMPLES: dict[tuple[str, str], Request] = {
     ("POST", "/leads/{lead_id}/stage"): lambda w: (f"/leads/{w.mine['lead_id']}/stage", {"stage": "contacted"}),
     ("POST", "/leads/{lead_id}/transfer"): lambda w: (f"/leads/{w.ready_lead_id}/transfer", None),
     ("POST", "/operators"): lambda w: ("/operators", {"name": "Vera"}),
+    ("POST", "/operators/{operator_id}/telegram-link"): lambda w: (f"/operators/{w.a['id']}/telegram-link", None),
+    ("DELETE", "/operators/{operator_id}/telegram-link"): lambda w: (f"/operators/{w.a['id']}/telegram-link", None),
     ("GET", "/operators"): lambda w: ("/operators", None),
     ("GET", "/operators/{operator_id}"): lambda w: (f"/operators/{w.a['id']}", None),
     ("PATCH", "/operators/{operator_id}"): lambda w: (f"/operators/{w.a['id']}", {"max_load": 7}),
@@ -181,6 +186,15 @@ def test_GIVEN_the_app_WHEN_listing_routes_THEN_every_non_public_route_has_the_a
         if (method, path) not in PUBLIC and entry.authorizer is None
     ]
     assert unguarded == []
+
+
+@pytest.fixture(autouse=True)
+def operator_bot(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A configured operator bot (on the fake Bot API), so its link route can succeed for the right caller."""
+    with FakeTelegram() as fake:
+        monkeypatch.setenv("TELEGRAM_API_BASE", fake.base_url)
+        monkeypatch.setenv("OPERATOR_BOT_TOKEN", fake.add_bot())
+        yield
 
 
 @pytest.mark.parametrize(("method", "route"), PROTECTED, ids=[f"{m} {r}" for m, r in PROTECTED])

@@ -40,8 +40,18 @@ if TYPE_CHECKING:
     from pynamodb.models import Model
 
 # Every Lambda function the app deploys; a new one needs its own policy file and alarm.
-FUNCTIONS = ("APIHandler", "Intake", "Reassign", "Audit", "Rescore", "Train", "Authorize")
-# What the code calls, and nothing else (no Scan, no DeleteItem: nothing does either).
+FUNCTIONS = (
+    "APIHandler",
+    "Intake",
+    "Reassign",
+    "Audit",
+    "Rescore",
+    "Train",
+    "Authorize",
+    "AppealEvents",
+    "LeadEvents",
+)
+# What the code calls, and nothing else (no Scan; DeleteItem only releases a notification claim).
 ALLOWED_ACTIONS = frozenset(
     {
         "dynamodb:GetItem",
@@ -49,6 +59,12 @@ ALLOWED_ACTIONS = frozenset(
         "dynamodb:Query",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+        "ssm:GetParameter",
         "sqs:SendMessage",
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
@@ -338,12 +354,14 @@ def test_GIVEN_the_dlq_WHEN_reading_its_alarm_THEN_one_visible_message_raises_it
         if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == "AWS/SQS"
     ]
 
-    assert len(alarms) == 1
-    (alarm,) = alarms
-    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert alarm["Dimensions"] == [
-        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["IntakeDeadLetterQueue", "QueueName"]}}
-    ]
+    # The intake DLQ and the stream consumers' on-failure queue.
+    assert len(alarms) == 2
+    watched = {alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for alarm in alarms}
+    assert watched == {"IntakeDeadLetterQueue", "StreamFailuresQueue"}
+    for alarm in alarms:
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["Dimensions"][0]["Name"] == "QueueName"
+    (alarm,) = [a for a in alarms if a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] == "IntakeDeadLetterQueue"]
     assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
         "Maximum",
         "GreaterThanThreshold",
@@ -486,7 +504,7 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
             if services == {"dynamodb"}:
                 assert all(r is not None and r[0] in tables for r in resources), (function, statement)
             if services == {"sqs"}:
-                assert resources == [("IntakeQueue", "table")], (function, statement)
+                assert resources in ([("IntakeQueue", "table")], [("StreamFailuresQueue", "table")]), statement
             assert "*" not in as_list(statement["Resource"]), (function, statement)
 
     def beyond_tables(function: str) -> set[str]:
@@ -499,13 +517,16 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
 
     # Only the API enqueues, only the intake function consumes, only scorers call Bedrock.
     assert {f: beyond_tables(f) for f in FUNCTIONS} == {
-        "APIHandler": {"sqs:SendMessage", "bedrock:InvokeModel"},
+        "APIHandler": {"sqs:SendMessage", "bedrock:InvokeModel", "ssm:GetParameter"},
         "Intake": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
         "Reassign": set(),
         "Audit": set(),
         "Rescore": {"bedrock:InvokeModel"},
         "Train": set(),
         "Authorize": set(),
+        # The stream consumers read the bot's secrets and hand up on records to the failures queue.
+        "AppealEvents": {"ssm:GetParameter", "sqs:SendMessage"},
+        "LeadEvents": {"ssm:GetParameter", "sqs:SendMessage"},
     }
 
 

@@ -1,0 +1,119 @@
+"""DynamoDB stream records (as Lambda hands them) -> domain events. Pure: no I/O.
+
+An appeal's history is append-only (`events`, JSON strings), so what a
+record added is the tail of the new image's history past the old image's
+length, and an event's position in that history is a stable sequence
+number: `<appeal id>:<type>:<position>` is the same on every redelivery.
+A lead's stage change is seen as `stage` differing between the images;
+its id carries the change's time.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.schemas.events import DomainEvent
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.events import EventType
+
+__all__ = ["appeal_events", "image", "lead_events"]
+
+
+# History event type -> domain event type (created / queued are not announced).
+_APPEAL_TYPES: dict[str, EventType] = {
+    "assigned": "appeal.assigned",
+    "reassigned": "appeal.reassigned",
+    "returned_to_line": "appeal.returned_to_line",
+    "escalated": "appeal.escalated",
+    "closed": "appeal.closed",
+    "accepted": "appeal.accepted",
+}
+_APPEAL_FIELDS = ("source_id", "reassign_count", "status", "lead_id", "escalated", "sla_due_at", "accepted_at")
+
+
+def image(record: dict[str, Any], which: str) -> dict[str, Any]:
+    """`NewImage` / `OldImage` as plain Python values ({} when absent)."""
+    # Imported here: only the stream function needs it, not the API's cold start.
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    raw = (record.get("dynamodb") or {}).get(which) or {}
+    return {key: deserializer.deserialize(value) for key, value in raw.items()}
+
+
+def _history(row: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for raw in row.get("events") or []:
+        try:
+            parsed = json.loads(raw)
+        except (TypeError, ValueError):
+            parsed = {}
+        found.append(parsed if isinstance(parsed, dict) else {})
+    return found
+
+
+def _moment(value: Any) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def appeal_events(record: dict[str, Any]) -> list[DomainEvent]:
+    """The events one appeals-table record announces, oldest first (none for markers and removals)."""
+    new = image(record, "NewImage")
+    appeal_id = str(new.get("appeal_id") or "")
+    if not appeal_id.startswith("ap_") or "lead_id" not in new:
+        return []  # a removal, or an open-appeal marker
+    old_history = _history(image(record, "OldImage"))
+    history = _history(new)
+    events = []
+    for position in range(len(old_history), len(history)):
+        entry = history[position]
+        kind = _APPEAL_TYPES.get(str(entry.get("type")))
+        if kind is None:
+            continue
+        data: dict[str, Any] = {"appeal_id": appeal_id, **{k: _plain(new.get(k)) for k in _APPEAL_FIELDS}}
+        data["operator_id"] = entry.get("operator_id") or new.get("operator_id")
+        data["previous_operator_id"] = entry.get("previous_operator_id")
+        data["reason"] = entry.get("reason")
+        contact = {"lead_external_id": new.get("lead_external_id"), "message": new.get("message")}
+        events.append(
+            DomainEvent(
+                id=f"{appeal_id}:{kind}:{position}",
+                type=kind,
+                occurred_at=_moment(entry.get("at")),
+                data=data,
+                contact=contact,
+            )
+        )
+    return events
+
+
+def lead_events(record: dict[str, Any]) -> list[DomainEvent]:
+    """`lead.stage_changed` (and `lead.transferred`) when a lead's stage moved."""
+    new, old = image(record, "NewImage"), image(record, "OldImage")
+    lead_id = str(new.get("lead_id") or "")
+    if not lead_id.startswith("ld_"):
+        return []  # a deal or a scoring model in the same table, or a removal
+    before, after = old.get("stage") or "new", new.get("stage") or "new"
+    if before == after or not old:
+        return []
+    at = new.get("stage_changed_at") or new.get("updated_at")
+    data = {"lead_id": lead_id, "from_stage": before, "to_stage": after, "deal_id": new.get("deal_id")}
+    contact = {"name": new.get("name"), "external_id": new.get("external_id")}
+    kind: EventType = "lead.transferred" if after == "transferred" else "lead.stage_changed"
+    return [DomainEvent(id=f"{lead_id}:{kind}:{at}", type=kind, occurred_at=_moment(at), data=data, contact=contact)]
+
+
+def _plain(value: Any) -> Any:
+    # Numbers come back as Decimal: JSON wants int.
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

@@ -1,0 +1,174 @@
+"""The notifications table: what the operator bot and the outgoing webhooks keep, and every query on it.
+
+One table, keyed `pk` + `sk`, holding small items of several kinds (each a
+model below, all on the same table):
+
+- `sent#<event id>#<channel>`: a per-event "sent" marker, written under a
+  condition before a notification goes out and kept for 7 days (TTL): a
+  redelivered stream batch finds it and sends nothing twice;
+- `tgmsg#<appeal id>` / `<operator id>`: the Telegram message an operator got
+  about an appeal, so a later change edits it;
+- `link#<sha256 of a code>`: a one-time linking code (15 minutes, single use);
+- `chat#<chat id>`: which operator a Telegram chat is linked to;
+- `webhooks` / `<webhook id>`: a webhook subscription;
+- `deliveries#<webhook id>` / `<occurred_at>#<delivery id>`: one delivery and its attempts.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model
+
+from chalicelib.db.tables import TableMeta, TableName
+
+__all__ = [
+    "ONE",
+    "WEBHOOKS",
+    "ChatLink",
+    "Delivery",
+    "LinkCode",
+    "SentMarker",
+    "TelegramNote",
+    "WebhookSubscription",
+    "chat_key",
+    "deliveries_key",
+    "find",
+    "link_key",
+    "sent_key",
+    "telegram_note_key",
+    "telegram_notes",
+]
+
+# The sort key of items that are alone in their partition.
+ONE = "-"
+WEBHOOKS = "webhooks"
+_M = TypeVar("_M", bound=Model)
+
+
+class _Meta(TableMeta):
+    table_name = TableName("notifications")
+
+
+class SentMarker(Model):
+    """A notification claimed (`claimed`) or done (`sent`) for one event on one channel."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=ONE)
+    state = UnicodeAttribute()
+    claimed_at = NumberAttribute()
+    expires_at = NumberAttribute()  # TTL
+
+
+class TelegramNote(Model):
+    """The message an operator got about an appeal (edited when the appeal moves on)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)  # the operator id
+    chat_id = NumberAttribute()
+    message_id = NumberAttribute()
+    locale = UnicodeAttribute(null=True)
+    source_name = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()  # TTL
+
+
+class LinkCode(Model):
+    """A one-time code linking a Telegram chat to an operator. Only its hash is stored."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=ONE)
+    operator_id = UnicodeAttribute()
+    valid_until = NumberAttribute()
+    used_at = NumberAttribute(null=True)
+    expires_at = NumberAttribute()  # TTL, a day after validity ends
+
+
+class ChatLink(Model):
+    """Which operator a chat is linked to (believed only while the operator row names the chat too)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=ONE)
+    operator_id = UnicodeAttribute()
+
+
+class WebhookSubscription(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default=WEBHOOKS)
+    sk = UnicodeAttribute(range_key=True)  # the webhook id
+    url = UnicodeAttribute()
+    events = ListAttribute[str](of=UnicodeAttribute)  # type: ignore[arg-type]
+    description = UnicodeAttribute(null=True)
+    secret = UnicodeAttribute()
+    include_contact = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+
+
+class Delivery(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    delivery_id = UnicodeAttribute()
+    webhook_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    payload = UnicodeAttribute()  # the JSON body, as signed
+    status = UnicodeAttribute()  # pending, delivered, retrying, failed
+    attempts = NumberAttribute(default=0)
+    first_attempt_at = NumberAttribute(null=True)
+    last_status_code = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    last_attempt_at = UnicodeAttribute(null=True)
+    delivered_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute()  # TTL: 30 days
+
+
+def sent_key(event_id: str, channel: str) -> str:
+    return f"sent#{event_id}#{channel}"
+
+
+def telegram_note_key(appeal_id: str) -> str:
+    return f"tgmsg#{appeal_id}"
+
+
+def link_key(code_hash: str) -> str:
+    return f"link#{code_hash}"
+
+
+def chat_key(chat_id: int) -> str:
+    return f"chat#{chat_id}"
+
+
+def deliveries_key(webhook_id: str) -> str:
+    return f"deliveries#{webhook_id}"
+
+
+def find(model: type[_M], pk: str, sk: str | None = ONE) -> _M | None:
+    """One item by key, read consistently, or None (`sk=None` for a table without a sort key)."""
+    try:
+        return model.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def telegram_notes(appeal_id: str) -> list[TelegramNote]:
+    """Every operator's message about an appeal (a handful: one per operator it was handed to)."""
+    return list(TelegramNote.query(telegram_note_key(appeal_id), consistent_read=True))
