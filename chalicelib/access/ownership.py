@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.core.errors import Forbidden
-from chalicelib.models.appeals import lead_has_appeal_of
+from chalicelib.core.errors import Forbidden, NotFound
+from chalicelib.models.appeals import member_sources
+from chalicelib.models.leads import lead_sources
 
 if TYPE_CHECKING:
     from chalicelib.access.principal import Principal
     from chalicelib.models.appeals import Appeal
 
-__all__ = ["ensure_acting_as_self", "ensure_lead_visible", "ensure_may_post_to", "ensure_own_appeal"]
+__all__ = ["ensure_acting_as_self", "ensure_may_post_to", "ensure_own_appeal", "visible_lead_sources"]
 
 
 def ensure_own_appeal(row: Appeal, viewer: Principal) -> None:
@@ -32,13 +33,22 @@ def ensure_acting_as_self(operator_id: str, viewer: Principal) -> None:
         raise Forbidden("an operator may act only as itself")
 
 
-def ensure_lead_visible(lead_id: str, viewer: Principal) -> None:
-    """An operator sees a lead while one of the lead's appeals is (or was last) assigned to it."""
+def visible_lead_sources(lead_id: str, viewer: Principal) -> list[str] | None:
+    """Through which sources the viewer may see the lead: None for an admin (all of them),
+    else the sources of the lead's appeals that are (or, closed, were) with this operator.
+
+    A lead the viewer may not see is NotFound, exactly like a missing one, so
+    an operator cannot test whether a person is in the CRM. The check reads
+    two attributes of the lead and the membership items (one GetItem, one
+    BatchGetItem), never the lead's appeals.
+    """
     if viewer.is_admin:
-        return
-    if viewer.role == "operator" and viewer.operator_id and lead_has_appeal_of(lead_id, viewer.operator_id):
-        return
-    raise Forbidden(f"lead {lead_id} is not one of your appeals' leads")
+        return None
+    if viewer.role == "operator" and viewer.operator_id:
+        mine = member_sources(lead_id, viewer.operator_id, lead_sources(lead_id))
+        if mine:
+            return mine
+    raise NotFound.entity("lead", lead_id)
 
 
 def ensure_may_post_to(source_id: str, viewer: Principal) -> None:

@@ -7,7 +7,12 @@ Settings are read from the environment at call time:
     JWT_JWKS_URL          default <issuer>/.well-known/jwks.json (Cognito's layout)
     JWT_JWKS_FILE         a JWKS document on disk instead of a URL (the dev stack, tests)
     JWT_ROLE_CLAIM        default cognito:groups (a list; "admin" wins over "operator")
-    JWT_OPERATOR_CLAIM    default custom:operator_id
+
+Which operator a token is, is never read from the token: the operators
+table binds the token's `sub` to one operator (`auth_subject`, looked up
+through the `by_subject` index), and an operator that is deactivated or
+bound to nobody is refused. A claim such as `custom:operator_id`, which a
+Cognito user may be able to rewrite, is ignored.
 
 Only RS256 is accepted: a token cannot pick a weaker algorithm (or "none").
 """
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.access.principal import Principal
+from chalicelib.models.operators import operator_signed_in_as
 
 __all__ = ["AuthNotConfigured", "JwtSettings", "NoRole", "TokenRejected", "jwt_settings", "verify_jwt"]
 
@@ -55,7 +61,6 @@ class JwtSettings:
     jwks_url: str
     jwks_file: str | None
     role_claim: str
-    operator_claim: str
 
 
 def jwt_settings() -> JwtSettings:
@@ -68,7 +73,6 @@ def jwt_settings() -> JwtSettings:
         jwks_url=os.environ.get("JWT_JWKS_URL") or f"{issuer}/.well-known/jwks.json",
         jwks_file=os.environ.get("JWT_JWKS_FILE") or None,
         role_claim=os.environ.get("JWT_ROLE_CLAIM") or "cognito:groups",
-        operator_claim=os.environ.get("JWT_OPERATOR_CLAIM") or "custom:operator_id",
     )
 
 
@@ -110,15 +114,18 @@ def _check_audience(claims: dict[str, Any], settings: JwtSettings) -> None:
 def _principal(claims: dict[str, Any], settings: JwtSettings) -> Principal:
     groups = claims.get(settings.role_claim) or ()
     groups = {groups} if isinstance(groups, str) else set(groups)
-    operator_id = claims.get(settings.operator_claim)
-    operator_id = operator_id if isinstance(operator_id, str) and operator_id else None
     subject = str(claims["sub"])
     if "admin" in groups:
-        return Principal(role="admin", subject=subject, operator_id=operator_id)
+        return Principal(role="admin", subject=subject)
     if "operator" in groups:
-        if operator_id is None:
-            raise NoRole("an operator token must name its operator")
-        return Principal(role="operator", subject=subject, operator_id=operator_id)
+        operator = operator_signed_in_as(subject)
+        if operator is None:
+            raise NoRole("no operator is bound to this user")
+        if not operator.is_active and not operator.paused_by_self:
+            # An admin deactivating an operator ends its access within the authorizer's cache time;
+            # an operator that paused itself stays signed in, to see its work and resume.
+            raise TokenRejected("operator deactivated")
+        return Principal(role="operator", subject=subject, operator_id=operator.operator_id)
     raise NoRole("the token grants no role")
 
 

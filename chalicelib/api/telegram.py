@@ -16,5 +16,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 def telegram_webhook(source_id: str) -> Response:
     # The secret is checked before the body is read, and an unknown source
     # answers like a wrong secret: strangers learn nothing.
-    telegram.verify_secret(source_id, bp.current_request.headers.get(SECRET_HEADER))
-    return respond(telegram.accept_update(source_id, parse_body(bp.current_request, TelegramUpdate)))
+    secret_hash = telegram.verify_secret(source_id, bp.current_request.headers.get(SECRET_HEADER))
+    update = parse_body(bp.current_request, TelegramUpdate)
+    return respond(telegram.accept_update(source_id, update, secret_hash=secret_hash))

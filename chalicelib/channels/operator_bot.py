@@ -423,10 +423,10 @@ def _message(token: str, settings: BotSettings, message: dict[str, Any]) -> None
         rendered = texts.Rendered(texts.callback_answer("not_linked", default_locale=settings.default_locale))
     elif command == "/pause" and operator is not None:
         returned = sum(1 for _ in unaccepted_active(operator.operator_id))
-        directory.update_operator(operator.operator_id, OperatorPatch(is_active=False), redistribute=True)
+        directory.update_operator(operator.operator_id, OperatorPatch(is_active=False), redistribute=True, by_self=True)
         rendered = texts.render_paused(returned, locale=locale, default_locale=settings.default_locale)
     elif command == "/resume" and operator is not None:
-        directory.update_operator(operator.operator_id, OperatorPatch(is_active=True))
+        directory.update_operator(operator.operator_id, OperatorPatch(is_active=True), by_self=True)
         rendered = texts.render_resumed(locale=locale, default_locale=settings.default_locale)
     else:
         rendered = texts.render_help(locale=locale, default_locale=settings.default_locale)

@@ -567,12 +567,7 @@ def render_taken_back(
 ) -> Rendered:
     """The assignment message edited once the appeal is taken back: why, and no buttons."""
     chosen = resolve_locale(locale, default_locale)
-    title = f"↩️ <b>{_t(chosen, 'taken_back_title')}</b>"
-    if source_name:
-        title += f" · {_inline(source_name)}"
-    lines = [title]
-    if lead_name:
-        lines.append(f"👤 {_inline(lead_name)}")
+    lines = [*_edited_header("↩️", _t(chosen, "taken_back_title"), source_name, lead_name)]
     lines.append(_t(chosen, f"taken_back.{reason}"))
     return Rendered("\n".join(lines))
 
@@ -586,11 +581,13 @@ def render_closed(
 ) -> Rendered:
     """The assignment message edited once the appeal is closed: no buttons."""
     chosen = resolve_locale(locale, default_locale)
-    title = f"☑️ <b>{_t(chosen, 'closed_title')}</b>"
-    if source_name:
-        title += f" · {_inline(source_name)}"
-    lines = [title] + ([f"👤 {_inline(lead_name)}"] if lead_name else [])
-    return Rendered("\n".join(lines))
+    return Rendered("\n".join(_edited_header("☑️", _t(chosen, "closed_title"), source_name, lead_name)))
+
+
+def _edited_header(icon: str, title: str, source_name: str | None, lead_name: str | None) -> list[str]:
+    """The first lines of an edited assignment message: what happened, where, and who."""
+    head = f"{icon} <b>{title}</b>" + (f" · {_inline(source_name)}" if source_name else "")
+    return [head] + ([f"👤 {_inline(lead_name)}"] if lead_name else [])
 
 
 def render_escalation(

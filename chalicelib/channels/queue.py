@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from chalicelib.access.principal import SYSTEM
+from chalicelib.access.principal import Principal
+from chalicelib.access.queue_signing import message_attributes, signature, verify_signature
 from chalicelib.core.config import current_settings
 from chalicelib.core.errors import FieldProblem, InvalidInput, MalformedInput
+from chalicelib.models.sources import get_source_row
 from chalicelib.routing.intake import Intake, submit_appeal
 from chalicelib.schemas.intake import IntakeMessageV1
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["enqueue", "ingest", "parse_message"]
 
@@ -37,10 +42,18 @@ def _safe_loc(error: Any) -> tuple[str | int, ...]:
     return tuple(error["loc"])
 
 
-def ingest(raw: str) -> Intake:
-    """Records the message as an appeal; a redelivered message changes nothing."""
-    # The queue is ours: what reaches it comes from channel bots we run, and acts as the system.
-    return submit_appeal(parse_message(raw).to_appeal(), viewer=SYSTEM)
+def ingest(raw: str, attributes: Mapping[str, str]) -> Intake:
+    """Records the message as an appeal; a redelivered message changes nothing.
+
+    Whoever may send to the queue could name any source in a body, so the
+    body must be signed by a live key of the source it names (checked before
+    anything is written), and the message then acts as that source's bot,
+    never as the system."""
+    message = parse_message(raw)
+    source = get_source_row(message.source_id)
+    verify_signature(source, raw, attributes)
+    bot = Principal(role="bot", subject=f"source:{source.source_id}", source_id=source.source_id)
+    return submit_appeal(message.to_appeal(), viewer=bot, source=source)
 
 
 @lru_cache(maxsize=4)
@@ -53,11 +66,14 @@ def _sqs(region: str) -> Any:
     return boto3.session.Session().client("sqs", region_name=region)
 
 
-def enqueue(message: IntakeMessageV1) -> str:
-    """Puts an intake message on the queue; returns the SQS message id."""
+def enqueue(message: IntakeMessageV1, *, key_id: str, key_material: str) -> str:
+    """Puts an intake message on the queue, signed (`access.queue_signing`); returns the SQS message id."""
     settings = current_settings()
     if not settings.intake_queue_url:
         raise RuntimeError("INTAKE_QUEUE_URL is not configured")
     body = json.dumps(message.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
-    sent = _sqs(settings.region).send_message(QueueUrl=settings.intake_queue_url, MessageBody=body)
+    signed = message_attributes(key_id, signature(body, key_material))
+    sent = _sqs(settings.region).send_message(
+        QueueUrl=settings.intake_queue_url, MessageBody=body, MessageAttributes=signed
+    )
     return str(sent["MessageId"])

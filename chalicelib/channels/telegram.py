@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import hmac
 
+from pydantic import ValidationError
+
+from chalicelib.access.queue_signing import TELEGRAM_KEY_ID
 from chalicelib.access.secrets import hash_secret
 from chalicelib.channels import queue
 from chalicelib.core.errors import NotFound, Unauthorized
+from chalicelib.core.observability import logger
 from chalicelib.models.sources import get_source_row
 from chalicelib.schemas.appeals import MESSAGE_MAX_LENGTH
 from chalicelib.schemas.common import NAME_MAX_LENGTH
@@ -35,16 +39,24 @@ _PLACEHOLDERS = (
 )
 
 
-def verify_secret(source_id: str, header_token: str | None) -> None:
+_REFUSED = "missing or wrong X-Telegram-Bot-Api-Secret-Token"
+# Shown for a message whose text or caption is only whitespace (" ", "\u3000", "\u2028").
+_BLANK = "[empty message]"
+
+
+def verify_secret(source_id: str, header_token: str | None) -> str:
+    """One answer for every secret problem (unknown source, a source without
+    a secret, a missing or wrong one): strangers learn nothing about sources."""
     try:
-        source = get_source_row(source_id)
+        stored = get_source_row(source_id).telegram_secret_hash
     except NotFound:
-        # Same answer as a wrong secret: strangers cannot probe for sources.
-        raise Unauthorized("missing or wrong X-Telegram-Bot-Api-Secret-Token") from None
-    if not source.telegram_secret_hash:
-        raise Unauthorized("this source has no Telegram webhook secret; set telegram_secret_token first")
-    if not header_token or not hmac.compare_digest(hash_secret(header_token), source.telegram_secret_hash):
-        raise Unauthorized("missing or wrong X-Telegram-Bot-Api-Secret-Token")
+        stored = None
+    presented = hash_secret(header_token or "")
+    # Compared even when nothing is stored, so the answer takes the same time.
+    matches = hmac.compare_digest(presented, stored or "0" * len(presented))
+    if not (stored and header_token and matches):
+        raise Unauthorized(_REFUSED)
+    return stored
 
 
 def to_intake_message(source_id: str, update: TelegramUpdate) -> IntakeMessageV1 | None:
@@ -75,10 +87,9 @@ def to_intake_message(source_id: str, update: TelegramUpdate) -> IntakeMessageV1
 
 
 def _text_of(message: TelegramMessage) -> str:
-    if message.text:
-        return message.text
-    if message.caption:
-        return message.caption
+    for written in (message.text, message.caption):
+        if written:
+            return written if written.strip() else _BLANK
     if message.sticker is not None:
         return f"[sticker {message.sticker.emoji}]" if message.sticker.emoji else "[sticker]"
     for field, placeholder in _PLACEHOLDERS:
@@ -87,10 +98,18 @@ def _text_of(message: TelegramMessage) -> str:
     return "[unsupported message]"
 
 
-def accept_update(source_id: str, update: TelegramUpdate) -> WebhookAck:
-    message = to_intake_message(source_id, update)
+def accept_update(source_id: str, update: TelegramUpdate, *, secret_hash: str) -> WebhookAck:
+    """Enqueues the update, signed with the source's webhook secret hash (`verify_secret` returned it)."""
+    try:
+        message = to_intake_message(source_id, update)
+    except ValidationError as exc:
+        # Something Telegram sent that our intake schema refuses: acknowledged and
+        # dropped (a non-2xx makes Telegram resend it forever). Field paths only.
+        fields = [".".join(map(str, error["loc"])) for error in exc.errors(include_input=False, include_url=False)]
+        logger.warning("telegram update dropped", extra={"update_id": update.update_id, "fields": fields})
+        return WebhookAck(ok=True, enqueued=False)
     if message is None:
         # Acknowledge anyway: a non-2xx makes Telegram resend it forever.
         return WebhookAck(ok=True, enqueued=False)
-    queue.enqueue(message)
+    queue.enqueue(message, key_id=TELEGRAM_KEY_ID, key_material=secret_hash)
     return WebhookAck(ok=True, enqueued=True, message_id=message.message_id)

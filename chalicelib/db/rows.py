@@ -21,14 +21,22 @@ M = TypeVar("M", bound=Model)
 
 
 def get_row(
-    model: type[M], entity_id: str, kind: str, *, consistent: bool = True, prefix: str = "", key: str | None = None
+    model: type[M],
+    entity_id: str,
+    kind: str,
+    *,
+    consistent: bool = True,
+    prefix: str = "",
+    key: str | None = None,
+    attributes: list[str] | None = None,
 ) -> M:
     """The row named by `entity_id`, or NotFound. An id that is not one of ours
     (or lacks the kind's `prefix`) is answered without a database round trip.
-    `key` is the stored key when it is not the id itself (a deal's `deal#<id>`)."""
+    `key` is the stored key when it is not the id itself (a deal's `deal#<id>`);
+    `attributes` reads only those (a cheap existence or ownership check)."""
     ensure_well_formed(entity_id, kind, prefix)
     try:
-        return model.get(key or entity_id, consistent_read=consistent)
+        return model.get(key or entity_id, consistent_read=consistent, attributes_to_get=attributes)
     except DoesNotExist:
         raise NotFound.entity(kind, entity_id) from None
 

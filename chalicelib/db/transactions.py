@@ -24,7 +24,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.config import current_settings
-from chalicelib.core.errors import NotFound, ServiceBusy
+from chalicelib.core.errors import InvalidInput, NotFound, ServiceBusy
 from chalicelib.db.retry import CONTENTION_CODES, RetryPolicy, is_contention, tries
 from chalicelib.db.tables import TableMeta
 
@@ -47,6 +47,9 @@ __all__ = [
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 _CONDITION_FAILED_EXCEPTION = "ConditionalCheckFailedException"
+# DynamoDB refusing the write itself (an item past 400 KB, a too-large
+# expression): retrying cannot help, so it is the request's (or the message's) failure.
+_VALIDATION = "ValidationException"
 
 
 @lru_cache(maxsize=8)
@@ -178,6 +181,8 @@ class Transaction:
         except TransactWriteError as exc:
             if not isinstance(exc.cause, ClientError):
                 raise _no_answer() from exc
+            if exc.cause_response_code == _VALIDATION:
+                raise _refused_by_database() from exc
             reasons = exc.cancellation_reasons or []
             codes: dict[str, str] = {}
             for write, reason in zip(writes, reasons, strict=False):
@@ -194,6 +199,11 @@ def _no_answer() -> ServiceBusy:
     return ServiceBusy("the database did not answer; retry shortly")
 
 
+def _refused_by_database() -> InvalidInput:
+    # Permanent: an HTTP caller gets a 422, a queue message fails alone and ends in the DLQ.
+    return InvalidInput("the database refused this change as invalid (an item would exceed its size limit)")
+
+
 def _write_one(write: Write) -> None:
     try:
         if write.kind == "put":
@@ -205,6 +215,8 @@ def _write_one(write: Write) -> None:
             raise _no_answer() from exc
         if exc.cause_response_code == _CONDITION_FAILED_EXCEPTION:
             raise Cancelled(dict.fromkeys(write.labels, CONDITION_FAILED), None) from exc
+        if exc.cause_response_code == _VALIDATION:
+            raise _refused_by_database() from exc
         raise Cancelled({}, exc.cause_response_code) from exc
 
 
@@ -247,6 +259,8 @@ def update_if(
         except UpdateError as exc:
             if exc.cause_response_code == _CONDITION_FAILED_EXCEPTION:
                 return False
+            if exc.cause_response_code == _VALIDATION:
+                raise _refused_by_database() from exc
             if not is_contention(exc):
                 raise
     raise ServiceBusy(f"{what} is busy; retry shortly")

@@ -38,7 +38,7 @@ def my_appeals(status: AppealStatus | None, limit: int, cursor: str | None, *, v
 def set_my_presence(change: PresenceChange, *, viewer: Principal) -> OperatorOut:
     """Pause (nothing new is handed to me; my appeals stay mine) or resume,
     which hands my sources' waiting lines my free capacity at once."""
-    return operators.update_operator(_own_operator_id(viewer), OperatorPatch(is_active=change.is_active))
+    return operators.update_operator(_own_operator_id(viewer), OperatorPatch(is_active=change.is_active), by_self=True)
 
 
 def _own_operator_id(viewer: Principal) -> str:

@@ -33,6 +33,7 @@ def operator_out(row: Operator) -> OperatorOut:
         current_load=int(row.active_load),
         telegram_chat_id=int(row.telegram_chat_id) if row.telegram_chat_id is not None else None,
         locale=row.locale,  # stored only through the Locale-checked patch
+        auth_subject=row.auth_subject,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -50,6 +51,7 @@ def create_operator(request: OperatorCreate) -> OperatorOut:
         is_active=request.is_active,
         max_load=request.max_load,
         active_load=0,
+        auth_subject=request.auth_subject,
         created_at=now,
         updated_at=now,
         listed=LISTED,
@@ -63,13 +65,17 @@ def list_operators(limit: int, cursor: str | None) -> Page[OperatorOut]:
     return Page[OperatorOut](items=[operator_out(row) for row in rows], next=following)
 
 
-def update_operator(operator_id: str, patch: OperatorPatch, *, redistribute: bool = False) -> OperatorOut:
+def update_operator(
+    operator_id: str, patch: OperatorPatch, *, redistribute: bool = False, by_self: bool = False
+) -> OperatorOut:
     """Changes name, activity or limit. Lowering `max_load` below the current
     load is allowed: the operator just gets nothing new until below it.
 
     Capacity that appears (activated, limit changed) goes straight to the
     waiting lines of the sources it serves. Deactivating with `redistribute`
-    puts its unaccepted active appeals back through distribution.
+    puts its unaccepted active appeals back through distribution. An operator
+    pausing itself (`by_self`) stays signed in; an admin's deactivation ends
+    its access, so any change of `is_active` not by itself clears the mark.
     """
     changes = patch.changes()
     if redistribute and changes.get("is_active") is not False:
@@ -84,6 +90,9 @@ def update_operator(operator_id: str, patch: OperatorPatch, *, redistribute: boo
         getattr(Operator, name).set(value) if value is not None else getattr(Operator, name).remove()
         for name, value in changes.items()
     ]
+    if "is_active" in changes:
+        paused = by_self and changes["is_active"] is False
+        actions.append(Operator.paused_by_self.set(True) if paused else Operator.paused_by_self.remove())
     actions.append(Operator.updated_at.set(iso(utc_now())))
     row = Operator(operator_id)
     update_existing(row, actions, "operator")

@@ -30,6 +30,7 @@ def source_out(row: Source) -> SourceOut:
         response_sla_seconds=None if row.response_sla_seconds is None else int(row.response_sla_seconds),
         sticky=bool(row.sticky),
         lead_points=float(row.lead_points or 0),
+        external_id_prefixes=list(row.external_id_prefixes or ()),
         telegram_webhook_enabled=bool(row.telegram_secret_hash),
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -50,6 +51,7 @@ def create_source(request: SourceCreate) -> SourceOut:
         response_sla_seconds=request.response_sla_seconds,
         sticky=request.sticky,
         lead_points=request.lead_points,
+        external_id_prefixes=request.external_id_prefixes or None,
         created_at=now,
         updated_at=now,
         listed=LISTED,
@@ -71,6 +73,8 @@ def update_source(source_id: str, patch: SourcePatch) -> SourceOut:
     if "telegram_secret_token" in changes:
         token = changes.pop("telegram_secret_token")
         changes["telegram_secret_hash"] = hash_secret(token) if token is not None else None
+    if changes.get("external_id_prefixes") == []:
+        changes["external_id_prefixes"] = None
     actions: list[Action] = [
         getattr(Source, name).set(value) if value is not None else getattr(Source, name).remove()
         for name, value in changes.items()

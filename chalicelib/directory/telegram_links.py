@@ -105,11 +105,16 @@ def _unlink_other(operator_id: str, chat_id: int) -> None:
 
 
 def operator_for_chat(chat_id: int) -> Operator | None:
-    """The operator this chat is linked to, or None (the operator row must name the chat too)."""
+    """The operator this chat is linked to, or None (the operator row must name the chat too).
+
+    An operator an admin deactivated is nobody here, as its token is refused: only
+    one that paused itself may still press buttons and /resume."""
     link = find(ChatLink, chat_key(chat_id))
     if link is None:
         return None
     operator = find(Operator, link.operator_id, None)
     if operator is None or operator.telegram_chat_id is None or int(operator.telegram_chat_id) != chat_id:
+        return None
+    if not operator.is_active and not operator.paused_by_self:
         return None
     return operator

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.access.ownership import ensure_lead_visible
+from chalicelib.access.ownership import visible_lead_sources
 from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.core.ids import iso, lead_id_for, utc_now
 from chalicelib.core.observability import logger
@@ -17,14 +17,16 @@ from chalicelib.funnel.stages import FINAL_LEAD_STAGES, allowed_moves, lead_at, 
 from chalicelib.models.leads import (
     LEAD_PREFIX,
     Lead,
+    LeadContacts,
     LeadEventType,
     LeadStage,
     get_lead_row,
+    lead_contacts,
     leads_in_stage,
     leads_newest_first,
 )
 from chalicelib.schemas.common import Page
-from chalicelib.schemas.leads import FactorOut, LeadEvent, LeadHistory, LeadOut
+from chalicelib.schemas.leads import FactorOut, LeadEvent, LeadHistory, LeadOut, SourceContacts
 
 if TYPE_CHECKING:
     from pynamodb.expressions.update import Action
@@ -39,14 +41,19 @@ __all__ = ["change_stage", "get_history", "get_lead", "lead_out", "list_leads", 
 _SCORING_INPUTS = frozenset({"business_domain"})
 
 
-def lead_out(row: Lead) -> LeadOut:
+_CONTACT_FIELDS = ("name", "phone", "email")
+
+
+def lead_out(row: Lead, contacts: list[SourceContacts] | None = None, *, own_fields: bool = True) -> LeadOut:
+    """`own_fields=False` (an operator's view): name, phone and e-mail come from `contacts` only."""
     scored = row.scored_at is not None
+    shown = {name: getattr(row, name) for name in _CONTACT_FIELDS}
+    if not own_fields:
+        shown = {name: next((getattr(c, name) for c in contacts or () if getattr(c, name)), None) for name in shown}
     return LeadOut(
         id=row.lead_id,
         external_id=row.external_id,
-        name=row.name,
-        phone=row.phone,
-        email=row.email,
+        **shown,
         business_domain=row.business_domain,
         source_id=row.source_id,
         stage=stage_of(row),
@@ -62,15 +69,39 @@ def lead_out(row: Lead) -> LeadOut:
         score_fallback_reason=row.score_fallback_reason,
         score_stale=scored and row.rescore_due is not None,
         deal_id=row.deal_id,
+        contacts=contacts or [],
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
 
 
 def get_lead(lead_id: str, *, viewer: Principal) -> LeadOut:
+    """An admin sees the lead, and what every source collected (with where it
+    differs from the lead's own fields); an operator sees only what the
+    sources of its own appeals collected. Not visible: NotFound, like a missing lead."""
+    visible = visible_lead_sources(lead_id, viewer)
     row = get_lead_row(lead_id)
-    ensure_lead_visible(row.lead_id, viewer)
-    return lead_out(row)
+    records = lead_contacts(lead_id, lead_sources_of(row) if visible is None else visible)
+    admin = visible is None
+    return lead_out(row, [_source_contacts(row, record, admin) for record in records], own_fields=admin)
+
+
+def lead_sources_of(row: Lead) -> list[str]:
+    # The first source first: its record is what the lead's own fields were filled from.
+    rest = sorted(set(row.source_ids or ()) - {row.source_id})
+    return [row.source_id, *rest] if row.source_id else rest
+
+
+def _source_contacts(row: Lead, record: LeadContacts, admin: bool) -> SourceContacts:
+    # Differences are for admins: an operator must not learn that other sources know more.
+    differs = [
+        name
+        for name in _CONTACT_FIELDS
+        if admin and getattr(record, name) is not None and getattr(row, name) not in (None, getattr(record, name))
+    ]
+    return SourceContacts(
+        source_id=record.contact_source_id, name=record.name, phone=record.phone, email=record.email, differs=differs
+    )
 
 
 def list_leads(
@@ -110,7 +141,10 @@ def update_lead(lead_id: str, patch: LeadPatch) -> LeadOut:
     update_existing(row, actions, "lead")
     # Which fields, never their values: they are the lead's contacts.
     logger.info("lead updated", extra={"lead_id": lead_id, "fields": sorted(changes)})
-    return lead_out(row)
+    # As GET /leads/{id} shows it to an admin: the sources' records, and where they now differ.
+    return lead_out(
+        row, [_source_contacts(row, record, True) for record in lead_contacts(lead_id, lead_sources_of(row))]
+    )
 
 
 def _stage_move(current: LeadStage, wanted: LeadStage, now: str) -> list[Action]:

@@ -36,7 +36,8 @@ def handle_record(record: SQSRecord) -> None:
 
 def _handle(record: SQSRecord) -> None:
     try:
-        result = queue.ingest(record.body)
+        attributes = {name: value.string_value or "" for name, value in record.message_attributes.items()}
+        result = queue.ingest(record.body, attributes)
     except DomainError as exc:
         # Reasons and field paths only: never the text or the lead's contacts.
         fields = [".".join(map(str, p.loc)) for p in exc.problems] if isinstance(exc, InvalidInput) else []

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.db.transactions import transaction_connection
-from chalicelib.models.appeals import Appeal, OpenAppealMarker
-from chalicelib.models.leads import Deal, Lead, ScoringModel
+from chalicelib.models.appeals import Appeal, LeadMembership, MessageAlias, OpenAppealMarker
+from chalicelib.models.leads import Deal, Lead, LeadContacts, ScoringModel
 from chalicelib.models.notifications import (
     ChatLink,
     Delivery,
@@ -38,6 +38,9 @@ SHARED_TABLE_MODELS: tuple[type[Model], ...] = (
     ChatLink,
     WebhookSubscription,
     Delivery,
+    MessageAlias,
+    LeadMembership,
+    LeadContacts,
 )
 
 __all__ = [
@@ -45,6 +48,9 @@ __all__ = [
     "Appeal",
     "Deal",
     "Lead",
+    "LeadContacts",
+    "LeadMembership",
+    "MessageAlias",
     "OpenAppealMarker",
     "Operator",
     "ScoringModel",

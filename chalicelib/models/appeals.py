@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
@@ -28,19 +35,23 @@ __all__ = [
     "Appeal",
     "AppealStatus",
     "EventType",
+    "LeadMembership",
+    "MessageAlias",
     "OpenAppealMarker",
     "Reason",
     "Segment",
     "Trigger",
+    "appeal_for_message",
     "count_active",
     "get_appeal_row",
     "lapsed_appeals",
     "lead_appeals_page",
-    "lead_has_appeal_of",
     "line_is_empty",
     "line_rows_page",
     "line_size",
     "line_work_page",
+    "member_key",
+    "member_sources",
     "open_appeal_id",
     "open_marker_key",
     "operator_appeals_page",
@@ -230,9 +241,8 @@ class Appeal(Model):
     lapsed_operator_ids = UnicodeSetAttribute(null=True)
     message_count = NumberAttribute(default=1)
     last_message_at = UnicodeAttribute(null=True)
-    # Hashes of message ids attached to this open appeal, so a redelivered
-    # message is not counted twice.
-    attached_message_hashes = UnicodeSetAttribute(null=True)
+    # Set only on a `MessageAlias` read through this model: the appeal it points at.
+    alias_of = UnicodeAttribute(null=True)
     # JSON events (created, assigned with its decision record, accepted, ...),
     # appended in the same write that changes the state they describe.
     events = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # JSON strings
@@ -259,6 +269,52 @@ class OpenAppealMarker(Model):
     open_appeal_id = UnicodeAttribute()
 
 
+class MessageAlias(Model):
+    """A follow-up message attached to an open appeal, kept in the appeals table.
+
+    Its key is the id the message would have had as an appeal of its own
+    (`appeal_id_for_message(source, message_id)`), written under
+    `attribute_not_exists` in the attach transaction: a redelivered follow-up
+    fails that condition exactly as a redelivered first message fails the
+    appeal's, and no item grows with the number of messages (an appeal used to
+    keep every follow-up's id in a set, until it hit the 400 KB item limit).
+    It expires (DynamoDB TTL) well after SQS could redeliver the message.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("appeals")
+
+    appeal_id = UnicodeAttribute(hash_key=True)
+    alias_of = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+# Longer than SQS keeps a message (14 days at most), so a redelivery always finds its alias.
+ALIAS_LIFETIME_SECONDS = 15 * 24 * 3600
+
+
+class LeadMembership(Model):
+    """How many of a lead's appeals from one source are with one operator
+    (active, or closed while with it), kept in the appeals table.
+
+    Its key is `member#<lead_id>#<source_id>#<operator_id>`; handing an
+    appeal to an operator adds 1, taking it back (reassignment, the line,
+    escalation) takes 1 off, in the same transaction. Whether an operator may
+    read a lead, and whose contacts, is then one BatchGetItem of small items,
+    whatever the number of the lead's appeals. No index sees it.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("appeals")
+
+    appeal_id = UnicodeAttribute(hash_key=True)
+    appeals = NumberAttribute(default=0)
+
+
+def member_key(lead_id: str, source_id: str, operator_id: str) -> str:
+    return f"member#{lead_id}#{source_id}#{operator_id}"
+
+
 def open_marker_key(lead_id: str, source_id: str) -> str:
     return f"open#{lead_id}#{source_id}"
 
@@ -276,6 +332,12 @@ def waiting_key(segment: Segment, since: str, appeal_id: str) -> str:
 
 def get_appeal_row(appeal_id: str) -> Appeal:
     return get_row(Appeal, appeal_id, "appeal")
+
+
+def appeal_for_message(key: str) -> Appeal:
+    """The appeal a message made or was attached to: `key` names the appeal, or an alias of it."""
+    row = get_appeal_row(key)
+    return get_appeal_row(row.alias_of) if row.alias_of else row
 
 
 def open_appeal_id(marker_key: str) -> str | None:
@@ -363,9 +425,11 @@ def lead_appeals_page(lead_id: str, limit: int, start: Key | None) -> tuple[list
     return take_page(query, limit, start)
 
 
-def lead_has_appeal_of(lead_id: str, operator_id: str) -> bool:
-    """One of the lead's appeals is (or was last) assigned to this operator."""
-    # A lead has a handful of appeals: one index page holds them all (no Limit: with a
-    # filter, Limit=1 would cost a request per appeal).
-    mine = Appeal.by_lead.query(lead_id, filter_condition=Appeal.operator_id == operator_id)
-    return next(iter(mine), None) is not None
+def member_sources(lead_id: str, operator_id: str, source_ids: list[str]) -> list[str]:
+    """Those of `source_ids` through which one of the lead's appeals is (or, closed, was) with
+    this operator: one BatchGetItem of membership items, O(sources), never O(appeals)."""
+    if not source_ids:
+        return []
+    keys = {member_key(lead_id, source_id, operator_id): source_id for source_id in source_ids}
+    found = LeadMembership.batch_get(list(keys), attributes_to_get=["appeal_id", "appeals"])
+    return sorted(keys[row.appeal_id] for row in found if int(row.appeals or 0) > 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
@@ -34,11 +34,13 @@ __all__ = [
     "DealEventType",
     "DealStage",
     "Lead",
+    "LeadContacts",
     "LeadEventType",
     "LeadStage",
     "Recommendation",
     "ScoreTrigger",
     "ScoringModel",
+    "contacts_key",
     "current_scoring_model",
     "deal_id_for",
     "deal_key",
@@ -47,7 +49,9 @@ __all__ = [
     "get_deal_row",
     "get_lead_row",
     "last_operator_of",
+    "lead_contacts",
     "lead_ids_in_stage",
+    "lead_sources",
     "leads_in_stage",
     "leads_newest_first",
     "model_key",
@@ -178,6 +182,9 @@ class Lead(Model):
     business_domain = UnicodeAttribute(null=True)
     # The source of the lead's first appeal (where it was acquired).
     source_id = UnicodeAttribute(null=True)
+    # Every source that sent one of its appeals (bounded by the sources table):
+    # whose contact records and memberships there are to read.
+    source_ids = UnicodeSetAttribute(null=True)
     appeals_count = NumberAttribute(default=0)
     message_count = NumberAttribute(default=0)
     # Rows written before the funnel existed have no stage: they read as `new`.
@@ -269,6 +276,31 @@ class ScoringModel(Model):
     holdout_brier = NumberAttribute(null=True)
 
 
+class LeadContacts(Model):
+    """What one source collected about a lead (name, phone, e-mail), kept in the leads table.
+
+    Its key is `contacts#<lead_id>#<source_id>`, written by that source's
+    intakes only (its write rate is bounded by the lead). The lead's own
+    fields are filled from the first source that had them and never
+    overwritten by another; an operator reads a lead's contacts only through
+    these records of the sources its own appeals came from. No index sees it.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("leads")
+
+    key = UnicodeAttribute(hash_key=True, attr_name="lead_id")
+    contact_source_id = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+
+
+def contacts_key(lead_id: str, source_id: str) -> str:
+    return f"contacts#{lead_id}#{source_id}"
+
+
 def deal_id_for(lead_id: str) -> str:
     # Derived, so a lead has at most one deal and a retried transfer cannot make two.
     return f"{DEAL_PREFIX}{lead_id.removeprefix(LEAD_PREFIX)}"
@@ -296,6 +328,25 @@ def leads_newest_first(limit: int, cursor: str | None) -> tuple[list[Lead], str 
 def leads_in_stage(stage: LeadStage, limit: int, cursor: str | None) -> tuple[list[Lead], str | None]:
     """A stage's leads, latest stage change first."""
     return newest_first(Lead, Lead.by_stage, stage, limit, cursor)
+
+
+def lead_sources(lead_id: str) -> list[str]:
+    """The sources that sent the lead's appeals; reads two small attributes (NotFound when no such lead)."""
+    row = get_row(Lead, lead_id, "lead", prefix=LEAD_PREFIX, attributes=["lead_id", "source_id", "source_ids"])
+    sources = set(row.source_ids or ())
+    if row.source_id:
+        sources.add(row.source_id)
+    return sorted(sources)
+
+
+def lead_contacts(lead_id: str, source_ids: list[str]) -> list[LeadContacts]:
+    """What each of these sources collected about the lead (one BatchGetItem), in the given order."""
+    if not source_ids:
+        return []
+    found = {
+        row.contact_source_id: row for row in LeadContacts.batch_get([contacts_key(lead_id, s) for s in source_ids])
+    }
+    return [found[source_id] for source_id in source_ids if source_id in found]
 
 
 def last_operator_of(lead_id: str) -> str | None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.db.rows import get_row, newest_first
 from chalicelib.db.tables import LISTED, TableMeta, TableName
 
-__all__ = ["Operator", "all_operator_ids", "get_operator_row", "operators_by_id", "operators_newest_first"]
+__all__ = [
+    "Operator",
+    "all_operator_ids",
+    "get_operator_row",
+    "operator_signed_in_as",
+    "operators_by_id",
+    "operators_newest_first",
+]
 
 
 class OperatorsNewestFirst(GlobalSecondaryIndex["Operator"]):
@@ -20,6 +27,18 @@ class OperatorsNewestFirst(GlobalSecondaryIndex["Operator"]):
 
     listed = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
+
+
+class OperatorsBySubject(GlobalSecondaryIndex["Operator"]):
+    """Sparse: which operator a signed-in person (the token's `sub`) is. Projects
+    `is_active` and `paused_by_self` alone, so the load counters moving never
+    rewrite it, and the authorizer learns who and whether it may act with one Query."""
+
+    class Meta:
+        index_name = "by_subject"
+        projection = IncludeProjection(["is_active", "paused_by_self"])
+
+    auth_subject = UnicodeAttribute(hash_key=True)
 
 
 class Operator(Model):
@@ -38,18 +57,32 @@ class Operator(Model):
     is_active = BooleanAttribute()
     max_load = NumberAttribute()
     active_load = NumberAttribute(default=0)
+    # The identity provider's `sub` of the person who works as this operator:
+    # the binding the server keeps, so no token claim can name another operator.
+    auth_subject = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()
     # The operator bot: the linked Telegram chat, and the language it speaks there (None: the default).
     telegram_chat_id = NumberAttribute(null=True)
     locale = UnicodeAttribute(null=True)
+    # Set while the operator has paused itself (console, operator bot): inactive for
+    # routing, but still signed in, unlike an operator an admin deactivated.
+    paused_by_self = BooleanAttribute(null=True)
 
     newest_first = OperatorsNewestFirst()
+    by_subject = OperatorsBySubject()
 
 
 def get_operator_row(operator_id: str) -> Operator:
     return get_row(Operator, operator_id, "operator")
+
+
+def operator_signed_in_as(subject: str) -> Operator | None:
+    """The operator bound to this `sub` (id and is_active only), or None when
+    none is, or (a mistake an admin made) more than one: fails closed."""
+    found = list(Operator.by_subject.query(subject, limit=2))
+    return found[0] if len(found) == 1 else None
 
 
 def operators_newest_first(limit: int, cursor: str | None) -> tuple[list[Operator], str | None]:

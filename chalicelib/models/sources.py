@@ -91,6 +91,8 @@ class Source(Model):
     sticky = BooleanAttribute(default=False)
     # Points the rules scorer adds to (or takes from) this source's leads.
     lead_points = NumberAttribute(default=0)
+    # The external id namespaces this source may speak for (`tg:`); none: any.
+    external_id_prefixes = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     # SHA-256 of the Telegram webhook secret; the secret itself is never stored.
     telegram_secret_hash = UnicodeAttribute(null=True)
     # Bot API keys, newest last; a rotation keeps the previous ones for a grace period.

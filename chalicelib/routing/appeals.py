@@ -64,7 +64,35 @@ def get_history(appeal_id: str, *, viewer: Principal) -> AppealHistory:
     row = get_appeal_row(appeal_id)
     ensure_own_appeal(row, viewer)
     events = [AppealEvent.model_validate_json(raw) for raw in row.events or []]
+    if not viewer.is_admin:
+        events = [_as_seen_by(event, viewer.operator_id) for event in events]
     return AppealHistory(appeal_id=row.appeal_id, status=row.status, events=events)
+
+
+def _as_seen_by(event: AppealEvent, operator_id: str | None) -> AppealEvent:
+    """An operator's view of its appeal's history: its own part of each decision,
+    never a colleague's id, weight or load."""
+
+    def own(other: str | None) -> str | None:
+        return other if other == operator_id else None
+
+    decision = event.decision
+    if decision is not None:
+        decision = decision.model_copy(
+            update={
+                "candidates": [c for c in decision.candidates if c.operator_id == operator_id],
+                "excluded": [o for o in decision.excluded if o == operator_id],
+                "lost_races": [o for o in decision.lost_races if o == operator_id],
+                "winner": own(decision.winner),
+            }
+        )
+    return event.model_copy(
+        update={
+            "operator_id": own(event.operator_id),
+            "previous_operator_id": own(event.previous_operator_id),
+            "decision": decision,
+        }
+    )
 
 
 def assign_appeal(appeal_id: str, operator_id: str, *, policy: RetryPolicy | None = None) -> AppealOut:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.access.ownership import ensure_may_post_to
-from chalicelib.core.errors import Conflict, ServiceBusy
+from chalicelib.core.errors import Conflict, FieldProblem, InvalidInput, ServiceBusy
 from chalicelib.core.ids import appeal_id_for_message, iso, lead_id_for, new_id, utc_now
 from chalicelib.core.observability import APPEALS_ASSIGNED, APPEALS_RECEIVED, APPEALS_WAITING, count, logger
 from chalicelib.db.retry import tries
@@ -18,11 +18,12 @@ from chalicelib.models.appeals import (
     Appeal,
     OpenAppealMarker,
     Trigger,
+    appeal_for_message,
     get_appeal_row,
     open_appeal_id,
     open_marker_key,
 )
-from chalicelib.models.leads import NEW, Lead, last_operator_of
+from chalicelib.models.leads import NEW, Lead, LeadContacts, contacts_key, last_operator_of
 from chalicelib.models.sources import Source, get_source_row
 from chalicelib.routing import counters, transitions
 from chalicelib.routing.capacity import place
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["Intake", "submit_appeal"]
 
 MARKER = "marker"
+CONTACTS = "contacts"
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,12 @@ class _MarkerMoved(Exception):
 
 
 def submit_appeal(
-    request: AppealCreate, *, viewer: Principal, rng: random.Random | None = None, policy: RetryPolicy | None = None
+    request: AppealCreate,
+    *,
+    viewer: Principal,
+    rng: random.Random | None = None,
+    policy: RetryPolicy | None = None,
+    source: Source | None = None,
 ) -> Intake:
     """Creates the appeal and hands it to an operator, or queues it as waiting.
 
@@ -65,10 +72,13 @@ def submit_appeal(
     writes no per-source item: the source's totals come from the stream. With a `message_id` the appeal id derives from
     (source, message), so a repeat hits the same key and returns the first
     appeal untouched. On a sticky source a message from a lead with an open
-    appeal there attaches to it instead.
+    appeal there attaches to it instead. `source` is its row when the caller
+    has just read it (the queue, checking a signature).
     """
     ensure_may_post_to(request.source_id, viewer)
-    source = get_source_row(request.source_id)
+    if source is None or source.source_id != request.source_id:
+        source = get_source_row(request.source_id)
+    _ensure_namespace(source, request.lead_external_id)
     lead_id = lead_id_for(request.lead_external_id)
     if not source.sticky:
         return _create(source, request, lead_id, rng=rng)
@@ -85,6 +95,18 @@ def submit_appeal(
         except _MarkerMoved:
             continue  # another message opened an appeal first: attach to that one
     raise ServiceBusy("this lead's conversation is changing too fast; retry shortly")
+
+
+def _ensure_namespace(source: Source, external_id: str) -> None:
+    """A source speaks only for the people of its own channels: a web form's key is not a Telegram user."""
+    prefixes = list(source.external_id_prefixes or ())
+    if prefixes and not external_id.startswith(tuple(prefixes)):
+        problem = FieldProblem(
+            ("body", "lead_external_id"),
+            f"this source accepts external ids starting with {', '.join(prefixes)}",
+            "namespace",
+        )
+        raise InvalidInput("lead_external_id is outside this source's namespaces", [problem])
 
 
 def _draft(appeal_id: str, lead_id: str, source: Source, request: AppealCreate, at: str) -> Appeal:
@@ -160,22 +182,38 @@ def _refused(failure: Cancelled, appeal_id: str, request: AppealCreate) -> Intak
 
 
 def _upsert_lead(tx: Transaction, lead_id: str, request: AppealCreate, at: str) -> None:
-    """Creates the lead on its first appeal, refreshes its contacts on every one."""
+    """Creates the lead on its first appeal. A contact field is filled only
+    while it is empty: what a person or another source set is never
+    overwritten; what this source collected is kept in its own record."""
     actions: list[Action] = [
         Lead.external_id.set(request.lead_external_id),
         Lead.listed.set(LISTED),
         Lead.created_at.set(Lead.created_at | at),
         Lead.source_id.set(Lead.source_id | request.source_id),
+        Lead.source_ids.add({request.source_id}),
         Lead.stage.set(Lead.stage | NEW),
         Lead.stage_changed_at.set(Lead.stage_changed_at | at),
     ]
     contacts = ((Lead.name, request.lead_name), (Lead.phone, request.lead_phone), (Lead.email, request.lead_email))
-    actions.extend(attribute.set(value) for attribute, value in contacts if value is not None)
+    actions.extend(attribute.set(attribute | value) for attribute, value in contacts if value is not None)
+    _record_contacts(tx, lead_id, request, at)
     # The id is a hash of the external id; refuse the astronomically unlikely
     # collision instead of merging two people.
     same_person = Lead.lead_id.does_not_exist() | (Lead.external_id == request.lead_external_id)
     tx.update(counters.LEAD, Lead(lead_id), actions, condition=same_person)
     counters.add_lead_message(tx, lead_id, at, opens_appeal=True)
+
+
+def _record_contacts(tx: Transaction, lead_id: str, request: AppealCreate, at: str) -> None:
+    """This source's own record of the lead's contacts (each source writes only its own)."""
+    given = {"name": request.lead_name, "phone": request.lead_phone, "email": request.lead_email}
+    given = {name: value for name, value in given.items() if value is not None}
+    if not given:
+        return
+    record = LeadContacts(contacts_key(lead_id, request.source_id))
+    actions: list[Action] = [getattr(LeadContacts, name).set(value) for name, value in given.items()]
+    actions += [LeadContacts.contact_source_id.set(request.source_id), LeadContacts.updated_at.set(at)]
+    tx.update(CONTACTS, record, actions)
 
 
 def _log_created(appeal_id: str, lead_id: str, source_id: str, decision: Decision) -> None:
@@ -200,7 +238,7 @@ def _log_created(appeal_id: str, lead_id: str, source_id: str, decision: Decisio
 
 
 def _existing_for_repeat(appeal_id: str, request: AppealCreate) -> AppealOut:
-    existing = get_appeal_row(appeal_id)
+    existing = appeal_for_message(appeal_id)  # the appeal it made, or the one it was attached to
     if existing.lead_external_id != request.lead_external_id:
         raise Conflict(f"message_id {request.message_id!r} was already used on this source for a different lead")
     return appeal_out(existing)
@@ -218,11 +256,11 @@ def _attach(appeal_id: str, source: Source, request: AppealCreate) -> AppealOut 
     try:
         commit_with_retry(tx)
     except Cancelled as failure:
+        if message_key is not None and failure.failed(transitions.ALIAS):
+            return _existing_for_repeat(message_key, request)  # this very message was seen before: a redelivery
         if not failure.failed(transitions.APPEAL):
             raise
         current = get_appeal_row(appeal_id)
-        if message_key is not None and message_key in (current.attached_message_hashes or ()):
-            return appeal_out(current)  # this very message was attached before: a redelivery
         return None if current.status == CLOSED else appeal_out(current)
     logger.info("follow-up message attached", extra={"appeal_id": appeal_id, "source_id": source.source_id})
     return appeal_out(get_appeal_row(appeal_id))

@@ -30,9 +30,11 @@ from chalicelib.core.errors import Conflict
 from chalicelib.core.ids import iso
 from chalicelib.db.history import append_to
 from chalicelib.models.appeals import (
+    ALIAS_LIFETIME_SECONDS,
     Appeal,
     AppealStatus,
     EventType,
+    MessageAlias,
     Reason,
     Segment,
     operator_status_key,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from chalicelib.routing.draw import Candidate, Decision
 
 __all__ = [
+    "ALIAS",
     "APPEAL",
     "LEAD",
     "RELEASED",
@@ -69,6 +72,7 @@ __all__ = [
 
 # Item labels, so a cancellation says which condition failed.
 APPEAL = "appeal"
+ALIAS = "alias"
 LEAD = "lead"
 # A release shares its transaction with a claim on another operator: its items get their own labels.
 RELEASED = "released_"
@@ -125,6 +129,8 @@ def _leave(tx: Transaction, row: Appeal, at: str, *, reclaim: Reason | None = No
         release(tx, row)
         departure = _Departure((Appeal.status == ACTIVE) & (Appeal.operator_id == row.operator_id))
         if reclaim is not None:
+            # Taken from its operator (a close leaves it theirs): so is the operator's view of the lead.
+            counters.add_member(tx, row.lead_id, row.source_id, row.operator_id, -1, label=RELEASED + counters.MEMBER)
             departure.guard &= Appeal.accepted_at.does_not_exist()
             departure.actions.append(Appeal.reassign_count.add(1))
         if reclaim == Reason.SLA_LAPSED:
@@ -201,6 +207,7 @@ def hand_to_operator(
     previous = row.operator_id if row.status == ACTIVE else None
     departure = _leave(tx, row, at, reclaim=reason if previous else None)
     add_claim(tx, row.source_id, winner.operator_id, serving=serving)
+    counters.add_member(tx, row.lead_id, row.source_id, winner.operator_id, 1)
     # A new appeal's lead is upserted by intake in this same transaction.
     lead_exists = Lead.lead_id.exists() if row.status is not None else None
     tx.update(LEAD, Lead(row.lead_id), [Lead.last_operator_id.set(winner.operator_id)], lead_exists)
@@ -276,12 +283,14 @@ def accept(tx: Transaction, row: Appeal, operator_id: str, *, now: datetime) -> 
 
 def attach_message(tx: Transaction, appeal_id: str, lead_id: str, *, message_key: str | None, now: datetime) -> None:
     """A follow-up message on an open appeal: counted on the appeal (once per
-    message id) and on its lead, where it is a scoring input."""
+    message id: its alias item is created under a condition, so a redelivery
+    cancels the whole transaction) and on its lead, where it is a scoring input."""
     at = iso(now)
     actions = [Appeal.message_count.add(1), Appeal.last_message_at.set(at)]
-    guard = Appeal.status.is_in(WAITING, ACTIVE)
+    tx.update(APPEAL, Appeal(appeal_id), actions, Appeal.status.is_in(WAITING, ACTIVE))
     if message_key is not None:
-        actions.append(Appeal.attached_message_hashes.add({message_key}))
-        guard &= ~Appeal.attached_message_hashes.contains(message_key)
-    tx.update(APPEAL, Appeal(appeal_id), actions, guard)
+        alias = MessageAlias(
+            message_key, alias_of=appeal_id, expires_at=now + timedelta(seconds=ALIAS_LIFETIME_SECONDS)
+        )
+        tx.put(ALIAS, alias, MessageAlias.appeal_id.does_not_exist())
     counters.add_lead_message(tx, lead_id, at, opens_appeal=False, must_exist=True)

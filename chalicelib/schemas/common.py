@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import (
@@ -16,7 +17,18 @@ from pydantic import (
 T = TypeVar("T")
 
 NAME_MAX_LENGTH = 200
-# At least one visible character and no control characters but newline and tab.
+
+
+def without_format_characters(value: str) -> str:
+    """Refuses Unicode format characters (category Cf: bidi overrides and isolates,
+    zero-width spaces and joiners, the BOM) and line/paragraph separators: they make
+    a name read differently from what it is (an operator list that reverses)."""
+    if any(unicodedata.category(ch) in ("Cf", "Zl", "Zp") for ch in value):
+        raise ValueError("must not contain invisible formatting characters (bidi controls, zero-width characters)")
+    return value
+
+
+# At least one visible character and no control or format characters but newline and tab.
 Name = Annotated[
     str,
     StringConstraints(
@@ -26,6 +38,7 @@ Name = Annotated[
         # One visible character somewhere; control characters nowhere.
         pattern=r"^[^\x00-\x08\x0B-\x1F\x7F]*[^\x00-\x20\x7F][^\x00-\x08\x0B-\x1F\x7F]*$",
     ),
+    AfterValidator(without_format_characters),
 ]
 # DynamoDB numbers stop at magnitude 1e-130: a smaller float (1e-200, from a client or a model's reply)
 # would fail the write with a 500. Six decimals is finer than any score or points we show.

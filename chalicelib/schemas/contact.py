@@ -8,6 +8,7 @@ ids keep to a documented character set.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
@@ -51,8 +52,9 @@ _CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
 
 def without_control_characters(value: str) -> str:
     """For names a channel passes along as users typed them: drop what a
-    name may not hold rather than lose the message."""
-    return value.translate(_CONTROL)
+    name may not hold (control and format characters) rather than lose the message."""
+    kept = value.translate(_CONTROL)
+    return "".join(ch for ch in kept if unicodedata.category(ch) not in ("Cf", "Zl", "Zp"))
 
 
 def checked_email(value: str) -> str:

@@ -41,6 +41,16 @@ class FactorOut(Output):
     contribution: float = Field(description="Signed: positive raised the score (rules: points; model/llm: log-odds)")
 
 
+class SourceContacts(Output):
+    source_id: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    differs: list[str] = Field(
+        description="Fields this source collected differently from the lead's own (admins see every source)"
+    )
+
+
 class LeadOut(Output):
     id: str
     external_id: str
@@ -62,6 +72,11 @@ class LeadOut(Output):
     score_fallback_reason: str | None = Field(description="Set when the configured scorer failed and another answered")
     score_stale: bool = Field(description="Scoring inputs changed after the latest score; the rescoring job is due")
     deal_id: str | None
+    contacts: list[SourceContacts] = Field(
+        description="What each source collected (in GET /leads/{id} and PATCH answers; empty in listings). "
+        "An admin sees every source's record and the lead's own fields; an operator sees only the records "
+        "of the sources its own appeals came from, and the name, phone and e-mail above come from those"
+    )
     created_at: datetime
     updated_at: datetime
 

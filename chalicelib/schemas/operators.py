@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from chalicelib.models.appeals import AppealStatus
 from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch, Query
@@ -14,20 +14,30 @@ Locale = Literal["en", "ru", "uk"]
 ChatId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
+# The identity provider's user id (Cognito's `sub`, a UUID); what binds a person to an operator.
+AuthSubject = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@+\-]+$")]
+AUTH_SUBJECT_DESCRIPTION = (
+    "The `sub` of the user (Cognito) who works as this operator: their token is this operator, "
+    "whatever else it claims. null: nobody signs in as it"
+)
+
+
 class OperatorCreate(Input):
     name: Name
     is_active: bool = True
     max_load: MaxLoad = 10
+    auth_subject: AuthSubject | None = Field(None, description=AUTH_SUBJECT_DESCRIPTION)
 
 
 class OperatorPatch(Patch):
     name: Name | None = None
     is_active: bool | None = None
     max_load: MaxLoad | None = None
+    auth_subject: AuthSubject | None = Field(None, description=AUTH_SUBJECT_DESCRIPTION)
     telegram_chat_id: ChatId | None = Field(None, description="Link a Telegram chat by hand (null unlinks)")
     locale: Locale | None = Field(None, description="The operator bot's language (null: the default)")
 
-    NULLABLE: ClassVar[frozenset[str]] = frozenset({"telegram_chat_id", "locale"})
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"auth_subject", "telegram_chat_id", "locale"})
 
 
 class OperatorOut(Output):
@@ -38,6 +48,7 @@ class OperatorOut(Output):
     current_load: int
     telegram_chat_id: int | None = None
     locale: Locale | None = None
+    auth_subject: str | None = Field(description=AUTH_SUBJECT_DESCRIPTION)
     created_at: datetime
     updated_at: datetime
 

@@ -20,6 +20,14 @@ STICKY_DESCRIPTION = (
     "and a new message on an open appeal of this source attaches to it"
 )
 
+# A namespace is a channel prefix ending in ':' (`tg:`, `wa:`, `web:`).
+ExternalIdPrefix = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9._@+\-]+:$")]
+ExternalIdPrefixes = Annotated[list[ExternalIdPrefix], Field(max_length=10)]
+PREFIXES_DESCRIPTION = (
+    'The external id namespaces this source may speak for (e.g. ["tg:"] for a Telegram bot); '
+    "an appeal for any other lead_external_id is refused with 422. Empty or absent: any"
+)
+
 
 class SourceCreate(Input):
     name: Name
@@ -29,6 +37,7 @@ class SourceCreate(Input):
     response_sla_seconds: ResponseSla | None = Field(default=None, description=SLA_DESCRIPTION)
     sticky: bool = Field(default=False, description=STICKY_DESCRIPTION)
     lead_points: LeadPoints = Field(default=0.0, description=LEAD_POINTS_DESCRIPTION)
+    external_id_prefixes: ExternalIdPrefixes = Field(default_factory=list, description=PREFIXES_DESCRIPTION)
 
 
 # What Telegram accepts as a webhook secret_token; we ask for at least 16 characters.
@@ -44,6 +53,7 @@ class SourcePatch(Patch):
     response_sla_seconds: ResponseSla | None = Field(default=None, description=SLA_DESCRIPTION)
     sticky: bool | None = Field(default=None, description=STICKY_DESCRIPTION)
     lead_points: LeadPoints | None = Field(default=None, description=LEAD_POINTS_DESCRIPTION)
+    external_id_prefixes: ExternalIdPrefixes | None = Field(default=None, description=PREFIXES_DESCRIPTION)
     telegram_secret_token: TelegramSecret | None = Field(
         default=None,
         description="Write-only. Telegram sends it in X-Telegram-Bot-Api-Secret-Token; null disables the webhook.",
@@ -58,6 +68,7 @@ class SourceOut(Output):
     response_sla_seconds: int | None
     sticky: bool
     lead_points: float
+    external_id_prefixes: list[str] = Field(description=PREFIXES_DESCRIPTION)
     telegram_webhook_enabled: bool = Field(description="True once a telegram_secret_token is set")
     created_at: datetime
     updated_at: datetime

@@ -8,6 +8,9 @@ export function decisionInWords(decision, nameOf, t, fmt, selfId = null) {
   let headline;
   if (decision.sticky && winner) headline = t(mine ? "decision.sticky_you" : "decision.sticky", { winner });
   else if (!winner) headline = t("decision.nobody");
+  else if (mine && pool.length === 1 && decision.draw_total > pool[0].draw_weight)
+    // An operator's record holds only its own entry: colleagues were in the draw, unnamed and unweighed.
+    headline = t("decision.drawn_you", { share: fmt.percent(pool[0].draw_weight / decision.draw_total) });
   else if (pool.length <= 1) headline = t(mine ? "decision.only_you" : "decision.only", { winner });
   else {
     const among = pool

@@ -2,7 +2,10 @@
 
 `make run` creates the pair under `.data/auth/` once and points the app at the
 public half (JWT_JWKS_FILE); `make token ROLE=admin|operator [OPERATOR_ID=...]`
-prints a token signed with the private half. Tests make their own pair. The
+prints a token signed with the private half. For an operator it first binds
+the token's `sub` to that operator in the running stack's operators table
+(what an admin does in AWS with `PATCH /operators/{id}` `auth_subject`), and
+refuses an operator that does not exist. Tests make their own pair. The
 app verifies these tokens with exactly the code it uses for Cognito's.
 
 Never used in AWS: the private key exists only on a developer's disk.
@@ -11,6 +14,7 @@ Never used in AWS: the private key exists only on a developer's disk.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -96,17 +100,49 @@ class DevKeys:
         return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": KEY_ID})
 
 
+def bind_on_local_stack(operator_id: str) -> str | None:
+    """Binds a dev subject to the operator in `make run`'s database; the subject, or None when
+    there is no such operator (or the stack is not reachable: the reason goes to stderr)."""
+    from scripts.local.local_stack import dynamodb_endpoint, prepare_environment
+    from scripts.local.run_job import reachability_problem
+
+    prepare_environment()
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_endpoint()
+    problem = reachability_problem(os.environ["AWS_ENDPOINT_URL_DYNAMODB"], os.environ["TABLE_PREFIX"])
+    if problem:
+        print(problem, file=sys.stderr)
+        return None
+    subject = f"dev-operator-{operator_id}"
+    # The app logs to stdout, and stdout is the token (`$(make -s token)`): its log lines go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        from chalicelib.core.errors import NotFound
+        from chalicelib.directory.operators import update_operator
+        from chalicelib.schemas.operators import OperatorPatch
+
+        try:
+            update_operator(operator_id, OperatorPatch(auth_subject=subject))
+        except NotFound:
+            print(f"no operator {operator_id!r} on the local stack: create it first (POST /operators)")
+            return None
+    return subject
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print a dev-stack bearer token (never valid in AWS).")
     parser.add_argument("--role", choices=["admin", "operator"], default=os.environ.get("ROLE") or "admin")
     parser.add_argument("--operator-id", default=os.environ.get("OPERATOR_ID") or None)
     parser.add_argument("--hours", type=float, default=12.0)
     args = parser.parse_args(argv)
-    if args.role == "operator" and not args.operator_id:
-        print("an operator token needs OPERATOR_ID=<operator id>", file=sys.stderr)
-        return 2
+    subject = None
+    if args.role == "operator":
+        if not args.operator_id:
+            print("an operator token needs OPERATOR_ID=<operator id>", file=sys.stderr)
+            return 2
+        subject = bind_on_local_stack(args.operator_id)
+        if subject is None:
+            return 1
     keys = DevKeys.load_or_create()
-    print(keys.token(args.role, args.operator_id, expires_in=int(args.hours * 3600)))
+    print(keys.token(args.role, expires_in=int(args.hours * 3600), subject=subject))
     return 0
 
 

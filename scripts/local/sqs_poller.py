@@ -98,12 +98,27 @@ class SqsPoller:
             "receiptHandle": message["ReceiptHandle"],
             "body": body,
             "attributes": message.get("Attributes", {}),
-            "messageAttributes": message.get("MessageAttributes", {}),
+            "messageAttributes": _lambda_attributes(message.get("MessageAttributes", {})),
             "md5OfBody": message.get("MD5OfBody") or hashlib.md5(body.encode()).hexdigest(),
             "eventSource": "aws:sqs",
             "eventSourceARN": self.queue_arn,
             "awsRegion": self.region,
         }
+
+
+def _lambda_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """SQS answers `{"StringValue", "DataType"}`; Lambda hands functions `{"stringValue", "dataType"}`
+    (the queue messages' signatures travel in these)."""
+    return {
+        name: {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": value.get("BinaryValue"),
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": value.get("DataType", "String"),
+        }
+        for name, value in attributes.items()
+    }
 
 
 def create_intake_queues(

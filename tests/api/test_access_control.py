@@ -16,7 +16,7 @@ import pytest
 from app import app
 from scripts.local.dev_auth import DevKeys
 from tests.fakes.telegram import FakeTelegram
-from tests.support import Api, Reply, appeal_body
+from tests.support import Api, Reply, appeal_body, operator_token
 
 PUBLIC = {
     ("GET", "/health"),
@@ -59,7 +59,7 @@ class World:
     revocable_key_id: str
 
     def operator_a(self) -> Api:
-        return self.admin.as_(self.keys.token("operator", self.a["id"]))
+        return self.admin.as_(operator_token(self.keys, self.a["id"]))
 
     def bot(self) -> Api:
         return self.admin.as_(self.bot_key)
@@ -208,7 +208,7 @@ def test_GIVEN_a_protected_route_WHEN_called_with_each_kind_of_credential_THEN_4
     for label, token in {
         "no token": None,
         "expired": keys.token("admin", expires_in=-3600),
-        "tampered": tampered(keys.token("operator", world.b["id"])),
+        "tampered": tampered(operator_token(keys, world.b["id"])),
         "foreign key": stranger.token("admin"),
         "garbage": "not-a-jwt",
         "bot key of nothing": f"lcbot.{world.source['id']}.deadbeef.nope",

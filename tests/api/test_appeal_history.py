@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
+from tests.support import Api, operator_token
+
 if TYPE_CHECKING:
-    from tests.support import Api
+    from scripts.local.dev_auth import DevKeys
 
 
 def test_GIVEN_an_appeal_WHEN_reading_its_history_THEN_the_draw_is_explained(api: Api) -> None:
@@ -53,3 +56,24 @@ def test_GIVEN_nobody_free_WHEN_an_appeal_arrives_THEN_its_history_says_why_it_w
 def test_GIVEN_an_unknown_appeal_WHEN_reading_its_history_THEN_404(api: Api) -> None:
     assert api.get("/appeals/ap_0000000000000/history").status == 404
     assert api.get("/appeals/not-an-id/history").status == 404
+
+
+def test_GIVEN_an_operators_appeal_WHEN_it_reads_the_history_THEN_colleagues_ids_weights_and_loads_are_gone(
+    api: Api, dev_keys: DevKeys
+) -> None:
+    anna, boris = api.operator("Anna", max_load=2), api.operator("Boris", max_load=7)
+    source = api.source()
+    api.weights(source["id"], {anna["id"]: 30, boris["id"]: 10})
+    appeal = next(a for a in (api.appeal(source["id"]) for _ in range(20)) if a["operator"]["id"] == anna["id"])
+    as_anna = api.as_(operator_token(dev_keys, anna["id"]))
+
+    seen = as_anna.get(f"/appeals/{appeal['id']}/history")
+
+    assert seen.status == 200
+    assert boris["id"] not in json.dumps(seen.body)
+    decision = seen.body["events"][1]["decision"]
+    assert [c["operator_id"] for c in decision["candidates"]] == [anna["id"]]
+    assert decision["winner"] == anna["id"]
+    # The admin still sees the whole record.
+    full = api.get(f"/appeals/{appeal['id']}/history").body["events"][1]["decision"]
+    assert {c["operator_id"] for c in full["candidates"]} == {anna["id"], boris["id"]}

@@ -15,6 +15,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.api.conditional import entity_tag, matches
+from tests.support import operator_token
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -38,7 +39,7 @@ def test_GIVEN_an_operator_token_WHEN_accepting_its_appeal_without_a_body_THEN_a
 ) -> None:
     anna, source = one_operator_source(api)
     appeal = api.appeal(source["id"])
-    operator = api.as_(dev_keys.token("operator", anna["id"]))
+    operator = api.as_(operator_token(dev_keys, anna["id"]))
 
     reply = operator.post(f"/appeals/{appeal['id']}/accept")
 
@@ -55,7 +56,7 @@ def test_GIVEN_an_operator_token_WHEN_accepting_someone_elses_appeal_without_a_b
     boris = api.operator("Boris")
     appeal = api.appeal(source["id"])
 
-    reply = api.as_(dev_keys.token("operator", boris["id"])).post(f"/appeals/{appeal['id']}/accept")
+    reply = api.as_(operator_token(dev_keys, boris["id"])).post(f"/appeals/{appeal['id']}/accept")
 
     assert (reply.status, reply.body["error"]) == (403, "forbidden")
     assert api.get(f"/appeals/{appeal['id']}").body["accepted_at"] is None
@@ -80,7 +81,7 @@ def test_GIVEN_an_operator_WHEN_it_pauses_itself_THEN_new_appeals_wait_and_its_o
 ) -> None:
     anna, source = one_operator_source(api)
     kept = api.appeal(source["id"])
-    me = api.as_(dev_keys.token("operator", anna["id"]))
+    me = api.as_(operator_token(dev_keys, anna["id"]))
 
     paused = me.patch("/me", {"is_active": False})
     waiting = api.appeal(source["id"])
@@ -94,21 +95,36 @@ def test_GIVEN_an_operator_WHEN_it_pauses_itself_THEN_new_appeals_wait_and_its_o
 def test_GIVEN_a_paused_operator_with_a_waiting_line_WHEN_it_resumes_THEN_the_line_comes_to_it_at_once(
     api: Api, dev_keys: DevKeys
 ) -> None:
-    anna, source = one_operator_source(api, is_active=False)
+    anna, source = one_operator_source(api)
+    me = api.as_(operator_token(dev_keys, anna["id"]))
+    assert me.patch("/me", {"is_active": False}).status == 200
     waiting = api.appeal(source["id"])
     assert waiting["status"] == "waiting"
 
-    resumed = api.as_(dev_keys.token("operator", anna["id"])).patch("/me", {"is_active": True})
+    resumed = me.patch("/me", {"is_active": True})
 
     assert (resumed.status, resumed.body["is_active"], resumed.body["current_load"]) == (200, True, 1)
     assert api.get(f"/appeals/{waiting['id']}").body["operator"]["id"] == anna["id"]
+
+
+def test_GIVEN_an_operator_an_admin_deactivated_WHEN_it_tries_to_resume_itself_THEN_its_token_is_refused(
+    api: Api, dev_keys: DevKeys
+) -> None:
+    anna, _ = one_operator_source(api)
+    token = operator_token(dev_keys, anna["id"])
+    assert api.patch(f"/operators/{anna['id']}", {"is_active": False}).status == 200
+
+    refused = api.as_(token).patch("/me", {"is_active": True})
+
+    assert refused.status == 401
+    assert api.get(f"/operators/{anna['id']}").body["is_active"] is False
 
 
 def test_GIVEN_presence_WHEN_the_body_tries_anything_but_is_active_THEN_422_and_nothing_changes(
     api: Api, dev_keys: DevKeys
 ) -> None:
     anna, _ = one_operator_source(api, max_load=5)
-    me = api.as_(dev_keys.token("operator", anna["id"]))
+    me = api.as_(operator_token(dev_keys, anna["id"]))
 
     raised = me.patch("/me", {"is_active": True, "max_load": 1000})
     stringly = me.patch("/me", {"is_active": "false"})
@@ -131,7 +147,7 @@ def test_GIVEN_a_list_WHEN_fetched_again_with_its_etag_THEN_304_without_a_body_u
     api: Api, dev_keys: DevKeys
 ) -> None:
     anna, source = one_operator_source(api)
-    me = api.as_(dev_keys.token("operator", anna["id"]))
+    me = api.as_(operator_token(dev_keys, anna["id"]))
     first = me.get("/me/appeals?status=active")
     tag = first.headers["ETag"]
 
@@ -209,7 +225,7 @@ def test_GIVEN_a_trained_model_and_scorer_model_WHEN_reading_the_status_THEN_its
 def test_GIVEN_an_operator_WHEN_reading_the_scoring_status_THEN_403(api: Api, dev_keys: DevKeys) -> None:
     anna = api.operator("Anna")
 
-    reply = api.as_(dev_keys.token("operator", anna["id"])).get("/scoring/model")
+    reply = api.as_(operator_token(dev_keys, anna["id"])).get("/scoring/model")
 
     assert reply.status == 403
 

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.api.http import MAX_BODY_BYTES
 from chalicelib.schemas.common import Input
-from chalicelib.schemas.contact import normalised_phone
+from chalicelib.schemas.contact import normalised_phone, without_control_characters
 from tests.support import Api, appeal_body
 
 
@@ -86,6 +86,30 @@ def test_GIVEN_a_name_with_control_characters_WHEN_sent_THEN_422(api: Api, name:
 
     assert operator.status == 422 and error_paths(operator) == ["body.name"]
     assert lead.status == 422 and error_paths(lead) == ["body.lead_name"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Anna\u202eavoN",  # right-to-left override: reads "Anna Nova" backwards
+        "An\u200bna",  # zero-width space
+        "Anna\u2066x\u2069",  # bidi isolate
+        "\ufeffAnna",  # byte order mark
+        "Anna\u200d",  # zero-width joiner
+        "Anna\u2028Nova",  # line separator
+    ],
+)
+def test_GIVEN_a_name_with_bidi_or_zero_width_characters_WHEN_sent_THEN_422_on_that_field(api: Api, name: str) -> None:
+    operator = api.post("/operators", {"name": name})
+    source = api.post("/sources", {"name": name})
+    lead = api.post("/appeals", appeal_body(api.source()["id"], lead_name=name))
+
+    assert [r.status for r in (operator, source, lead)] == [422, 422, 422]
+    assert error_paths(lead) == ["body.lead_name"]
+
+
+def test_GIVEN_a_telegram_name_with_format_characters_WHEN_mapped_THEN_they_are_dropped_not_the_message() -> None:
+    assert without_control_characters("Iv\u202ean\u200b") == "Ivan"
 
 
 def test_GIVEN_a_name_with_a_newline_or_tab_WHEN_sent_THEN_it_is_kept(api: Api) -> None:

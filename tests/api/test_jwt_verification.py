@@ -20,6 +20,8 @@ from scripts.local.dev_auth import AUDIENCE, ISSUER, DevKeys
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from tests.support import Api
+
 
 @pytest.fixture
 def keys(dev_keys: DevKeys, monkeypatch: pytest.MonkeyPatch) -> DevKeys:
@@ -28,14 +30,28 @@ def keys(dev_keys: DevKeys, monkeypatch: pytest.MonkeyPatch) -> DevKeys:
     return dev_keys
 
 
-def test_GIVEN_cognito_shaped_tokens_WHEN_verified_THEN_role_and_operator_come_from_groups_and_custom_claim(
-    keys: DevKeys,
+def test_GIVEN_cognito_shaped_tokens_WHEN_verified_THEN_the_role_comes_from_groups_and_the_operator_from_the_binding(
+    keys: DevKeys, api: Api
 ) -> None:
-    operator = verify_jwt(keys.token("operator", "op_0123456789ab", subject="u-1"))
+    anna = api.operator("Anna", auth_subject="u-1")
+
+    operator = verify_jwt(keys.token("operator", subject="u-1"))
     admin = verify_jwt(keys.token("admin", subject="u-2", **{"cognito:groups": ["operator", "admin"]}))
 
-    assert (operator.role, operator.operator_id, operator.subject) == ("operator", "op_0123456789ab", "u-1")
+    assert (operator.role, operator.operator_id, operator.subject) == ("operator", anna["id"], "u-1")
     assert (admin.role, admin.subject) == ("admin", "u-2")
+
+
+def test_GIVEN_a_user_who_rewrote_custom_operator_id_WHEN_verified_THEN_the_server_binding_wins(
+    keys: DevKeys, api: Api
+) -> None:
+    anna, boris = api.operator("Anna", auth_subject="u-anna"), api.operator("Boris", auth_subject="u-boris")
+
+    claims_boris = verify_jwt(keys.token("operator", boris["id"], subject="u-anna"))
+
+    assert claims_boris.operator_id == anna["id"]
+    with pytest.raises(NoRole):  # a person bound to no operator is none, whatever the token says
+        verify_jwt(keys.token("operator", boris["id"], subject="u-stranger"))
 
 
 def test_GIVEN_an_access_token_WHEN_it_carries_client_id_instead_of_aud_THEN_it_is_accepted(keys: DevKeys) -> None:
@@ -89,11 +105,11 @@ def test_GIVEN_tokens_signed_another_way_WHEN_verified_THEN_alg_none_and_hs256_w
             verify_jwt(token)
 
 
-def test_GIVEN_tokens_without_a_usable_role_WHEN_verified_THEN_no_role_not_a_401(keys: DevKeys) -> None:
+def test_GIVEN_tokens_without_a_usable_role_WHEN_verified_THEN_no_role_not_a_401(keys: DevKeys, tables: None) -> None:
     with pytest.raises(NoRole):
         verify_jwt(keys.token("visitor"))
     with pytest.raises(NoRole):
-        verify_jwt(keys.token("operator"))  # names no operator
+        verify_jwt(keys.token("operator"))  # bound to no operator
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "bearer x.y.z", "Token abc"])

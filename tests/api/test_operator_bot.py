@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.models import Appeal
 from tests.fakes.telegram import FakeTelegram
+from tests.support import operator_token
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -277,7 +278,7 @@ def test_GIVEN_a_wrong_or_missing_secret_WHEN_an_update_arrives_THEN_401_and_not
 def test_GIVEN_an_operator_WHEN_it_asks_for_a_link_code_THEN_only_its_own(stack: Stack) -> None:
     anna, _ = one_operator_source(stack)
     boris = stack.api.operator("Boris")
-    as_anna = stack.api.as_(stack.dev_keys.token("operator", anna["id"]))
+    as_anna = stack.api.as_(operator_token(stack.dev_keys, anna["id"]))
     assert as_anna.post(f"/operators/{anna['id']}/telegram-link").status == 201
     assert as_anna.post(f"/operators/{boris['id']}/telegram-link").status == 403
     assert as_anna.call("DELETE", f"/operators/{anna['id']}/telegram-link").status == 403

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from chalice.local import ARNMatcher
 
 from chalicelib.api.auth import authorize
-from chalicelib.models import Source
-from tests.support import Api, appeal_body
+from chalicelib.models import Source, count_requests
+from tests.support import Api, appeal_body, operator_token
 
 if TYPE_CHECKING:
     from scripts.local.dev_auth import DevKeys
@@ -21,10 +20,7 @@ ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/{method}{path}"
 
 @pytest.fixture
 def floor(api: Api, dev_keys: DevKeys) -> dict[str, Any]:
-    a, b = api.operator("Anna", max_load=5), api.operator("Boris", max_load=5)
-    mine_source, their_source = api.source("Telegram"), api.source("WhatsApp")
-    api.weights(mine_source["id"], {a["id"]: 1})
-    api.weights(their_source["id"], {b["id"]: 1})
+    a, b, mine_source, their_source = api.two_teams()
     return {
         "a": a,
         "b": b,
@@ -32,7 +28,7 @@ def floor(api: Api, dev_keys: DevKeys) -> dict[str, Any]:
         "other_source": their_source,
         "mine": api.appeal(mine_source["id"]),
         "theirs": api.appeal(their_source["id"]),
-        "as_a": api.as_(dev_keys.token("operator", a["id"])),
+        "as_a": api.as_(operator_token(dev_keys, a["id"])),
     }
 
 
@@ -46,7 +42,8 @@ def test_GIVEN_operator_a_WHEN_touching_operator_bs_appeal_THEN_403_and_the_appe
     assert as_a.post(f"/appeals/{theirs['id']}/accept", {"operator_id": floor["a"]["id"]}).status == 403
     assert as_a.post(f"/appeals/{theirs['id']}/accept", {"operator_id": floor["b"]["id"]}).status == 403
     assert as_a.post(f"/appeals/{theirs['id']}/close").status == 403
-    assert as_a.get(f"/leads/{theirs['lead_id']}").status == 403
+    # Not yours reads exactly like missing: no oracle for who is in the CRM.
+    assert as_a.get(f"/leads/{theirs['lead_id']}").status == 404
 
     after = api.get(f"/appeals/{theirs['id']}").body
     assert (after["status"], after["accepted_at"], after["operator"]["id"]) == ("active", None, floor["b"]["id"])
@@ -145,11 +142,12 @@ def test_GIVEN_a_bad_rotation_body_WHEN_posted_THEN_422_names_the_field(
 
 
 def test_GIVEN_an_operator_token_WHEN_the_gateway_caches_its_policy_THEN_every_operator_route_and_no_admin_one(
-    tables: None, dev_keys: DevKeys
+    api: Api, dev_keys: DevKeys
 ) -> None:
     # API Gateway reuses one authorizer answer for every call with the same token, so the
     # policy must already allow every route the role may call, whichever route was first.
-    token = dev_keys.token("operator", "op_0123456789ab")
+    anna = api.operator("Anna")["id"]
+    token = operator_token(dev_keys, anna)
     first_call = ARN.format(method="GET", path="/me")
     policy = authorize({"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": first_call}, {})
     resources = policy["policyDocument"]["Statement"][0]["Resource"]
@@ -157,7 +155,7 @@ def test_GIVEN_an_operator_token_WHEN_the_gateway_caches_its_policy_THEN_every_o
     def allowed(method: str, path: str) -> bool:
         return ARNMatcher(ARN.format(method=method, path=path)).does_any_resource_match(resources)
 
-    assert policy["context"] == {"role": "operator", "subject": policy["principalId"], "operator_id": "op_0123456789ab"}
+    assert policy["context"] == {"role": "operator", "subject": policy["principalId"], "operator_id": anna}
     for method, path in [
         ("GET", "/me"),
         ("GET", "/me/appeals"),
@@ -174,7 +172,7 @@ def test_GIVEN_an_operator_token_WHEN_the_gateway_caches_its_policy_THEN_every_o
         ("POST", "/appeals"),
     ]:
         assert not allowed(method, path), (method, path)
-    assert re.match(r"^dev-operator-", policy["principalId"])
+    assert policy["principalId"] == f"user-{anna}"
 
 
 def test_GIVEN_a_genuine_token_without_a_role_WHEN_authorized_THEN_an_explicit_deny_of_the_whole_stage(
@@ -192,3 +190,16 @@ def test_GIVEN_a_genuine_token_without_a_role_WHEN_authorized_THEN_an_explicit_d
             "Resource": ["arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/*"],
         }
     ]
+
+
+def test_GIVEN_a_bad_bot_key_WHEN_presented_again_THEN_it_is_refused_without_reading_the_database(
+    api: Api, floor: dict[str, Any]
+) -> None:
+    bad = f"lcbot.{floor['source']['id']}.deadbeef.not-a-real-secret-at-all"
+    with count_requests() as first:
+        assert api.as_(bad).post("/appeals", appeal_body(floor["source"]["id"])).status == 401
+    with count_requests() as again:
+        assert api.as_(bad).post("/appeals", appeal_body(floor["source"]["id"])).status == 401
+
+    assert first == {"GetItem": 1}
+    assert again == {}

@@ -3,10 +3,18 @@ botocore event hook. These pin the cost so a regression fails a test."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
 from chalicelib.models import Appeal, Operator, count_requests
 from chalicelib.routing import views
 from chalicelib.routing.reassignment import run_reassignment
-from tests.support import Api, appeal_body
+from tests.support import Api, appeal_body, on_dynamodb_event, operator_token
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from scripts.local.dev_auth import DevKeys
 
 
 def five_operator_source(api: Api) -> str:
@@ -150,3 +158,60 @@ def test_GIVEN_a_lead_WHEN_analyzed_with_the_rules_THEN_it_costs_three_requests(
 
     # The lead (consistent), its source's points, the conditional score write.
     assert dict(counts) == {"GetItem": 1, "BatchGetItem": 1, "UpdateItem": 1}
+
+
+@contextmanager
+def consumed_capacity() -> Iterator[list[float]]:
+    """Asks every DynamoDB call for its consumed capacity and collects the units."""
+    units: list[float] = []
+
+    def ask(params: dict[str, Any], **_: Any) -> None:
+        params["ReturnConsumedCapacity"] = "TOTAL"
+
+    def read(parsed: dict[str, Any], **_: Any) -> None:
+        consumed = parsed.get("ConsumedCapacity") or []
+        for entry in [consumed] if isinstance(consumed, dict) else consumed:
+            units.append(float(entry.get("CapacityUnits", 0)))
+
+    with (
+        on_dynamodb_event("provide-client-params.dynamodb.GetItem", ask),
+        on_dynamodb_event("provide-client-params.dynamodb.BatchGetItem", ask),
+        on_dynamodb_event("provide-client-params.dynamodb.Query", ask),
+        on_dynamodb_event("after-call.dynamodb", read),
+    ):
+        yield units
+
+
+def test_GIVEN_a_lead_with_1500_appeals_WHEN_another_operator_reads_it_THEN_404_for_two_small_reads(
+    api: Api, dev_keys: DevKeys
+) -> None:
+    boris, anna = api.operator("Boris", max_load=5), api.operator("Anna", max_load=5)
+    source = api.source()
+    api.weights(source["id"], {boris["id"]: 1})
+    first = api.appeal(source["id"], lead_external_id="tg:chatty")
+    text = "a long message the ownership check must never read " * 50
+    with Appeal.batch_write() as batch:
+        for n in range(1499):
+            batch.save(
+                Appeal(
+                    f"ap_seeded{n:020d}",
+                    lead_id=first["lead_id"],
+                    lead_external_id="tg:chatty",
+                    source_id=source["id"],
+                    message=text,
+                    status="closed",
+                    created_at=f"2026-01-01T00:00:{n % 60:02d}.{n:06d}Z",
+                    operator_id=boris["id"],
+                )
+            )
+    as_anna = api.as_(operator_token(dev_keys, anna["id"]))
+
+    with count_requests() as counts, consumed_capacity() as units:
+        reply = as_anna.get(f"/leads/{first['lead_id']}")
+
+    assert reply.status == 404
+    # The authorizer's binding lookup (Query, once per token per cache TTL in AWS; the test
+    # client runs it on every request), then two attributes of the lead and the membership
+    # items of its sources: O(1), not O(appeals).
+    assert counts == {"Query": 1, "GetItem": 1, "BatchGetItem": 1}
+    assert units and sum(units) <= 3.0  # moto reports units per table read

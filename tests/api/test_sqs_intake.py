@@ -11,7 +11,7 @@ from botocore.exceptions import EndpointConnectionError
 from chalice.test import Client
 
 from app import app
-from tests.support import Api, intake_message, on_dynamodb_call, sqs_event, sqs_record
+from tests.support import Api, bot_key, intake_message, on_dynamodb_call, signed, sqs_event, sqs_record
 
 
 @pytest.fixture
@@ -163,3 +163,42 @@ def test_GIVEN_a_transient_dynamodb_failure_WHEN_handled_THEN_only_that_record_i
     assert failures(first) == [records[1]["messageId"]]
     assert failures(retry) == []
     assert total_appeals(api) == 3
+
+
+def test_GIVEN_unsigned_and_forged_records_WHEN_handled_THEN_each_fails_alone_without_content_logged_or_written(
+    api: Api, lambda_client: Any, source_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = api.source("Another bot")["id"]
+    good = sqs_record(intake_message(source_id))
+    unsigned = sqs_record(intake_message(source_id, text="UNSIGNED-TEXT"), sign=False)
+    # Signed by the other source's key, but naming this source.
+    body = json.dumps(intake_message(source_id, text="FORGED-TEXT"))
+    forged = sqs_record(body, sign=False)
+    forged["messageAttributes"] = {
+        name: {"stringValue": value["StringValue"], "dataType": "String"} for name, value in signed(body, other).items()
+    }
+    tampered = sqs_record(intake_message(source_id))
+    tampered["body"] = tampered["body"].replace("Hello", "Hallo")
+
+    with caplog.at_level(logging.INFO):
+        response = lambda_client.invoke("intake", sqs_event([good, unsigned, forged, tampered]))
+
+    named = {r["messageId"]: n for n, r in {"unsigned": unsigned, "forged": forged, "tampered": tampered}.items()}
+    assert sorted(named.get(m, m) for m in failures(response)) == ["forged", "tampered", "unsigned"]
+    assert total_appeals(api) == 1
+    logged = " ".join(str(record.__dict__) for record in caplog.records)
+    assert "UNSIGNED-TEXT" not in logged and "FORGED-TEXT" not in logged
+    rejected = [r for r in caplog.records if r.getMessage() == "intake record rejected"]
+    assert [(r.error, r.reason) for r in rejected] == [  # type: ignore[attr-defined]
+        ("Unauthorized", "queue message is not signed by a live key of its source")
+    ] * 3
+
+
+def test_GIVEN_a_revoked_key_WHEN_a_record_signed_with_it_arrives_THEN_it_fails(
+    api: Api, lambda_client: Any, source_id: str
+) -> None:
+    record = sqs_record(intake_message(source_id))
+    key_id = bot_key(source_id).split(".")[2]
+    assert api.call("DELETE", f"/sources/{source_id}/keys/{key_id}").status == 204
+
+    assert failures(lambda_client.invoke("intake", sqs_event([record]))) == [record["messageId"]]

@@ -11,7 +11,7 @@ from chalice.test import Client
 
 from app import app
 from scripts.local.sqs_poller import SqsPoller, create_intake_queues
-from tests.support import Api, intake_message
+from tests.support import Api, intake_message, signed
 
 
 @pytest.fixture
@@ -35,7 +35,8 @@ def test_GIVEN_good_records_and_a_poison_one_WHEN_polled_THEN_good_ones_are_dele
     sqs, queue_url, dlq_url = queues
     source = api.source()
     for _ in range(3):
-        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(intake_message(source["id"])))
+        body = json.dumps(intake_message(source["id"]))
+        sqs.send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=signed(body, source["id"]))
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"version": 1, "poison": True}))
 
     outcomes = [poller.poll_once() for _ in range(7)]
@@ -54,8 +55,8 @@ def test_GIVEN_a_record_WHEN_it_is_delivered_twice_THEN_one_appeal(
     sqs, queue_url, _ = queues
     source = api.source()
     body = json.dumps(intake_message(source["id"]))
-    sqs.send_message(QueueUrl=queue_url, MessageBody=body)
-    sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+    for _ in range(2):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=signed(body, source["id"]))
 
     while poller.poll_once().received:
         pass

@@ -22,11 +22,24 @@ def queue(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     url = sqs.create_queue(QueueName="leadcrm-intake")["QueueUrl"]
     monkeypatch.setenv("INTAKE_QUEUE_URL", url)
 
-    def drain() -> list[dict[str, Any]]:
-        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(message["Body"]) for message in received]
+    def drain(as_records: bool = False) -> list[dict[str, Any]]:
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        messages = received.get("Messages", [])
+        if as_records:
+            # As Lambda would deliver them, with the attributes the webhook signed them with.
+            return [as_record(message) for message in messages]
+        return [json.loads(message["Body"]) for message in messages]
 
     return drain
+
+
+def as_record(message: dict[str, Any]) -> dict[str, Any]:
+    record = sqs_record(message["Body"], sign=False)
+    record["messageAttributes"] = {
+        name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
+        for name, value in message.get("MessageAttributes", {}).items()
+    }
+    return record
 
 
 @pytest.fixture
@@ -226,13 +239,40 @@ def test_GIVEN_telegram_retries_an_update_WHEN_the_queue_is_processed_THEN_one_a
     api.weights(telegram_source, {operator["id"]: 10})
     for _ in range(3):
         post_update(telegram_source, TEXT_UPDATE)
-    enqueued = queue()
+    enqueued = queue(as_records=True)
 
     with Client(app, stage_name="dev") as client:
-        response = client.lambda_.invoke("intake", sqs_event([sqs_record(body) for body in enqueued]))
+        response = client.lambda_.invoke("intake", sqs_event(enqueued))
 
     assert len(enqueued) == 3
     assert response.payload == {"batchItemFailures": []}
     lead = api.get("/leads?external_id=tg:100500").body["items"][0]
     assert lead["appeals_count"] == 1
     assert api.get(f"/operators/{operator['id']}").body["current_load"] == 1
+
+
+def test_GIVEN_every_kind_of_secret_problem_WHEN_posted_THEN_the_same_401_body(
+    api: Api, queue: Any, telegram_source: str
+) -> None:
+    no_secret = api.source("No secret")["id"]
+    answers = [
+        post_update("src_00000000000000000000ff", TEXT_UPDATE, secret="anything-at-all-here"),
+        post_update(no_secret, TEXT_UPDATE, secret="anything-at-all-here"),
+        post_update(telegram_source, TEXT_UPDATE, secret="wrong-secret-but-long-enough"),
+        post_update(telegram_source, TEXT_UPDATE, secret=None),
+    ]
+
+    assert {json.dumps(answer) for answer in answers} == {json.dumps(answers[0])}
+    assert answers[0][0] == 401
+    assert queue() == []
+
+
+@pytest.mark.parametrize("blank", [" ", "\u3000", "\u2028", " \t\n "])
+@pytest.mark.parametrize("field", ["text", "caption"])
+def test_GIVEN_a_whitespace_only_text_or_caption_WHEN_posted_THEN_acknowledged_with_a_placeholder(
+    queue: Any, telegram_source: str, blank: str, field: str
+) -> None:
+    status, body = post_update(telegram_source, {"update_id": 9100, "message": message(**{field: blank})})
+
+    assert (status, body["ok"]) == (200, True)
+    assert [sent["text"] for sent in queue()] == ["[empty message]"]

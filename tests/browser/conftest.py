@@ -10,13 +10,13 @@ the tier is skipped, loudly.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
+from scripts.local.chromium import CHROMIUM_ARGS, chromium_path
 from scripts.local.dev_auth import DevKeys
 from scripts.local.dynamodb_local import REPO_ROOT
 from scripts.local.ephemeral_stack import RunningStack, ephemeral_stack
@@ -28,24 +28,10 @@ if TYPE_CHECKING:
 ARTIFACTS = REPO_ROOT / "build" / "console-screenshots"
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 DIST = REPO_ROOT / "chalicelib" / "console_dist" / "manifest.json"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 780}
 
 _missing: list[str] = []
-
-
-def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _why_skipped() -> str | None:

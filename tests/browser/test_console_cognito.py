@@ -87,7 +87,7 @@ class FakeCognito:
                     and asked["code_challenge"] == challenge
                 )
                 if good:
-                    token = fake.keys.token("operator", fake.operator_id)
+                    token = fake.keys.token("operator", fake.operator_id, subject=f"dev-operator-{fake.operator_id}")
                     fake.issued.append(token)
                     reply = {"id_token": token, "access_token": "opaque", "token_type": "Bearer", "expires_in": 3600}
                     self.send_response(200)
@@ -132,6 +132,7 @@ def test_GIVEN_cognito_WHEN_an_operator_signs_in_through_the_hosted_ui_THEN_pkce
     admin = Api(stack.base_url, stack.token("admin"))
     operator = admin.ok("POST", "/operators", {"name": unique("Sofia")})
     fake.operator_id = operator["id"]
+    stack.bind(operator["id"])  # the admin binds the person's Cognito `sub` to the operator
     config = admin.session.get(f"{stack.console_url}config.json", timeout=10).json()
     assert config == {
         "auth": "cognito",

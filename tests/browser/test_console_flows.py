@@ -113,7 +113,9 @@ def test_GIVEN_a_team_set_up_WHEN_appeals_arrive_THEN_operators_work_them_and_a_
     inboxes[winner].open(f"/appeals/{first['id']}")
     own_share = "75%" if winner == boris else "25%"
     said = inboxes[winner].page.locator(".decision-headline").first.inner_text()
-    assert f"you {own_share}" in said and "colleague 1 " in said and said.endswith("→ you"), said
+    # Its record holds only its own entry (issue 20): its chance, no colleague's name, weight or load.
+    assert f"your chance {own_share}" in said and "colleague" in said and said.endswith("→ you"), said
+    assert anna not in said and boris not in said, said
     assert other not in said, said
 
     # The distribution dashboard shows the source with its target and actual shares

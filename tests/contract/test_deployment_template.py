@@ -28,7 +28,7 @@ from chalicelib.core.config import INTAKE_QUEUE_NAME, table_env_var
 from chalicelib.core.errors import DomainError, Forbidden, Unauthorized
 from chalicelib.core.ids import iso, utc_now
 from chalicelib.db.tables import LISTED
-from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, Operator
+from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, MessageAlias, Operator
 from chalicelib.models.leads import LOST, TRANSFERRED
 from chalicelib.routing.reassignment import run_reassignment
 from scripts.packaging.package import ROOT, Package, build
@@ -112,11 +112,21 @@ def environment(template: dict[str, Any], function: str) -> dict[str, Any]:
 
 
 def statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    """A function's statements; a conditional one (`Fn::If`) counts as granted."""
     role = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
     return [
-        statement
+        statement["Fn::If"][1] if "Fn::If" in statement else statement
         for policy in template["Resources"][role]["Properties"]["Policies"]
         for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def raw_statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    role = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        s
+        for policy in template["Resources"][role]["Properties"]["Policies"]
+        for s in policy["PolicyDocument"]["Statement"]
     ]
 
 
@@ -225,7 +235,9 @@ def test_GIVEN_the_merged_package_WHEN_listing_functions_THEN_each_has_an_errors
         {"Name": "ApiName", "Value": "leadcrm"},
         {"Name": "Stage", "Value": "api"},
     ]
-    for alarm in (r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"):
+    for name, alarm in resources.items():
+        if alarm["Type"] != "AWS::CloudWatch::Alarm" or name == "ApiRequestCountAlarm":  # a volume, not a fault
+            continue
         props = alarm["Properties"]
         assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
     # One role each: a function gets its own policy file, never its neighbour's.
@@ -670,3 +682,68 @@ def test_GIVEN_the_built_console_WHEN_packaged_THEN_the_bundle_carries_it_and_th
     # Text assets travel gzipped to browsers that ask (the script is ~4 times smaller).
     assert template["Resources"]["RestAPI"]["Properties"]["MinimumCompressionSize"] == 1024
     assert environment(template, "APIHandler")["CONSOLE_COGNITO_CLIENT_ID"] == {"Ref": "ConsoleCognitoClientId"}
+
+
+def test_GIVEN_follow_up_aliases_WHEN_reading_the_appeals_table_THEN_its_ttl_is_their_expiry(
+    template: dict[str, Any],
+) -> None:
+    ttl = template["Resources"]["AppealsTable"]["Properties"]["TimeToLiveSpecification"]
+
+    assert ttl == {"AttributeName": MessageAlias.expires_at.attr_name, "Enabled": True}
+
+
+def test_GIVEN_the_merged_package_WHEN_reading_its_throttling_THEN_stage_method_concurrency_waf_and_alarm_are_set(
+    template: dict[str, Any],
+) -> None:
+    resources, parameters = template["Resources"], template["Parameters"]
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in resources["RestAPI"]["Properties"]["MethodSettings"]}
+
+    # The stage as a whole, and the two routes strangers' bots hit hardest.
+    assert settings[("/*", "*")]["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
+    assert settings[("/*", "*")]["ThrottlingBurstLimit"] == {"Ref": "ApiBurstLimit"}
+    for path in ("/~1appeals", "/~1channels~1telegram~1{source_id}"):
+        assert settings[(path, "POST")]["ThrottlingRateLimit"] == {"Ref": "BotPostRateLimit"}
+    assert all(parameters[name]["Default"] > 0 for name in ("ApiRateLimit", "ApiBurstLimit", "BotPostRateLimit"))
+    for function, parameter in (
+        ("APIHandler", "ApiReservedConcurrency"),
+        ("Authorize", "AuthorizerReservedConcurrency"),
+    ):
+        reserved = resources[function]["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved["Fn::If"][1] == {"Ref": parameter} and parameters[parameter]["Default"] > 0
+    # The WAF rate rule is there when asked for (WafRateLimit > 0), blocking per IP.
+    acl = resources["ApiWebAcl"]
+    assert acl["Condition"] == resources["ApiWebAclAssociation"]["Condition"] == "HasWaf"
+    rule = acl["Properties"]["Rules"][0]
+    assert rule["Statement"]["RateBasedStatement"] == {"Limit": {"Ref": "WafRateLimit"}, "AggregateKeyType": "IP"}
+    assert rule["Action"] == {"Block": {}}
+    alarm = resources["ApiRequestCountAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == (
+        "AWS/ApiGateway",
+        "Count",
+        {"Ref": "ApiRequestAlarmThreshold"},
+    )
+
+
+def test_GIVEN_each_function_WHEN_reading_its_log_permissions_THEN_only_its_own_group_kept_for_the_retention_set(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    for function in FUNCTIONS:
+        name = resources[function]["Properties"]["FunctionName"]["Fn::Sub"]
+        logs = [s for s in statements(template, function) if any(a.startswith("logs:") for a in as_list(s["Action"]))]
+        own_group = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/" + name + ":*"
+        assert [s["Resource"] for s in logs] == [{"Fn::Sub": own_group}], function
+        group = resources[f"{function}LogGroup"]["Properties"]
+        assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/{name}"}
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_GIVEN_the_scorers_roles_WHEN_reading_bedrock_THEN_only_the_configured_model_and_only_with_the_llm_scorer(
+    template: dict[str, Any],
+) -> None:
+    assert template["Conditions"]["UsesLlmScorer"]["Fn::And"][0] == {"Fn::Equals": [{"Ref": "Scorer"}, "llm"]}
+    for function in ("APIHandler", "Rescore"):
+        (bedrock,) = [s for s in raw_statements(template, function) if "Fn::If" in s]
+        condition, granted, otherwise = bedrock["Fn::If"]
+        assert (condition, otherwise) == ("UsesLlmScorer", {"Ref": "AWS::NoValue"})
+        assert all("${BedrockModelId}" in r["Fn::Sub"] and "*" not in r["Fn::Sub"] for r in granted["Resource"])

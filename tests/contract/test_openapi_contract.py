@@ -15,7 +15,7 @@ from app import app
 from chalicelib.access.routes import PUBLIC_ROUTES
 from chalicelib.api.contract import CONTRACT
 from chalicelib.api.openapi import build_document, is_protected, served_under, undocumented_routes
-from tests.support import Api, Reply, appeal_body
+from tests.support import Api, Reply, appeal_body, operator_token
 
 if TYPE_CHECKING:
     from scripts.local.dev_auth import DevKeys
@@ -189,7 +189,7 @@ def test_GIVEN_a_protected_route_WHEN_the_caller_is_refused_THEN_the_401_or_403_
 
     no_token = api.as_(None).get("/operators")
     forged = api.as_("not-a-jwt").get("/operators")
-    wrong_role = api.as_(dev_keys.token("operator", operator["id"])).get("/operators")
+    wrong_role = api.as_(operator_token(dev_keys, operator["id"])).get("/operators")
 
     assert (no_token.status, forged.status, wrong_role.status) == (401, 401, 403)
     for reply in (no_token, forged, wrong_role):

@@ -30,11 +30,12 @@ import urllib.parse
 import urllib.request
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
+
+from tests.fakes.loopback import LoopbackServer
 
 if TYPE_CHECKING:
-    from types import TracebackType
+    from http.server import BaseHTTPRequestHandler
 
 __all__ = [
     "SECRET_HEADER",
@@ -210,10 +211,11 @@ def visible_length(text: str, parse_mode: str | None = "HTML") -> int:
 # --- the server --------------------------------------------------------------------------------
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     """A Bot API server on loopback; a context manager."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Condition()
         self._bots: dict[str, _Bot] = {}
         self._calls: list[Call] = []
@@ -222,56 +224,21 @@ class FakeTelegram:
         self._lost: set[int] = set()
         self._bot_ids = itertools.count(7_000_000_001)
         self._query_ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         # Requests the fake could not take (malformed parameters): a test may assert there were none.
         self.errors: list[str] = []
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        fake = self
+    METHODS = ("POST", "GET")
+    THREAD_NAME = "fake-telegram"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                fake._serve(self)
-
-            def do_GET(self) -> None:
-                fake._serve(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read calls, not logs
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-telegram", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        self._serve(request)
 
     @property
     def base_url(self) -> str:
         """What `TELEGRAM_API_BASE` should say."""
-        if self._server is None:
-            raise RuntimeError("the fake Bot API is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.origin
 
     # -- bots and what they did -------------------------------------------------------------
 

@@ -16,13 +16,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.channels.webhook_signing import EVENT_ID_HEADER, SIGNATURE_HEADER, InvalidSignature, verify
+from tests.fakes.loopback import LoopbackServer
 
 if TYPE_CHECKING:
-    from types import TracebackType
+    from http.server import BaseHTTPRequestHandler
 
 __all__ = ["Delivery", "WebhookReceiver"]
 
@@ -52,58 +52,27 @@ class Delivery:
         return next((value for key, value in self.headers.items() if key.lower() == wanted), None)
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackServer):
     """Records every POST; answers 200 to a good one, 400 to a badly signed one, or a scripted failure."""
 
     def __init__(self, secret: str | None = None, *, tolerance: int = 300) -> None:
+        super().__init__()
         self.secret = secret
         self.tolerance = tolerance
         self._lock = threading.Condition()
         self._deliveries: list[Delivery] = []
         self._scripted: deque[int] = deque()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> Self:
-        receiver = self
+    METHODS = ("POST",)
+    THREAD_NAME = "webhook-receiver"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                receiver._receive(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        self._receive(request)
 
     @property
     def url(self) -> str:
         """The receiver's base URL; any path under it is accepted (and recorded)."""
-        if self._server is None:
-            raise RuntimeError("the webhook receiver is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/hook"
+        return f"{self.origin}/hook"
 
     def fail_next(self, times: int = 1, *, status: int = 500) -> None:
         with self._lock:

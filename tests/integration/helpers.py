@@ -136,8 +136,9 @@ def snapshot() -> Snapshot:
         sources={row.source_id: row for row in Source.scan(consistent_read=True)},
         weights={(row.source_id, row.operator_id): row for row in Weight.scan(consistent_read=True)},
         leads={row.lead_id: row for row in Lead.scan(consistent_read=True)},
-        # Open-appeal markers share the appeals table; they are not appeals.
-        appeals=[row for row in Appeal.scan(consistent_read=True) if not row.appeal_id.startswith("open#")],
+        # Open-appeal markers, lead memberships and follow-up aliases share the appeals table;
+        # only appeals have a status.
+        appeals=[row for row in Appeal.scan(consistent_read=True) if row.status is not None],
     )
 
 

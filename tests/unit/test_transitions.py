@@ -92,7 +92,7 @@ def test_GIVEN_a_waiting_appeal_WHEN_handed_to_an_operator_THEN_it_leaves_the_li
     after = transitions.hand_to_operator(tx, waiting(), SOURCE, ANNA, now=NOW, decision=decision(ANNA))
 
     items = written(tx)
-    assert set(items) == {"appeal", "operator", "weight", "lead"}
+    assert set(items) == {"appeal", "operator", "weight", "lead", "member"}
     assert items["appeal"]["condition"] == (
         f"(status = {{'S': 'waiting'}} AND waiting_key = {{'S': 'queued#{AT}#ap_0000000001'}})"
     )
@@ -112,7 +112,7 @@ def test_GIVEN_a_new_appeal_WHEN_handed_to_an_operator_with_an_sla_THEN_created_
     )
 
     items = written(tx)
-    assert set(items) == {"appeal", "operator", "weight", "lead"}  # no line to leave
+    assert set(items) == {"appeal", "operator", "weight", "lead", "member"}  # no line to leave
     assert items["appeal"]["condition"] == "attribute_not_exists (appeal_id)"
     assert items["lead"]["condition"] is None  # intake's own upsert condition joins it there
     assert after.sla_due_at == "2026-11-20T12:01:00.000000Z#ap_0000000001"
@@ -146,6 +146,9 @@ def test_GIVEN_a_lapsed_appeal_WHEN_reassigned_THEN_one_operator_is_released_one
     actions = items["appeal"]["actions"]
     assert "ADD reassign_count {'N': '1'}" in actions  # type: ignore[operator]
     assert "ADD lapsed_operator_ids {'SS': ['op_boris00000']}" in actions  # type: ignore[operator]
+    # The lead's view moves with the appeal: Boris loses it (through this source), Anna gains it.
+    assert items["released_member"]["actions"] == ["ADD appeals {'N': '-1'}"]
+    assert items["member"]["actions"] == ["ADD appeals {'N': '1'}"]
     event = appeal_events(tx)[0]
     assert (event["type"], event["previous_operator_id"], event["reason"]) == (
         "reassigned",
@@ -162,7 +165,7 @@ def test_GIVEN_an_active_appeal_and_nobody_else_free_WHEN_returned_to_the_line_T
     )
 
     items = written(tx)
-    assert set(items) == {"appeal", "released_operator", "released_weight"}
+    assert set(items) == {"appeal", "released_operator", "released_weight", "released_member"}
     assert "ADD lapsed_operator_ids" not in " ".join(items["appeal"]["actions"])  # type: ignore[arg-type]
     assert after.status == WAITING and after.operator_id is None and after.sla_due_at is None
 
@@ -173,7 +176,7 @@ def test_GIVEN_an_active_appeal_lapsing_once_too_often_WHEN_escalated_THEN_it_wa
     after = transitions.escalate(tx, active(lapsed=("a", "b", "c")), now=NOW, reason=Reason.SLA_LAPSED)
 
     items = written(tx)
-    assert set(items) == {"appeal", "released_operator", "released_weight"}
+    assert set(items) == {"appeal", "released_operator", "released_weight", "released_member"}
     assert after.escalated is True and str(after.waiting_key).startswith("escalated#")
 
 

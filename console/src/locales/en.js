@@ -157,6 +157,7 @@ export default {
   "appeal.timeline": "History",
 
   "decision.drawn": "Drawn among {among} → {winner}",
+  "decision.drawn_you": "Drawn among colleagues, your chance {share} → you",
   "decision.only": "{winner} was the only one free → {winner}",
   "decision.sticky": "Back to {winner}, who talked to this lead before (sticky source)",
   "decision.nobody": "Nobody eligible was free: the appeal waits in line",

@@ -173,6 +173,7 @@ export default {
   "appeal.timeline": "История",
 
   "decision.drawn": "Жребий среди: {among} → {winner}",
+  "decision.drawn_you": "Жребий среди коллег, ваш шанс {share} → вы",
   "decision.only": "Свободен был только {winner} → {winner}",
   "decision.sticky": "Снова к {winner}: этот оператор уже общался с лидом (закрепление)",
   "decision.nobody": "Никто из подходящих не был свободен: обращение ждёт в очереди",

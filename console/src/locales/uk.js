@@ -173,6 +173,7 @@ export default {
   "appeal.timeline": "Історія",
 
   "decision.drawn": "Жереб серед: {among} → {winner}",
+  "decision.drawn_you": "Жереб серед колег, ваш шанс {share} → ви",
   "decision.only": "Вільним був лише {winner} → {winner}",
   "decision.sticky": "Знову до {winner}: цей оператор уже спілкувався з лідом (закріплення)",
   "decision.nobody": "Ніхто з придатних не був вільний: звернення чекає в черзі",
