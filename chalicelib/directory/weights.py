@@ -11,6 +11,7 @@ from chalicelib.models.operators import Operator, operators_by_id
 from chalicelib.models.sources import Source, get_source_row
 from chalicelib.models.weights import Weight, pair_rows, serving_weights
 from chalicelib.routing import waiting_line
+from chalicelib.routing.source_cache import source_cache
 from chalicelib.schemas.sources import WeightOut, WeightSet, WeightsOut
 
 __all__ = ["get_weights", "replace_weights"]
@@ -39,6 +40,7 @@ def replace_weights(source_id: str, weight_set: WeightSet, *, policy: RetryPolic
             if failure.failed("source"):
                 continue
             raise
+        source_cache.forget(source_id)  # this process's intake draws from the new set at once
         logger.info("source weights replaced", extra={"source_id": source_id, "operators": sorted(wanted)})
         # New or heavier weights are capacity for this source's waiting line.
         waiting_line.drain_source_after_change(source_id)

@@ -24,9 +24,9 @@ from chalicelib.models.appeals import (
     open_marker_key,
 )
 from chalicelib.models.leads import NEW, Lead, LeadContacts, contacts_key, last_operator_of
-from chalicelib.models.sources import Source, get_source_row
 from chalicelib.routing import counters, transitions
-from chalicelib.routing.capacity import place
+from chalicelib.routing.capacity import Pool, place
+from chalicelib.routing.source_cache import source_cache
 from chalicelib.routing.views import appeal_out
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from chalicelib.access.principal import Principal
     from chalicelib.db.retry import RetryPolicy
+    from chalicelib.models.sources import Source
     from chalicelib.routing.draw import Decision
     from chalicelib.schemas.appeals import AppealCreate, AppealOut
 
@@ -77,7 +78,7 @@ def submit_appeal(
     """
     ensure_may_post_to(request.source_id, viewer)
     if source is None or source.source_id != request.source_id:
-        source = get_source_row(request.source_id)
+        source = source_cache.source(request.source_id)  # settings may be a few seconds old: see source_cache
     _ensure_namespace(source, request.lead_external_id)
     lead_id = lead_id_for(request.lead_external_id)
     if not source.sticky:
@@ -146,7 +147,8 @@ def _create(
         return tx
 
     try:
-        decision = place(source, build, trigger=Trigger.INTAKE, prefer=prefer, rng=rng)
+        pool = Pool(source.source_id, cached_weights=True)
+        decision = place(source, build, trigger=Trigger.INTAKE, pool=pool, prefer=prefer, rng=rng)
     except Cancelled as failure:
         return _refused(failure, appeal_id, request)
     _log_created(appeal_id, lead_id, source.source_id, decision)
