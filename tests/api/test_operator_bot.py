@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from chalicelib.models import Appeal, Source
-from tests.fakes.telegram import FakeTelegram
+from scripts.local.fakes.telegram import FakeTelegram
 from tests.support import on_dynamodb_event, operator_token
 
 if TYPE_CHECKING:

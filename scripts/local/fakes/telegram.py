@@ -32,7 +32,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.loopback import LoopbackServer
+from scripts.local.fakes.loopback import LoopbackServer
 
 if TYPE_CHECKING:
     from http.server import BaseHTTPRequestHandler
