@@ -17,7 +17,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from chalicelib.access.principal import SYSTEM
-from chalicelib.core.errors import Conflict
+from chalicelib.core.errors import Conflict, ServiceBusy
 from chalicelib.directory import operators, stats
 from chalicelib.funnel import leads
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
@@ -40,7 +40,7 @@ from tests.integration.helpers import (
 )
 
 if TYPE_CHECKING:
-    from chalicelib.schemas.appeals import AppealOut
+    from chalicelib.schemas.appeals import AppealCreate, AppealOut
 
 LOST_CLAIM = "ConditionalCheckFailed"
 
@@ -194,6 +194,19 @@ def test_GIVEN_intake_close_limit_changes_and_deactivation_racing_WHEN_they_sett
 
 LEAD_ROUNDS = 15
 LEAD_THREADS = 20
+# 20 transactions on one lead item through the conflict-faithful proxy can outlast the service's
+# retry budget on a loaded machine: the documented answer is a 503 that wrote nothing, which a
+# client retries (Retry-After). The counts below prove the refused attempts wrote nothing.
+CLIENT_RETRIES = 5
+
+
+def submit_as_a_client(request: AppealCreate) -> Intake:
+    for _ in range(CLIENT_RETRIES - 1):
+        try:
+            return submit_appeal(request, viewer=SYSTEM)
+        except ServiceBusy:
+            continue
+    return submit_appeal(request, viewer=SYSTEM)
 
 
 def test_GIVEN_a_new_lead_WHEN_20_threads_send_its_first_appeal_at_once_THEN_there_is_one_lead_counting_20_appeals(
@@ -208,9 +221,7 @@ def test_GIVEN_a_new_lead_WHEN_20_threads_send_its_first_appeal_at_once_THEN_the
         external_id = f"tg:{run}-{round_}"
         intakes = race(
             LEAD_THREADS,
-            lambda _, external_id=external_id: submit_appeal(
-                appeal_for(source.id, external_id=external_id), viewer=SYSTEM
-            ),
+            lambda _, external_id=external_id: submit_as_a_client(appeal_for(source.id, external_id=external_id)),
         )
 
         found = leads.list_leads(10, None, external_id=external_id).items
