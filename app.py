@@ -1,5 +1,12 @@
 """Composition root: the Chalice app and its blueprints, nothing else."""
 
+import gc
+
+# Importing the app creates tens of thousands of objects (classes, schemas), and the cyclic
+# GC's full collections during it scan them all again and again: a third of `import app`.
+# None of them is garbage, so the collector waits until the app is built.
+gc.disable()
+
 from chalice.app import Chalice
 
 from chalicelib.api import (
@@ -53,3 +60,7 @@ app.register_blueprint(intake.bp)
 app.register_blueprint(schedules.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(webhook_deliveries.bp)
+
+# Everything built so far lives as long as the function: out of the collector's way for good.
+gc.freeze()
+gc.enable()

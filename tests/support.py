@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,16 +37,75 @@ class Reply:
     headers: dict[str, str]
 
 
+class AppealsStream:
+    """The appeals table's stream for the moto tier, fed to the aggregates consumer.
+
+    Moto (5.2.5) answers DescribeStream with "Not yet implemented", so this builds
+    the records Lambda would hand the consumer from the table's images: each
+    `catch_up()` reads the table, compares every item with the image it last saw,
+    and delivers the differences (INSERT / MODIFY / REMOVE with old and new images,
+    increasing sequence numbers, one shard) as one batch. Intermediate states
+    between two catch-ups are folded together, which the aggregates cannot tell
+    apart (they add up net changes). The DynamoDB Local tier reads the real stream.
+    """
+
+    SHARD_ID = "shardId-00000001-moto"
+
+    def __init__(self) -> None:
+        self._images: dict[str, dict[str, Any]] = {}
+        self._sequence = itertools.count(1)
+
+    def records(self) -> list[dict[str, Any]]:
+        from chalicelib.models import Appeal
+
+        client = Appeal._get_connection().connection.client
+        now: dict[str, dict[str, Any]] = {}
+        for page in client.get_paginator("scan").paginate(TableName=Appeal.Meta.table_name, ConsistentRead=True):
+            now.update({item["appeal_id"]["S"]: item for item in page["Items"]})
+        records = []
+        for key in sorted(set(now) | set(self._images)):
+            old, new = self._images.get(key), now.get(key)
+            if old == new:
+                continue
+            change: dict[str, Any] = {
+                "ApproximateCreationDateTime": time.time(),
+                "Keys": {"appeal_id": {"S": key}},
+                "SequenceNumber": f"{next(self._sequence):021d}",
+                "StreamViewType": "NEW_AND_OLD_IMAGES",
+            }
+            change.update({"OldImage": old} if old is not None else {})
+            change.update({"NewImage": new} if new is not None else {})
+            name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+            records.append({"eventID": uuid.uuid4().hex, "eventName": name, "dynamodb": change})
+        self._images = now
+        return records
+
+    def catch_up(self) -> list[dict[str, Any]]:
+        """Delivers what changed since the last catch-up; returns the records delivered."""
+        from chalicelib.directory.aggregates import apply_appeal_records
+
+        records = self.records()
+        apply_appeal_records(records, shard_id=self.SHARD_ID)
+        return records
+
+
 class Api:
     """JSON over the Chalice test client."""
 
-    def __init__(self, client: Client, token: str | None = None) -> None:
+    def __init__(self, client: Client, token: str | None = None, stream: AppealsStream | None = None) -> None:
         self._client = client
         self._token = token
+        self._stream = stream or AppealsStream()
 
     def as_(self, token: str | None) -> Api:
         """The same client presenting another bearer token (None: no Authorization header)."""
-        return Api(self._client, token)
+        return Api(self._client, token, self._stream)
+
+    def caught_up(self) -> Api:
+        """This client once the appeals stream's changes so far reached the source aggregates
+        (what `GET /stats/distribution` reads; on AWS they arrive within about a second)."""
+        self._stream.catch_up()
+        return self
 
     def call(
         self,

@@ -8,7 +8,6 @@ from chalicelib.funnel import leads, transfer
 from chalicelib.routing import appeals
 from chalicelib.schemas.common import PageQuery
 from chalicelib.schemas.leads import LeadPatch, LeadsQuery, StageChange
-from chalicelib.scoring import service as scoring
 
 bp = Blueprint(__name__)
 
@@ -47,7 +46,10 @@ def transfer_lead(lead_id: str) -> Response:
 @bp.route("/leads/{lead_id}/analyze", methods=["POST"], authorizer=authorize)
 @endpoint
 def analyze_lead(lead_id: str) -> Response:
-    return respond(scoring.analyze_lead(lead_id))
+    # The scorers load with the first route that scores, not with every function (cold start).
+    from chalicelib.scoring.service import analyze_lead as analyze
+
+    return respond(analyze(lead_id))
 
 
 @bp.route("/leads/{lead_id}/history", methods=["GET"], authorizer=authorize)

@@ -4,7 +4,6 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import endpoint, respond
-from chalicelib.scoring import service as scoring
 
 bp = Blueprint(__name__)
 
@@ -12,4 +11,6 @@ bp = Blueprint(__name__)
 @bp.route("/scoring/model", methods=["GET"], authorizer=authorize)
 @endpoint
 def scoring_model() -> Response:
-    return respond(scoring.scoring_status())
+    from chalicelib.scoring.service import scoring_status  # loaded by the routes that score (cold start)
+
+    return respond(scoring_status())

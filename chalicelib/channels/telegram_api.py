@@ -158,7 +158,7 @@ class MessageNotModified(PermanentFailure):
 
 class _TelegramObject(BaseModel):
     # Telegram adds fields over time: unknown ones are ignored.
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class User(_TelegramObject):
@@ -220,7 +220,7 @@ class EditResult(_TelegramObject):
 class InlineKeyboardButton(BaseModel):
     """A button under a message: either callback data (at most 64 bytes) or a URL."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     text: str = Field(min_length=1)
     callback_data: str | None = None
@@ -243,7 +243,7 @@ class InlineKeyboardButton(BaseModel):
 class InlineKeyboardMarkup(BaseModel):
     """Rows of inline buttons. An empty markup removes a message's buttons."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     inline_keyboard: tuple[tuple[InlineKeyboardButton, ...], ...] = ()
 

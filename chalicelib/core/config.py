@@ -65,11 +65,25 @@ def _seconds(raw: str | None, default: float) -> float:
     return value if math.isfinite(value) and value > 0 else default
 
 
+def table_name(entity: str) -> str:
+    """`Settings.table_name` without building the settings: PynamoDB reads a model's table
+    name several times per request (two dict lookups instead of a scan of the environment)."""
+    return os.environ.get(table_env_var(entity)) or f"{os.environ.get('TABLE_PREFIX') or DEFAULT_TABLE_PREFIX}-{entity}"
+
+
+def dynamodb_endpoint() -> str | None:
+    return os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
 def current_settings() -> Settings:
     return Settings(
         table_prefix=os.environ.get("TABLE_PREFIX") or DEFAULT_TABLE_PREFIX,
-        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
-        dynamodb_endpoint=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
+        region=region(),
+        dynamodb_endpoint=dynamodb_endpoint(),
         intake_queue_url=os.environ.get("INTAKE_QUEUE_URL") or None,
         scorer=(os.environ.get("SCORER") or "rules").strip().lower(),
         bedrock_model_id=os.environ.get("BEDROCK_MODEL_ID") or None,

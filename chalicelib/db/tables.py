@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from chalicelib.core.config import current_settings
+from chalicelib.core import config
 
 __all__ = ["LISTED", "TableMeta", "TableName", "Word"]
 
@@ -29,17 +29,17 @@ class TableName:
         self.entity = entity
 
     def __get__(self, obj: Any, owner: Any) -> str:
-        return current_settings().table_name(self.entity)
+        return config.table_name(self.entity)
 
 
 class Endpoint:
     def __get__(self, obj: Any, owner: Any) -> str | None:
-        return current_settings().dynamodb_endpoint
+        return config.dynamodb_endpoint()
 
 
 class Region:
     def __get__(self, obj: Any, owner: Any) -> str:
-        return current_settings().region
+        return config.region()
 
 
 class TableMeta:

@@ -1,3 +1,3 @@
 """Who serves which channel: operators, sources, weights, the caller's own profile and distribution stats."""
 
-__all__ = ["me", "operators", "schedules", "sources", "stats", "telegram_links", "weights"]
+__all__ = ["aggregates", "me", "operators", "schedules", "sources", "stats", "telegram_links", "weights"]

@@ -95,7 +95,7 @@ def _minutes(hh_mm: str) -> int:
 
 
 class _Data(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Interval(_Data):

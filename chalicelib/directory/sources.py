@@ -10,6 +10,7 @@ from chalicelib.db.rows import ensure_well_formed
 from chalicelib.db.tables import LISTED
 from chalicelib.db.transactions import update_existing
 from chalicelib.models.sources import Source, get_source_row, sources_newest_first
+from chalicelib.routing.source_cache import source_cache
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.sources import DEFAULT_SCORE_THRESHOLD, SourceOut
 
@@ -88,4 +89,5 @@ def update_source(source_id: str, patch: SourcePatch) -> SourceOut:
     actions.append(Source.updated_at.set(iso(utc_now())))
     row = Source(source_id)
     update_existing(row, actions, "source")
+    source_cache.forget(source_id)  # this process's intake sees the change at once (others within seconds)
     return source_out(row)

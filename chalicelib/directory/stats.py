@@ -1,5 +1,7 @@
-"""Distribution stats from counters kept by the transactions: cost grows with
-sources and operators, never with the number of appeals."""
+"""Distribution stats from counters: cost grows with sources and operators,
+never with the number of appeals. Per-operator figures move in the assignment
+transactions; a source's totals are aggregated from the appeals stream, so
+each source says how fresh they are (`as_of`)."""
 
 from __future__ import annotations
 
@@ -52,7 +54,8 @@ def distribution_stats(limit: int, cursor: str | None) -> Page[SourceDistributio
                 name=source.name,
                 strategy=source.strategy,
                 total_appeals=int(source.appeals_total),
-                waiting_now=int(source.waiting_count),
+                waiting_now=max(int(source.waiting_count), 0),
+                as_of=source.aggregates_as_of,
                 operators=operators,
             )
         )

@@ -14,6 +14,7 @@ from chalicelib.models.sources import Source, get_source_row
 from chalicelib.models.weights import Weight, WeightHistory, history_key, pair_rows, serving_weights
 from chalicelib.models.weights import weight_history as history_rows
 from chalicelib.routing import waiting_line
+from chalicelib.routing.source_cache import source_cache
 from chalicelib.schemas.sources import WeightChangeOut, WeightHistoryOut, WeightOut, WeightSet, WeightsOut
 
 __all__ = ["MANUAL", "SUGGESTION", "get_weights", "replace_weights", "weight_history"]
@@ -49,6 +50,7 @@ def replace_weights(
             if failure.failed("source"):
                 continue
             raise
+        source_cache.forget(source_id)  # this process's intake draws from the new set at once
         logger.info("source weights replaced", extra={"source_id": source_id, "operators": sorted(wanted)})
         # New or heavier weights are capacity for this source's waiting line.
         waiting_line.drain_source_after_change(source_id)

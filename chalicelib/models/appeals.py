@@ -47,7 +47,9 @@ __all__ = [
     "get_appeal_row",
     "lapsed_appeals",
     "lead_appeals_page",
+    "line_is_empty",
     "line_rows_page",
+    "line_size",
     "line_work_page",
     "member_key",
     "member_sources",
@@ -212,7 +214,8 @@ class AwaitingAcceptBySource(GlobalSecondaryIndex["Appeal"]):
 class Appeal(Model):
     class Meta(TableMeta):
         table_name = TableName("appeals")
-        # Both images on the stream: chalicelib/events reads what changed.
+        # Both images on the stream: chalicelib/events reads what changed, and
+        # directory/aggregates keeps the per-source totals (intake writes no source item).
         stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     appeal_id = UnicodeAttribute(hash_key=True)
@@ -361,6 +364,16 @@ def line_work_page(source_id: str, limit: int, start: Key | None) -> tuple[list[
     drain needs to move them): O(page), never O(history)."""
     results = _line_query(source_id, Segment.QUEUED)(limit=limit, page_size=limit, last_evaluated_key=start)
     return list(results), results.last_evaluated_key
+
+
+def line_is_empty(source_id: str) -> bool:
+    """Whether the source's queue is empty: one Limit=1 Query on the sparse index, flat in history."""
+    return not list(_line_query(source_id, Segment.QUEUED)(limit=1, page_size=1))
+
+
+def line_size(source_id: str) -> int:
+    """Appeals waiting in the source's line (both segments): a COUNT Query, O(waiting), never O(history)."""
+    return int(Appeal.waiting_by_source.count(source_id))
 
 
 def line_rows_page(source_id: str, segment: Segment, limit: int, start: Key | None) -> tuple[list[Appeal], Key | None]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.operand import Path
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -15,10 +18,13 @@ __all__ = [
     "ApiKey",
     "Source",
     "Strategy",
+    "add_stream_batch",
     "all_sources",
     "get_source_row",
+    "padded_sequence",
+    "sources_by_id",
     "sources_newest_first",
-    "sources_with_waiting",
+    "stream_mark",
 ]
 
 
@@ -55,10 +61,13 @@ class ApiKey(MapAttribute[str, Any]):
 
 
 class Source(Model):
-    """A channel bot, its routing strategy and its appeal counters.
+    """A channel bot, its routing strategy and its appeal aggregates.
 
-    `appeals_total` and `waiting_count` move in the same transactions that
-    create, assign and close appeals, so stats never count rows.
+    `appeals_total` and `waiting_count` are aggregated from the appeals stream,
+    one update per source per stream batch (`add_stream_batch`), never by the
+    transactions that create, assign and close appeals: an item written by
+    every intake of a source would cap it at one item's transaction rate.
+    `aggregates_as_of` says how fresh they are.
     """
 
     class Meta(TableMeta):
@@ -70,6 +79,8 @@ class Source(Model):
     strategy = UnicodeAttribute()
     appeals_total = NumberAttribute(default=0)
     waiting_count = NumberAttribute(default=0)
+    # When the newest appeal change counted in the aggregates happened (None: none yet).
+    aggregates_as_of = UnicodeAttribute(null=True)
     # Bumped (conditionally) by every weight-set replacement: concurrent
     # replacements serialise instead of merging.
     weights_version = NumberAttribute(default=0)
@@ -115,8 +126,104 @@ def all_sources() -> list[Source]:
     return list(Source.batch_get(keys, consistent_read=True)) if keys else []
 
 
-def sources_with_waiting(source_ids: list[str]) -> list[Source]:
-    """Those of the sources whose waiting line is not empty."""
+def sources_by_id(source_ids: list[str]) -> list[Source]:
+    """The rows of these sources (unknown ids are left out): one batched read."""
     if not source_ids:
         return []
-    return [s for s in Source.batch_get(source_ids, consistent_read=True) if int(s.waiting_count or 0) > 0]
+    return list(Source.batch_get(source_ids, consistent_read=True))
+
+
+# Stream sequence numbers are decimal strings of up to 40 digits: padded, they compare as strings.
+_SEQUENCE_DIGITS = 40
+# A stream keeps records 24 hours: a shard's mark older than that can never be tested again.
+_STREAM_RETENTION = timedelta(hours=24)
+_MARK_PREFIX = "stream_mark_"
+
+
+def _mark(shard_id: str) -> Path:
+    # One attribute per stream shard (sequence numbers are ordered only within a shard).
+    return Path([_MARK_PREFIX + "".join(c if c.isalnum() else "_" for c in shard_id)])
+
+
+def padded_sequence(sequence: str) -> str:
+    """A stream sequence number in a form that compares as a string."""
+    return sequence.zfill(_SEQUENCE_DIGITS)
+
+
+def stream_mark(source_id: str, shard_id: str) -> str | None:
+    """The source's mark for a shard (`<padded sequence>|<as_of>`, "" when none); None
+    when the source is gone."""
+    name = _mark(shard_id)
+    row = Source._get_connection().get_item(source_id, consistent_read=True, attributes_to_get=[name.path[0]])
+    item = row.get("Item")
+    if item is None:
+        return None
+    return str(item.get(name.path[0], {}).get("S", ""))
+
+
+def add_stream_batch(
+    source_id: str,
+    shard_id: str,
+    first: str,
+    last: str,
+    *,
+    received: int,
+    waiting: int,
+    as_of: str,
+    expected_mark: str | None = None,
+) -> bool:
+    """Adds one stream batch's changes to the source's aggregates, once.
+
+    Conditional on the shard's mark being below the batch's first record (or,
+    with `expected_mark`, on the mark still being that value), and moving the
+    mark to its last: a redelivered batch, or a half of a bisected one, holds
+    only records at or below the mark and changes nothing. The mark is
+    `<padded sequence>|<as_of>`: it still compares as the sequence number, and
+    says when it was set so marks of shards past the stream's retention can be
+    dropped. False when refused (counted before, or the source is gone)."""
+    mark = _mark(shard_id)
+    if expected_mark is None:
+        guard = mark.does_not_exist() | (mark < padded_sequence(first))
+    elif expected_mark == "":
+        guard = mark.does_not_exist()
+    else:
+        guard = mark == expected_mark
+    try:
+        answer = Source._get_connection().update_item(
+            source_id,
+            actions=[
+                Source.appeals_total.add(received),
+                Source.waiting_count.add(waiting),
+                Source.aggregates_as_of.set(as_of),
+                mark.set(f"{padded_sequence(last)}|{as_of}"),
+            ],
+            condition=Source.source_id.exists() & guard,
+            return_values="ALL_NEW",
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    _drop_expired_marks(source_id, answer.get("Attributes", {}), as_of)
+    return True
+
+
+def _drop_expired_marks(source_id: str, attributes: dict[str, Any], now: str) -> None:
+    """Marks of shards that have had no record for longer than the stream keeps
+    records: removed (rare, a shard rolls over every few hours), so the row stays small."""
+    horizon = (datetime.fromisoformat(now.replace("Z", "+00:00")) - _STREAM_RETENTION).strftime("%Y-%m-%dT%H:%M:%SZ")
+    expired = {
+        name: value["S"]
+        for name, value in attributes.items()
+        if name.startswith(_MARK_PREFIX) and value.get("S", "").partition("|")[2] < horizon
+    }
+    if not expired:
+        return
+    condition = Source.source_id.exists()
+    for name, value in expired.items():
+        condition &= Path([name]) == value  # a mark that moved meanwhile is live: keep it
+    try:
+        Source(source_id).update(actions=[Path([name]).remove() for name in expired], condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise

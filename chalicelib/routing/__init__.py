@@ -11,6 +11,7 @@ __all__ = [
     "line_order",
     "reassignment",
     "skills",
+    "source_cache",
     "transitions",
     "views",
     "waiting_line",

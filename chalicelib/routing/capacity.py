@@ -33,10 +33,11 @@ from chalicelib.models.operators import Operator, operators_by_id
 from chalicelib.models.sources import Source, Strategy
 from chalicelib.models.weights import Weight, serving_weights
 from chalicelib.routing.draw import Candidate, Decision, draw, score_adjusted
+from chalicelib.routing.source_cache import source_cache
 from chalicelib.schemas.sources import DEFAULT_SCORE_THRESHOLD
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable, Collection, Sequence
 
     from chalicelib.models.appeals import Trigger
 
@@ -55,8 +56,10 @@ _default_rng = random.Random()
 CLAIM_LABELS = ("operator", "weight")
 
 
-def load_candidates(source_id: str) -> list[Candidate]:
-    weights = serving_weights(source_id)
+def load_candidates(source_id: str, weights: Sequence[Weight] | None = None) -> list[Candidate]:
+    """The source's serving operators with their loads, read fresh (consistent); the weight
+    rows too unless the caller has them (intake's warm copy, `source_cache`)."""
+    weights = serving_weights(source_id) if weights is None else weights
     operators = operators_by_id([row.operator_id for row in weights], consistent=True)
     return [
         Candidate(
@@ -75,16 +78,21 @@ def load_candidates(source_id: str) -> list[Candidate]:
 
 class Pool:
     """A source's candidates, read once and kept current by the caller's own
-    claims, so draining a line costs two reads, not two per appeal."""
+    claims, so draining a line costs two reads, not two per appeal. With
+    `cached_weights` (intake) the weight set comes from the warm `source_cache`
+    and only the operators' loads are read: the claim's condition still refuses
+    an operator who no longer serves the source."""
 
-    def __init__(self, source_id: str) -> None:
+    def __init__(self, source_id: str, *, cached_weights: bool = False) -> None:
         self.source_id = source_id
+        self._cached_weights = cached_weights
         self._candidates: list[Candidate] | None = None
 
     @property
     def candidates(self) -> list[Candidate]:
         if self._candidates is None:
-            self._candidates = load_candidates(self.source_id)
+            weights = source_cache.weights(self.source_id) if self._cached_weights else None
+            self._candidates = load_candidates(self.source_id, weights)
         return self._candidates
 
     def refresh(self) -> None:

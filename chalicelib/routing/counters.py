@@ -2,11 +2,14 @@
 its update to the caller's transaction (the operator and weight counters are
 `capacity.add_claim` / `add_release`):
 
-    Source.waiting_count   add_to_line / add_off_line
-    Source.appeals_total   add_received
     Lead.appeals_count,
     Lead.message_count     add_lead_message
     LeadMembership.appeals add_member (a lead's appeals from a source with an operator)
+
+A source's `appeals_total` / `waiting_count` are not here on purpose: an item
+every intake of a source wrote would cap the source at one item's transaction
+rate (issue 15). They are aggregated from the appeals stream
+(`directory.aggregates`).
 """
 
 from __future__ import annotations
@@ -16,31 +19,14 @@ from typing import TYPE_CHECKING
 from chalicelib.funnel.lead_state import scoring_inputs_changed
 from chalicelib.models.appeals import LeadMembership, member_key
 from chalicelib.models.leads import Lead
-from chalicelib.models.sources import Source
 
 if TYPE_CHECKING:
     from chalicelib.db.transactions import Transaction
 
-__all__ = ["LEAD", "MEMBER", "SOURCE", "add_lead_message", "add_member", "add_off_line", "add_received", "add_to_line"]
+__all__ = ["LEAD", "MEMBER", "add_lead_message", "add_member"]
 
-SOURCE = "source"
 LEAD = "lead"
 MEMBER = "member"
-
-
-def add_to_line(tx: Transaction, source_id: str) -> None:
-    """One more appeal waits in the source's line (queued or escalated)."""
-    tx.update(SOURCE, Source(source_id), [Source.waiting_count.add(1)])
-
-
-def add_off_line(tx: Transaction, source_id: str) -> None:
-    """One appeal fewer waits in the source's line."""
-    tx.update(SOURCE, Source(source_id), [Source.waiting_count.add(-1)])
-
-
-def add_received(tx: Transaction, source_id: str) -> None:
-    """The source received one more appeal; refused if the source does not exist."""
-    tx.update(SOURCE, Source(source_id), [Source.appeals_total.add(1)], condition=Source.source_id.exists())
 
 
 def add_lead_message(tx: Transaction, lead_id: str, at: str, *, opens_appeal: bool, must_exist: bool = False) -> None:

@@ -41,7 +41,7 @@ class FollowupAction(StrEnum):
 class FollowupPolicy(BaseModel):
     """A source's follow-up settings."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     followup_seconds: int | None = Field(
         default=None,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.access.ownership import ensure_may_post_to
-from chalicelib.core.errors import Conflict, FieldProblem, InvalidInput, NotFound, ServiceBusy
+from chalicelib.core.errors import Conflict, FieldProblem, InvalidInput, ServiceBusy
 from chalicelib.core.ids import appeal_id_for_message, iso, lead_id_for, new_id, utc_now
 from chalicelib.core.observability import APPEALS_ASSIGNED, APPEALS_RECEIVED, APPEALS_WAITING, count, logger
 from chalicelib.db.retry import tries
@@ -24,9 +24,9 @@ from chalicelib.models.appeals import (
     open_marker_key,
 )
 from chalicelib.models.leads import NEW, Lead, LeadContacts, contacts_key, last_operator_of, lead_score
-from chalicelib.models.sources import Source, get_source_row
 from chalicelib.routing import counters, transitions
-from chalicelib.routing.capacity import place
+from chalicelib.routing.capacity import Pool, place
+from chalicelib.routing.source_cache import source_cache
 from chalicelib.routing.views import appeal_out
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from chalicelib.access.principal import Principal
     from chalicelib.db.retry import RetryPolicy
+    from chalicelib.models.sources import Source
     from chalicelib.routing.draw import Decision
     from chalicelib.schemas.appeals import AppealCreate, AppealOut
 
@@ -68,8 +69,8 @@ def submit_appeal(
 
     One transaction writes the appeal (with its decision record), upserts the
     lead (its id derives from the external id, so there is never a second
-    lead), bumps the source's counters and, when someone is free, claims that
-    operator's capacity. With a `message_id` the appeal id derives from
+    lead) and, when someone is free, claims that operator's capacity. It
+    writes no per-source item: the source's totals come from the stream. With a `message_id` the appeal id derives from
     (source, message), so a repeat hits the same key and returns the first
     appeal untouched. On a sticky source a message from a lead with an open
     appeal there attaches to it instead. `source` is its row when the caller
@@ -77,7 +78,7 @@ def submit_appeal(
     """
     ensure_may_post_to(request.source_id, viewer)
     if source is None or source.source_id != request.source_id:
-        source = get_source_row(request.source_id)
+        source = source_cache.source(request.source_id)  # settings may be a few seconds old: see source_cache
     _ensure_namespace(source, request.lead_external_id)
     lead_id = lead_id_for(request.lead_external_id)
     if not source.sticky:
@@ -140,7 +141,6 @@ def _create(
     def build(decision: Decision) -> Transaction:
         tx = Transaction()
         _upsert_lead(tx, lead_id, request, at)
-        counters.add_received(tx, source.source_id)
         if marker is not None:
             _claim_marker(tx, marker, appeal_id)
         built[:] = [_place_new(tx, draft, source, decision, now)]
@@ -149,7 +149,8 @@ def _create(
     try:
         # Score-aware sources only: a returning lead's score (one GetItem) may weigh conversion in.
         score = lead_score(lead_id) if source.score_aware else None
-        decision = place(source, build, trigger=Trigger.INTAKE, prefer=prefer, rng=rng, lead_score=score)
+        pool = Pool(source.source_id, cached_weights=True)
+        decision = place(source, build, trigger=Trigger.INTAKE, pool=pool, prefer=prefer, rng=rng, lead_score=score)
     except Cancelled as failure:
         return _refused(failure, appeal_id, request)
     _log_created(appeal_id, lead_id, source.source_id, decision)
@@ -181,8 +182,6 @@ def _refused(failure: Cancelled, appeal_id: str, request: AppealCreate) -> Intak
         raise _MarkerMoved from None
     if failure.failed(counters.LEAD):
         raise Conflict("this external id collides with another lead's; use a different one") from None
-    if failure.failed(counters.SOURCE):
-        raise NotFound.entity("source", request.source_id) from None
     raise ServiceBusy("could not record the appeal right now; retry shortly") from failure
 
 

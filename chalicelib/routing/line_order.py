@@ -75,7 +75,7 @@ class LineMode(StrEnum):
 class LineOrder(BaseModel):
     """A source's line settings."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     mode: LineMode = LineMode.FIFO
     max_jump_seconds: int = Field(

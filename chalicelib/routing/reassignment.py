@@ -22,7 +22,15 @@ from chalicelib.core.observability import (
     logger,
 )
 from chalicelib.db.transactions import Cancelled, Transaction, commit_with_retry
-from chalicelib.models.appeals import Appeal, Reason, Trigger, lapsed_appeals, unaccepted_active
+from chalicelib.models.appeals import (
+    Appeal,
+    Reason,
+    Trigger,
+    lapsed_appeals,
+    line_is_empty,
+    line_size,
+    unaccepted_active,
+)
 from chalicelib.models.sources import Source, all_sources, get_source_row
 from chalicelib.routing import transitions, waiting_line
 from chalicelib.routing.capacity import CLAIM_LABELS, Pool, place
@@ -156,12 +164,12 @@ def run_reassignment(now: datetime | None = None, rng: random.Random | None = No
     sources = all_sources()
     for source in sources:
         pool = Pool(source.source_id)
-        waiting = int(source.waiting_count or 0) + _reclaim_lapsed(source, pool, now, rng, counts)
-        if waiting > 0:
-            drained = waiting_line.drain_source(source, pool=pool, rng=rng).handed_out
-            counts["drained"] += drained
-            waiting -= drained
-        counts["still_waiting"] += waiting
+        joined = _reclaim_lapsed(source, pool, now, rng, counts)
+        # Work is found on the sparse waiting index (Limit=1), not through a per-source counter.
+        if joined == 0 and line_is_empty(source.source_id):
+            continue
+        counts["drained"] += waiting_line.drain_source(source, pool=pool, rng=rng).handed_out
+        counts["still_waiting"] += line_size(source.source_id)
     report = ReassignReport(sources_checked=len(sources), **counts)
     logger.info("reassignment run", extra=report.model_dump())
     return report

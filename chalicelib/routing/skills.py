@@ -75,7 +75,7 @@ Tags = Annotated[tuple[Tag, ...], Field(max_length=MAX_TAGS), AfterValidator(_so
 class SkillRule(BaseModel):
     """A source's requirement: tags every appeal of it needs, and when to give up on them."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     required_tags: Tags = ()
     fallback_after_seconds: int | None = Field(
@@ -86,7 +86,7 @@ class SkillRule(BaseModel):
     )
 
 
-_TAGS: TypeAdapter[tuple[str, ...]] = TypeAdapter(Tags)
+_TAGS: TypeAdapter[tuple[str, ...]] = TypeAdapter(Tags, config=ConfigDict(defer_build=True))
 
 
 def parse_tags(values: Any, *, field: str = "tags") -> tuple[str, ...]:

@@ -124,7 +124,6 @@ def _leave(tx: Transaction, row: Appeal, at: str, *, reclaim: Reason | None = No
             Appeal.appeal_id.does_not_exist(), _created_fields(row), events=[event(EventType.CREATED, at)]
         )
     if row.status == WAITING:
-        counters.add_off_line(tx, row.source_id)
         return _Departure((Appeal.status == WAITING) & (Appeal.waiting_key == row.waiting_key))
     if row.status == ACTIVE and row.operator_id is not None:
         release(tx, row)
@@ -185,7 +184,6 @@ def queue(tx: Transaction, row: Appeal, *, now: datetime, decision: Decision) ->
     """A new appeal nobody can take yet joins its source's line."""
     at = iso(now)
     departure = _leave(tx, row, at)
-    counters.add_to_line(tx, row.source_id)
     queued = event(EventType.QUEUED, at, decision=decision, reason=Reason.NOBODY_FREE)
     return _write(tx, row, departure, _in_line(row, Segment.QUEUED, at), queued)
 
@@ -243,7 +241,6 @@ def return_to_line(tx: Transaction, row: Appeal, *, now: datetime, decision: Dec
     """An active appeal taken back from its operator, with nobody else free, waits again."""
     at = iso(now)
     departure = _leave(tx, row, at, reclaim=reason)
-    counters.add_to_line(tx, row.source_id)
     returned = event(
         EventType.RETURNED_TO_LINE, at, decision=decision, previous_operator_id=row.operator_id, reason=reason
     )
@@ -255,12 +252,11 @@ def escalate(tx: Transaction, row: Appeal, *, now: datetime, reason: Reason) -> 
     taken from an operator who let it lapse once too often, or from a line with nobody left."""
     at = iso(now)
     if row.status == WAITING:
-        # It keeps its place in the line's count: only the segment changes.
+        # Only the segment changes.
         departure = _Departure((Appeal.status == WAITING) & (Appeal.waiting_key == row.waiting_key))
         previous = None
     else:
         departure = _leave(tx, row, at, reclaim=reason)
-        counters.add_to_line(tx, row.source_id)
         previous = row.operator_id
     escalated = event(EventType.ESCALATED, at, previous_operator_id=previous, reason=reason)
     return _write(tx, row, departure, _in_line(row, Segment.ESCALATED, at), escalated)

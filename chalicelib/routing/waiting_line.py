@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.core.errors import DomainError
+from chalicelib.core.errors import DomainError, ServiceBusy
 from chalicelib.core.ids import utc_now
 from chalicelib.core.observability import APPEALS_ASSIGNED, APPEALS_DRAINED, APPEALS_ESCALATED, count, logger
 from chalicelib.db.transactions import Cancelled, Transaction
-from chalicelib.models.appeals import Appeal, Reason, Trigger, line_work_page
-from chalicelib.models.sources import Source, sources_with_waiting
+from chalicelib.models.appeals import Appeal, Reason, Trigger, line_is_empty, line_work_page
+from chalicelib.models.sources import Source, sources_by_id
 from chalicelib.models.weights import sources_served_by
 from chalicelib.routing import transitions
 from chalicelib.routing.capacity import Pool, place
@@ -39,6 +39,7 @@ __all__ = [
     "drain_source",
     "drain_source_after_change",
     "drain_sources",
+    "sources_with_waiting",
 ]
 
 # One Query page of the line; more pages are read while capacity lasts.
@@ -70,8 +71,14 @@ def drain_source(
             exclude = set(row.lapsed_operator_ids or ())
             if exclude and _nobody_left(pool, exclude):
                 _escalate_in_line(row)
-            elif pool.has_capacity(exclude) and _hand_out(source, row, pool, exclude, rng):
-                handed_out += 1
+            elif pool.has_capacity(exclude):
+                try:
+                    handed_out += _hand_out(source, row, pool, exclude, rng)
+                except ServiceBusy:
+                    # Contention outlasted the retry budget: another drain holds these items and
+                    # is serving the same line, so this one stops; the scheduled run catches up.
+                    logger.info("drain stopped by contention", extra={"source_id": source.source_id})
+                    return Drained(source.source_id, handed_out)
         if start is None:
             break
         page = None
@@ -152,6 +159,13 @@ def drain_sources(sources: Iterable[Source], rng: random.Random | None = None) -
 
 def _since(row: Appeal) -> str:
     return (row.waiting_key or "").split("#")[1]
+
+
+def sources_with_waiting(source_ids: Iterable[str]) -> list[Source]:
+    """Those of the sources whose line is not empty: a Limit=1 Query per source on
+    the sparse waiting index (no per-source counter, cost flat in history), then
+    one batched read of the rows of those with work."""
+    return sources_by_id([source_id for source_id in source_ids if not line_is_empty(source_id)])
 
 
 def drain_for_operator(operator_id: str, rng: random.Random | None = None) -> int:

@@ -38,7 +38,7 @@ class DomainEvent(BaseModel):
     (lead name, message text), sent only to subscribers who opted in and to the operator bot.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str
     type: EventType

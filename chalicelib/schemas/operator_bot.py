@@ -14,7 +14,7 @@ TelegramId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class _Telegram(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class BotUser(_Telegram):

@@ -19,6 +19,9 @@ class SourceDistribution(Output):
     strategy: str
     total_appeals: int
     waiting_now: int
+    # When the newest appeal change counted in total_appeals / waiting_now happened
+    # (they come from the appeals stream, usually within a second); None before the first.
+    as_of: str | None = None
     operators: list[OperatorDistribution]
 
 

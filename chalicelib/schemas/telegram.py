@@ -17,7 +17,7 @@ TelegramId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class TelegramObject(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class TelegramUser(TelegramObject):

@@ -44,7 +44,7 @@ class LeadFeatures(BaseModel):
     """What a scorer may know about a lead. No name, phone, e-mail or message
     text: these never reach a scorer, so they can never reach a prompt or a log."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     source_id: str | None = None
     # Points the source's admin gives its leads (rules backend), -0.3..0.3.
@@ -69,7 +69,7 @@ class LeadFeatures(BaseModel):
 
 
 class Factor(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     feature: str
     # Signed: positive pushes the score up. Rules: points of score; model and
@@ -78,7 +78,7 @@ class Factor(BaseModel):
 
 
 class Score(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     score: StoredFloat = Field(ge=0.0, le=1.0)
     recommendation: Recommendation

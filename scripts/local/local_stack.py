@@ -2,7 +2,9 @@
 
 Starts, in order, a DynamoDB endpoint, the tables, an SQS endpoint with the
 intake queue and its DLQ, the HTTP API (`chalice local`), a poller that
-feeds queue batches to the SQS handler as Lambda would, and a scheduler that
+feeds queue batches to the SQS handler as Lambda would, one poller per table
+stream (appeals, leads) feeding its handler in `chalicelib/handlers/events.py`
+(stats aggregates, operator-bot messages) within a second, and a scheduler that
 runs the scheduled jobs (`chalicelib.jobs.JOBS`) on their rates;
 Ctrl-C or SIGTERM stops everything it started, in reverse order. Each
 long-running part is a `Component` in `build_components`.
@@ -36,7 +38,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from scripts.local import stack_state
 from scripts.local.dynamodb_local import (
@@ -325,6 +327,69 @@ class IntakePoller:
         return "Poller     intake queue → SQS handler (batches of 10, partial failures, DLQ after 5 receives)"
 
 
+class StreamFeed:
+    """Feeds one table's stream to its Lambda handler in `chalicelib/handlers/events.py` (the
+    function AWS invokes, through Chalice's test client) in a thread, as the event source
+    mapping would: Lambda-shaped events with the tumbling window's `shardId`, batches of 100,
+    bisect on error, bounded retries; polled every 250 ms, so a change reaches the handler
+    within a second. From TRIM_HORIZON: the aggregates' per-shard marks and the notifications'
+    sent markers make a replay after a restart do nothing twice."""
+
+    def __init__(self, name: str, table: str, function: str) -> None:
+        self.name = name
+        self._table = table
+        self._function = function
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._note = f"{table} stream → {function} (batches of 100, bisect on error, 2 retries)"
+
+    def start(self) -> None:
+        from chalice.local import LambdaContext
+
+        from app import app
+        from chalicelib.models import Appeal, Lead
+        from scripts.local.stream_poller import StreamPoller
+
+        tables = {"appeals": Appeal.Meta.table_name, "leads": Lead.Meta.table_name}
+        handler = app.handler_map[self._function]
+
+        def invoke(event: dict[str, Any]) -> Any:
+            # The handler itself, not Chalice's test client: that one swaps os.environ for the
+            # stage's during each call, which a thread must not do under the rest of the process.
+            return handler(event, LambdaContext(self._function, memory_size=128))
+
+        try:
+            poller = StreamPoller.for_endpoint(
+                dynamodb_endpoint(), tables[self._table], invoke, region=os.environ["AWS_DEFAULT_REGION"]
+            )
+        except Exception as error:  # moto's server has no DescribeStream: no stats totals, no bot messages
+            self._note = f"OFF, the {self._table} stream is not readable here ({type(error).__name__})"
+            return
+        self._thread = threading.Thread(target=poller.run, args=(self._stop,), name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def failure(self) -> str | None:
+        if self._thread is not None and not self._thread.is_alive() and not self._stop.is_set():
+            return f"the {self._table} stream poller thread died"
+        return None
+
+    def describe(self) -> str:
+        return f"Poller     {self._note}"
+
+
+def stream_feeds() -> list[StreamFeed]:
+    """One poller per stream, each feeding the one handler of that stream."""
+    return [
+        StreamFeed("appeals-stream", "appeals", "appeal_events"),
+        StreamFeed("leads-stream", "leads", "lead_events"),
+    ]
+
+
 # -- Scheduled jobs -----------------------------------------------------------
 
 
@@ -551,6 +616,7 @@ def build_components() -> list[Component]:
         WebhookDeliveries(STAGE),  # before the API, which inherits the queue's URL
         ChaliceLocal(api_port),
         IntakePoller(),
+        *stream_feeds(),
         # After the tables; stopped first, before the database it writes to.
         Scheduler(minute_seconds=schedule_minute_seconds()),
     ]

@@ -8,7 +8,8 @@ DynamoDB Local has streams (DescribeTable gives `LatestStreamArn`; the
   shards found later (a rollover's children) from `TRIM_HORIZON`, and a child
   only once its parent is drained, so a key's changes stay in order;
 - invokes the handler with batches of up to `batch_size` records in Lambda's
-  event shape: `{"Records": [{eventID, eventName, eventVersion, eventSource,
+  event shape, with a tumbling window's `shardId` and `eventSourceARN` at the top:
+  `{"shardId", "eventSourceARN", "Records": [{eventID, eventName, eventVersion, eventSource,
   awsRegion, dynamodb: {ApproximateCreationDateTime (epoch seconds), Keys,
   NewImage, OldImage, SequenceNumber, SizeBytes, StreamViewType},
   eventSourceARN}]}`, JSON as Lambda sends it (binary attributes base64);
@@ -376,7 +377,7 @@ class StreamPoller:
     def _settle(self, records: list[dict[str, Any]], shard: _Shard, tally: _Tally, *, retries: int) -> None:
         """Delivers `records` in order: whole, else bisected, else retried, else to on_failure."""
         while True:
-            failure = self._attempt(records, tally)
+            failure = self._attempt(records, shard, tally)
             if failure is None:
                 tally.delivered += len(records)
                 return
@@ -396,9 +397,13 @@ class StreamPoller:
                 self.on_failure(failed)
                 return
 
-    def _attempt(self, records: list[dict[str, Any]], tally: _Tally) -> _Failure | None:
-        # Each invocation gets its own JSON copy, as Lambda's payload would be.
-        event = json.loads(json.dumps({"Records": records}))
+    def _attempt(self, records: list[dict[str, Any]], shard: _Shard, tally: _Tally) -> _Failure | None:
+        # Each invocation gets its own JSON copy, as Lambda's payload would be. The batch's
+        # shard is named at the top, as Lambda does for an event source with a tumbling window
+        # (sequence numbers are ordered only within a shard: consumers keep a mark per shard).
+        event = json.loads(
+            json.dumps({"Records": records, "shardId": shard.shard_id, "eventSourceARN": self.stream_arn})
+        )
         tally.invocations += 1
         try:
             response = self.invoke(event)

@@ -15,7 +15,7 @@ import pytest
 
 from app import app
 from scripts.local.dev_auth import DevKeys
-from tests.fakes.telegram import FakeTelegram
+from scripts.local.fakes.telegram import FakeTelegram
 from tests.support import Api, Reply, appeal_body, operator_token
 
 PUBLIC = {

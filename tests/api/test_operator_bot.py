@@ -4,14 +4,15 @@ real handler, the real Bot API client talking to the fake Bot API on loopback.""
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 
-from chalicelib.models import Appeal
-from tests.fakes.telegram import FakeTelegram
-from tests.support import operator_token
+from chalicelib.models import Appeal, Source
+from scripts.local.fakes.telegram import FakeTelegram
+from tests.support import on_dynamodb_event, operator_token
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 SECRET = "operator-bot-secret_1"
 CHAT = 700_100
 OTHER_CHAT = 700_200
+SHARD = "shardId-00000001-bot"
 
 
 @pytest.fixture
@@ -64,7 +66,12 @@ class Stack:
             if old == item:
                 continue
             self.sequence += 1
-            change = {"Keys": {"appeal_id": item["appeal_id"]}, "NewImage": item, "SequenceNumber": str(self.sequence)}
+            change = {
+                "ApproximateCreationDateTime": time.time(),
+                "Keys": {"appeal_id": item["appeal_id"]},
+                "NewImage": item,
+                "SequenceNumber": str(self.sequence),
+            }
             if old is not None:
                 change["OldImage"] = old
             records.append(
@@ -77,7 +84,7 @@ class Stack:
             )
             self.images[key] = item
         if records:
-            self._invoke({"Records": records})
+            self._invoke({"Records": records, "shardId": SHARD})
 
     def press(self, chat_id: int, data: str, message_id: int, from_id: int | None = None) -> tuple[int, Any]:
         update = self.fake.callback_update(self.token, chat_id, data, message_id=message_id, from_id=from_id)
@@ -182,6 +189,58 @@ def test_GIVEN_a_failing_bot_api_WHEN_notifying_THEN_the_stream_retry_sends_it_l
     stack.client.lambda_.invoke("appeal_events", stack.invocations[-1])
     stack.client.lambda_.invoke("appeal_events", stack.invocations[-1])
     assert len([m for m in stack.fake.messages(CHAT) if m.callback_data]) == 1
+
+
+def appeals_total(source_id: str) -> int:
+    return int(Source.get(source_id, consistent_read=True).appeals_total)
+
+
+def assignment_messages(stack: Stack) -> int:
+    return len([m for m in stack.fake.messages(CHAT) if m.callback_data])
+
+
+def test_GIVEN_the_bot_api_failing_WHEN_the_batch_is_retried_THEN_one_message_and_the_source_counted_once(
+    stack: Stack,
+) -> None:
+    operator, src = one_operator_source(stack)
+    stack.link(operator["id"], CHAT)
+    stack.fake.fail_next("sendMessage", 1, error_code=502, description="Bad Gateway")
+    stack.api.appeal(src["id"])
+    with pytest.raises(Exception, match="Bad Gateway"):
+        stack.feed()  # the notifications consumer failed: the whole batch fails, Lambda retries it
+    assert appeals_total(src["id"]) == 1  # the aggregates consumer still ran on the failed batch
+
+    stack.client.lambda_.invoke("appeal_events", stack.invocations[-1])
+    stack.client.lambda_.invoke("appeal_events", stack.invocations[-1])
+
+    assert assignment_messages(stack) == 1
+    assert appeals_total(src["id"]) == 1
+
+
+def test_GIVEN_the_aggregates_failing_WHEN_the_batch_is_retried_THEN_counted_once_and_one_message(
+    stack: Stack,
+) -> None:
+    operator, src = one_operator_source(stack)
+    stack.link(operator["id"], CHAT)
+    stack.api.appeal(src["id"])
+
+    def sources_unreachable(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == Source.Meta.table_name:
+            raise RuntimeError("sources table unreachable")
+
+    with (
+        on_dynamodb_event("provide-client-params.dynamodb.UpdateItem", sources_unreachable),
+        pytest.raises(RuntimeError, match="sources table unreachable"),
+    ):
+        stack.feed()
+    assert assignment_messages(stack) == 1  # the notifications consumer still ran
+    assert appeals_total(src["id"]) == 0
+
+    stack.client.lambda_.invoke("appeal_events", stack.invocations[-1])
+    stack.client.lambda_.invoke("appeal_events", stack.invocations[-1])
+
+    assert appeals_total(src["id"]) == 1
+    assert assignment_messages(stack) == 1
 
 
 def test_GIVEN_the_assignment_message_WHEN_accept_is_pressed_THEN_the_sla_clock_stops_and_repeats_change_nothing(

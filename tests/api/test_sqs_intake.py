@@ -29,7 +29,7 @@ def source_id(api: Api) -> str:
 
 
 def total_appeals(api: Api) -> int:
-    return sum(item["total_appeals"] for item in api.get("/stats/distribution").body["items"])
+    return sum(item["total_appeals"] for item in api.caught_up().get("/stats/distribution").body["items"])
 
 
 def failures(response: Any) -> list[str]:

@@ -11,8 +11,8 @@ import pytest
 
 from chalicelib.channels import telegram_api as tg
 from chalicelib.channels.telegram_api import InlineKeyboardButton, InlineKeyboardMarkup
-from tests.fakes.telegram import SECRET_HEADER, FakeTelegram
-from tests.fakes.webhook_receiver import WebhookReceiver
+from scripts.local.fakes.telegram import SECRET_HEADER, FakeTelegram
+from scripts.local.fakes.webhook_receiver import WebhookReceiver
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

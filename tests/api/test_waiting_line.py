@@ -36,7 +36,7 @@ def test_GIVEN_a_full_operator_and_a_line_WHEN_it_closes_an_appeal_THEN_the_olde
     assert api.get(f"/operators/{anna['id']}").body["current_load"] == 1
     assigned = api.get(f"/appeals/{older['id']}/history").body["events"][-1]
     assert (assigned["type"], assigned["decision"]["trigger"]) == ("assigned", "drain")
-    stats = api.get("/stats/distribution").body["items"][0]
+    stats = api.caught_up().get("/stats/distribution").body["items"][0]
     assert stats["waiting_now"] == 1
 
 
@@ -134,7 +134,7 @@ def test_GIVEN_a_drained_appeal_WHEN_a_second_drain_comes_with_a_stale_view_THEN
 
     assert again.handed_out == 0
     assert api.get(f"/operators/{boris['id']}").body["current_load"] == 1
-    assert api.get("/stats/distribution").body["items"][0]["waiting_now"] == 0
+    assert api.caught_up().get("/stats/distribution").body["items"][0]["waiting_now"] == 0
 
 
 def test_GIVEN_an_unknown_job_WHEN_run_THEN_404_names_the_known_ones(api: Api) -> None:

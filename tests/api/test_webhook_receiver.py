@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chalicelib.channels import webhook_signing as ws
-from tests.fakes.webhook_receiver import WebhookReceiver
+from scripts.local.fakes.webhook_receiver import WebhookReceiver
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -30,12 +30,12 @@ from chalicelib.core.errors import DomainError, Forbidden, Unauthorized
 from chalicelib.core.ids import iso, utc_now
 from chalicelib.db.tables import LISTED
 from chalicelib.events.consumer import dispatch
-from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, MessageAlias, Operator
+from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, MessageAlias, Operator, Source
 from chalicelib.models.leads import LOST, TRANSFERRED
 from chalicelib.routing.reassignment import run_reassignment
 from chalicelib.schemas.events import DomainEvent
 from scripts.packaging.package import ROOT, Package, build
-from tests.support import Api, intake_message, on_dynamodb_event, sqs_event, sqs_record
+from tests.support import Api, AppealsStream, intake_message, on_dynamodb_event, sqs_event, sqs_record
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -772,6 +772,11 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         with dynamodb_requests() as done["Intake"]:
             # Two more than the team can take: one is assigned, two wait in line.
             lambdas.invoke("intake", sqs_event([sqs_record(intake_message(source["id"])) for _ in range(3)]))
+        # The appeals stream's batch, as Lambda sends it with a tumbling window: the source
+        # aggregates counted, the (unlinked) operators' notifications looked up.
+        stream = {"Records": AppealsStream().records(), "shardId": "shardId-00000001-template"}
+        with dynamodb_requests() as done["AppealEvents"]:
+            assert lambdas.invoke("appeal_events", stream).payload == {"state": {}}
         with dynamodb_requests() as done["Reassign"]:
             # The job the Reassign function runs, on a clock past the SLA: lapses reclaimed, the line served.
             run_reassignment(now=utc_now() + timedelta(seconds=90))
@@ -869,6 +874,22 @@ def test_GIVEN_the_built_console_WHEN_packaged_THEN_the_bundle_carries_it_and_th
     assert environment(template, "APIHandler")["CONSOLE_COGNITO_CLIENT_ID"] == {
         "Fn::If": ["CreatesUserPool", {"Ref": "ConsoleAppClient"}, {"Ref": "ConsoleCognitoClientId"}]
     }
+
+
+def test_GIVEN_the_appeals_stream_WHEN_reading_its_one_event_source_THEN_a_tumbling_window_names_the_shard(
+    template: dict[str, Any],
+) -> None:
+    events = template["Resources"]["AppealEvents"]["Properties"]["Events"]
+    (source,) = events.values()  # one handler of the appeals stream, dispatching to every consumer
+    properties = source["Properties"]
+
+    # Lambda sends `shardId` only with a tumbling window, and the aggregates' marks are per shard.
+    assert 0 < properties["TumblingWindowInSeconds"] <= 900
+    assert properties["BisectBatchOnFunctionError"] is True
+    assert properties["Stream"] == {"Fn::GetAtt": ["AppealsTable", "StreamArn"]}
+    # The aggregates write the sources table; without this the deployed stats stay 0.
+    assert allows(template, "AppealEvents", "dynamodb:UpdateItem", entity_of(Source), None)
+    assert allows(template, "AppealEvents", "dynamodb:GetItem", entity_of(Source), None)
 
 
 def test_GIVEN_follow_up_aliases_WHEN_reading_the_appeals_table_THEN_its_ttl_is_their_expiry(

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from chalicelib.core.errors import ServiceBusy
 from scripts.local.conflict_proxy import ConflictProxy
 from scripts.local.dynamodb_local import REPO_ROOT, DynamoDBLocal, find_jar, java_available
 from tests.integration.helpers import tables_on
@@ -27,35 +26,11 @@ if TYPE_CHECKING:
 
 _missing_reason: list[str] = []
 
-_HOT_SOURCE_ROW = (
-    "BUG, DynamoDB would do the same (issue 15): every {what} transaction also updates the source row "
-    "({counters}); through the conflict-faithful proxy the concurrent ones are cancelled with "
-    "TransactionConflict on that one item, the contention budget (12 attempts) runs out and {call} raises "
-    "ServiceBusy. Fix: take the per-source counters off the request path, then delete this entry."
-)
-# Known app bugs that only DynamoDB's conflict rule exposes: their conflict_proxy run is
-# expected to end in ServiceBusy (any other failure still fails), reported with this reason.
-FAILS_THROUGH_CONFLICT_PROXY = {
-    "test_GIVEN_3_operators_with_max_load_5_WHEN_32_threads_send_400_appeals_THEN_15_are_active_and_385_wait": (
-        _HOT_SOURCE_ROW.format(what="intake", counters="appeals_total, waiting_count", call="submit_appeal")
-    ),
-    "test_GIVEN_intake_close_limit_changes_and_deactivation_racing_WHEN_they_settle_THEN_counters_are_exact_and_every_claim_kept_the_limit": (  # noqa: E501
-        _HOT_SOURCE_ROW.format(what="intake", counters="appeals_total, waiting_count", call="submit_appeal")
-    ),
-    "test_GIVEN_a_line_and_new_capacity_WHEN_eight_drains_race_THEN_each_appeal_is_handed_out_once": (
-        _HOT_SOURCE_ROW.format(what="hand-out from the line", counters="waiting_count", call="drain_source")
-    ),
-}
-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path):
             item.add_marker(pytest.mark.dynamodb_local)
-        callspec = getattr(item, "callspec", None)
-        bug = FAILS_THROUGH_CONFLICT_PROXY.get(getattr(item, "originalname", ""))
-        if bug and callspec is not None and callspec.params.get("dynamodb_local") == "conflict_proxy":
-            item.add_marker(pytest.mark.xfail(raises=ServiceBusy, strict=False, reason=bug))
 
 
 @pytest.fixture(scope="session")

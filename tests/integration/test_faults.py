@@ -25,8 +25,9 @@ from chalicelib.core.errors import ServiceBusy
 from chalicelib.core.ids import lead_id_for
 from chalicelib.directory import operators
 from chalicelib.directory.weights import get_weights, replace_weights
+from chalicelib.models import Operator, Source
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
-from chalicelib.routing import appeals
+from chalicelib.routing import appeals, waiting_line
 from chalicelib.routing.intake import submit_appeal
 from chalicelib.schemas.appeals import AppealCreate, AppealOut
 from chalicelib.schemas.sources import SourceOut, WeightIn, WeightSet
@@ -183,6 +184,23 @@ def test_GIVEN_dynamodb_is_unreachable_WHEN_weights_are_replaced_THEN_service_bu
         replace_weights(source.id, WeightSet([WeightIn(operator_id=boris.id, weight=30)]))
 
     assert {item.operator_id: item.weight for item in get_weights(source.id).items} == {anna.id: 10}
+
+
+def test_GIVEN_contention_outlasting_the_retry_budget_WHEN_a_line_is_drained_THEN_the_drain_stops_and_the_line_is_kept(
+    shared_tables: str,
+) -> None:
+    operator, source = one_operator_source(max_load=0)
+    waiting = [submit_appeal(appeal_for(source.id), viewer=SYSTEM).appeal for _ in range(2)]
+    Operator(operator.id).update(actions=[Operator.max_load.set(2)])
+
+    with failing_transactions(Fault.CONFLICT, times=None) as log:
+        drained = waiting_line.drain_source(Source.get(source.id, consistent_read=True))
+
+    assert drained.handed_out == 0 and log.injected == log.calls >= 1
+    assert [appeals.get_appeal(a.id, viewer=SYSTEM).status for a in waiting] == [WAITING, WAITING]
+    # The next run, with the contention gone, serves the line.
+    assert waiting_line.drain_source(Source.get(source.id, consistent_read=True)).handed_out == 2
+    assert counter_problems(snapshot()) == []
 
 
 CHAOS_THREADS = 8

@@ -17,7 +17,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from chalicelib.access.principal import SYSTEM
-from chalicelib.core.errors import Conflict
+from chalicelib.core.errors import Conflict, ServiceBusy
 from chalicelib.directory import operators, stats
 from chalicelib.funnel import leads
 from chalicelib.models.appeals import ACTIVE, CLOSED, WAITING
@@ -29,6 +29,7 @@ from scripts.local.faults import watch_transactions
 from tests.integration.helpers import (
     OperatorHistory,
     appeal_for,
+    catch_up_aggregates,
     check_history,
     counter_problems,
     new_operator,
@@ -39,7 +40,7 @@ from tests.integration.helpers import (
 )
 
 if TYPE_CHECKING:
-    from chalicelib.schemas.appeals import AppealOut
+    from chalicelib.schemas.appeals import AppealCreate, AppealOut
 
 LOST_CLAIM = "ConditionalCheckFailed"
 
@@ -85,6 +86,7 @@ def test_GIVEN_3_operators_with_max_load_5_WHEN_32_threads_send_400_appeals_THEN
         for operator in team:
             assert operators.get_operator(operator.id).current_load == 5, f"round {round_}"
             assert len(active_appeals_of(operator.id)) == 5, f"round {round_}"
+        catch_up_aggregates()  # a source's totals come from the appeals stream
         (row,) = stats.distribution_stats(1, None).items  # newest source first: this round's
         assert row.source_id == source.id
         assert (row.total_appeals, row.waiting_now) == (400, 385), f"round {round_}"
@@ -192,6 +194,19 @@ def test_GIVEN_intake_close_limit_changes_and_deactivation_racing_WHEN_they_sett
 
 LEAD_ROUNDS = 15
 LEAD_THREADS = 20
+# 20 transactions on one lead item through the conflict-faithful proxy can outlast the service's
+# retry budget on a loaded machine: the documented answer is a 503 that wrote nothing, which a
+# client retries (Retry-After). The counts below prove the refused attempts wrote nothing.
+CLIENT_RETRIES = 5
+
+
+def submit_as_a_client(request: AppealCreate) -> Intake:
+    for _ in range(CLIENT_RETRIES - 1):
+        try:
+            return submit_appeal(request, viewer=SYSTEM)
+        except ServiceBusy:
+            continue
+    return submit_appeal(request, viewer=SYSTEM)
 
 
 def test_GIVEN_a_new_lead_WHEN_20_threads_send_its_first_appeal_at_once_THEN_there_is_one_lead_counting_20_appeals(
@@ -206,9 +221,7 @@ def test_GIVEN_a_new_lead_WHEN_20_threads_send_its_first_appeal_at_once_THEN_the
         external_id = f"tg:{run}-{round_}"
         intakes = race(
             LEAD_THREADS,
-            lambda _, external_id=external_id: submit_appeal(
-                appeal_for(source.id, external_id=external_id), viewer=SYSTEM
-            ),
+            lambda _, external_id=external_id: submit_as_a_client(appeal_for(source.id, external_id=external_id)),
         )
 
         found = leads.list_leads(10, None, external_id=external_id).items
@@ -247,6 +260,7 @@ def test_GIVEN_one_message_WHEN_10_threads_deliver_it_at_once_THEN_one_appeal_is
             (ACTIVE, operator.id)
         }, f"round {round_}"
         assert operators.get_operator(operator.id).current_load == 1, f"round {round_}"
+        catch_up_aggregates()  # a source's totals come from the appeals stream
         (row,) = stats.distribution_stats(1, None).items  # newest source first: this round's
         assert row.source_id == source.id
         assert (row.total_appeals, row.operators[0].assigned_total) == (1, 1), f"round {round_}"

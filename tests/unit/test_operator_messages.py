@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from chalicelib.channels import operator_messages as om
 from chalicelib.channels.operator_messages import AppealNotice, EscalationNotice
-from tests.fakes.telegram import html_problem, visible_length
+from scripts.local.fakes.telegram import html_problem, visible_length
 
 APPEAL_ID = "ap_0193a5b2c4d5e6f708192a3b"
 DEADLINE = datetime(2026, 3, 3, 11, 5, tzinfo=UTC)

@@ -69,15 +69,15 @@ def _strings(text: str) -> list[str]:
     return [item["S"] for item in value["L"]]
 
 
-def test_GIVEN_a_new_appeal_and_nobody_free_WHEN_queued_THEN_it_is_created_in_the_line_and_the_line_grows() -> None:
+def test_GIVEN_a_new_appeal_and_nobody_free_WHEN_queued_THEN_it_joins_the_line_and_no_source_item_is_written() -> None:
     tx = Transaction()
 
     after = transitions.queue(tx, draft(), now=NOW, decision=decision(None, Trigger.INTAKE))
 
     items = written(tx)
-    assert set(items) == {"appeal", "source"}
+    # The line's size comes from the appeals stream: intake writes no per-source item (issue 15).
+    assert set(items) == {"appeal"}
     assert items["appeal"]["condition"] == "attribute_not_exists (appeal_id)"
-    assert "ADD waiting_count {'N': '1'}" in items["source"]["actions"]
     assert after.status == WAITING and after.waiting_key == f"queued#{AT}#ap_0000000001"
     assert after.operator_id is None
     assert [event["type"] for event in appeal_events(tx)] == ["created", "queued"]
@@ -92,11 +92,10 @@ def test_GIVEN_a_waiting_appeal_WHEN_handed_to_an_operator_THEN_it_leaves_the_li
     after = transitions.hand_to_operator(tx, waiting(), SOURCE, ANNA, now=NOW, decision=decision(ANNA))
 
     items = written(tx)
-    assert set(items) == {"appeal", "source", "operator", "weight", "lead", "member"}
+    assert set(items) == {"appeal", "operator", "weight", "lead", "member"}
     assert items["appeal"]["condition"] == (
         f"(status = {{'S': 'waiting'}} AND waiting_key = {{'S': 'queued#{AT}#ap_0000000001'}})"
     )
-    assert items["source"]["actions"] == ["ADD waiting_count {'N': '-1'}"]
     assert items["operator"]["condition"] == "(is_active = {'BOOL': True} AND active_load < max_load)"
     assert items["operator"]["actions"] == ["ADD active_load {'N': '1'}"]
     assert items["weight"]["condition"] == "weight >= {'N': '1'}"
@@ -166,8 +165,7 @@ def test_GIVEN_an_active_appeal_and_nobody_else_free_WHEN_returned_to_the_line_T
     )
 
     items = written(tx)
-    assert set(items) == {"appeal", "released_operator", "released_weight", "source", "released_member"}
-    assert items["source"]["actions"] == ["ADD waiting_count {'N': '1'}"]
+    assert set(items) == {"appeal", "released_operator", "released_weight", "released_member"}
     assert "ADD lapsed_operator_ids" not in " ".join(items["appeal"]["actions"])  # type: ignore[arg-type]
     assert after.status == WAITING and after.operator_id is None and after.sla_due_at is None
 
@@ -178,7 +176,7 @@ def test_GIVEN_an_active_appeal_lapsing_once_too_often_WHEN_escalated_THEN_it_wa
     after = transitions.escalate(tx, active(lapsed=("a", "b", "c")), now=NOW, reason=Reason.SLA_LAPSED)
 
     items = written(tx)
-    assert set(items) == {"appeal", "released_operator", "released_weight", "source", "released_member"}
+    assert set(items) == {"appeal", "released_operator", "released_weight", "released_member"}
     assert after.escalated is True and str(after.waiting_key).startswith("escalated#")
 
 
@@ -187,14 +185,12 @@ def test_GIVEN_a_waiting_appeal_with_nobody_left_WHEN_escalated_THEN_only_its_se
 
     after = transitions.escalate(tx, waiting(), now=NOW, reason=Reason.NO_OPERATOR_LEFT)
 
-    assert set(written(tx)) == {"appeal"}  # it keeps its place in the line's count
+    assert set(written(tx)) == {"appeal"}
     assert str(after.waiting_key).startswith("escalated#") and after.escalated is True
 
 
-@pytest.mark.parametrize(
-    ("row", "moved"), [(active(), {"released_operator", "released_weight"}), (waiting(), {"source"})]
-)
-def test_GIVEN_an_open_appeal_WHEN_closed_THEN_its_slot_or_its_place_in_the_line_is_given_back(
+@pytest.mark.parametrize(("row", "moved"), [(active(), {"released_operator", "released_weight"}), (waiting(), set())])
+def test_GIVEN_an_open_appeal_WHEN_closed_THEN_its_slot_is_given_back_and_no_source_item_is_written(
     row: Appeal, moved: set[str]
 ) -> None:
     tx = Transaction()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.channels.webhook_signing import EVENT_ID_HEADER, SIGNATURE_HEADER, InvalidSignature, verify
-from tests.fakes.loopback import LoopbackServer
+from scripts.local.fakes.loopback import LoopbackServer
 
 if TYPE_CHECKING:
     from http.server import BaseHTTPRequestHandler

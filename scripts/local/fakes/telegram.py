@@ -32,7 +32,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.loopback import LoopbackServer
+from scripts.local.fakes.loopback import LoopbackServer
 
 if TYPE_CHECKING:
     from http.server import BaseHTTPRequestHandler
@@ -211,6 +211,11 @@ def visible_length(text: str, parse_mode: str | None = "HTML") -> int:
 # --- the server --------------------------------------------------------------------------------
 
 
+# Bot ids (and so tokens) are unique across every fake in the process: the app caches per token
+# (the bot's deep link), and two fakes issuing the same first token made one test read another's bot.
+_BOT_IDS = itertools.count(7_000_000_001)
+
+
 class FakeTelegram(LoopbackServer):
     """A Bot API server on loopback; a context manager."""
 
@@ -222,7 +227,7 @@ class FakeTelegram(LoopbackServer):
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._blocked: set[int] = set()
         self._lost: set[int] = set()
-        self._bot_ids = itertools.count(7_000_000_001)
+        self._bot_ids = _BOT_IDS  # one sequence per process: a token never names two bots
         self._query_ids = itertools.count(1)
         # Requests the fake could not take (malformed parameters): a test may assert there were none.
         self.errors: list[str] = []
