@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PACKAGE_DIR ?= build/package
 
-.PHONY: lock run token invite reassign audit rescore train test unit lint format bench install clean package console chromium
+.PHONY: lock run telegram-sandbox token invite reassign audit rescore train test unit lint format bench install clean package console chromium
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ chromium:
 ## Whole local stack: DynamoDB Local (data in .data/), tables, API on $(PORT). Ctrl-C stops it all.
 run: install console
 	PORT=$(PORT) $(PY) -m scripts.local.local_stack
+
+## A Telegram to try the bots with, no account needed: a fake Bot API on TELEGRAM_SANDBOX_PORT (8081) that
+## you drive with curl; it prints the `make run` line and the setWebhook call to use. See docs/operator-bot.md.
+telegram-sandbox: install
+	@PORT=$(PORT) $(PY) -m scripts.local.telegram_sandbox
 
 ## Print a bearer token for `make run`'s API, signed with the dev key pair in .data/auth/ (never valid in AWS).
 ## ROLE=admin (default) or ROLE=operator OPERATOR_ID=op_...; e.g. curl -H "Authorization: Bearer $$(make -s token)" ...

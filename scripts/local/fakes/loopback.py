@@ -18,7 +18,8 @@ class LoopbackServer:
     METHODS: tuple[str, ...] = ("POST",)
     THREAD_NAME = "fake-server"
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self._port = port  # 0: an ephemeral port (tests); a fixed one for a sandbox a person talks to
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -36,7 +37,7 @@ class LoopbackServer:
 
         handlers: dict[str, Any] = {f"do_{method}": serve for method in self.METHODS}
         handler = type("Handler", (BaseHTTPRequestHandler,), {**handlers, "log_message": quiet})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=self.THREAD_NAME, daemon=True)
         self._thread.start()

@@ -219,8 +219,8 @@ _BOT_IDS = itertools.count(7_000_000_001)
 class FakeTelegram(LoopbackServer):
     """A Bot API server on loopback; a context manager."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(port)
         self._lock = threading.Condition()
         self._bots: dict[str, _Bot] = {}
         self._calls: list[Call] = []
@@ -247,13 +247,20 @@ class FakeTelegram(LoopbackServer):
 
     # -- bots and what they did -------------------------------------------------------------
 
-    def add_bot(self, username: str = "leadcrm_test_bot", *, first_name: str = "LeadCRM test bot") -> str:
-        """A new bot; answers its token (`<id>:<secret>`, the shape Telegram issues)."""
+    def add_bot(
+        self, username: str = "leadcrm_test_bot", *, first_name: str = "LeadCRM test bot", token: str | None = None
+    ) -> str:
+        """A new bot; answers its token (`<id>:<secret>`, the shape Telegram issues; `token` chooses it)."""
         with self._lock:
-            bot_id = next(self._bot_ids)
-            token = f"{bot_id}:AA{'x' * 8}{bot_id:x}{len(self._bots):04d}Fake-Token_{username[:8]}"
+            bot_id = int(token.split(":", 1)[0]) if token else next(self._bot_ids)
+            token = token or f"{bot_id}:AA{'x' * 8}{bot_id:x}{len(self._bots):04d}Fake-Token_{username[:8]}"
             self._bots[token] = _Bot(id=bot_id, username=username, first_name=first_name)
             return token
+
+    def token_of(self, username: str) -> str | None:
+        """The token of the bot called `username` (None: no such bot)."""
+        with self._lock:
+            return next((token for token, bot in self._bots.items() if bot.username == username), None)
 
     def bot_id(self, token: str) -> int:
         with self._lock:
