@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.access import user_pool
-from chalicelib.core.errors import Conflict, FieldProblem, InvalidInput
+from chalicelib.core.errors import Conflict, FieldProblem, Forbidden, InvalidInput
 from chalicelib.core.ids import iso, new_id, utc_now
 from chalicelib.core.observability import logger
 from chalicelib.db.rows import ensure_well_formed
 from chalicelib.db.tables import LISTED
-from chalicelib.db.transactions import update_existing
+from chalicelib.db.transactions import update_existing, update_if
 from chalicelib.directory import telegram_links
 from chalicelib.models.operators import Operator, get_operator_row, operators_newest_first
 from chalicelib.routing import reassignment, waiting_line
@@ -118,6 +118,16 @@ def list_operators(limit: int, cursor: str | None) -> Page[OperatorOut]:
     return Page[OperatorOut](items=[operator_out(row) for row in rows], next=following)
 
 
+def _resume_self(row: Operator, actions: list[Action]) -> None:
+    """An operator's own /resume (bot) or PATCH /me: only from its own pause. The condition, not an
+    earlier read, decides: an admin's deactivation landing in between is never undone by the operator."""
+    own_pause = (Operator.is_active == True) | Operator.paused_by_self.exists()  # noqa: E712 (a DynamoDB condition)
+    if update_if(row, actions, Operator.operator_id.exists() & own_pause, "operator"):
+        return
+    get_operator_row(str(row.operator_id))  # 404 when it does not exist at all
+    raise Forbidden("an administrator deactivated this operator; only an administrator can activate it again")
+
+
 def update_operator(
     operator_id: str, patch: OperatorPatch, *, redistribute: bool = False, by_self: bool = False
 ) -> OperatorOut:
@@ -150,7 +160,10 @@ def update_operator(
         actions.append(Operator.paused_by_self.set(True) if paused else Operator.paused_by_self.remove())
     actions.append(Operator.updated_at.set(iso(utc_now())))
     row = Operator(operator_id)
-    update_existing(row, actions, "operator")
+    if by_self and changes.get("is_active") is True:
+        _resume_self(row, actions)
+    else:
+        update_existing(row, actions, "operator")
     if linking:
         row = telegram_links.set_chat(operator_id, chat_id)
     # Field names and the switches that move appeals; a name is personal.

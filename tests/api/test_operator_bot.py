@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 
+from chalicelib.core.errors import Forbidden
+from chalicelib.core.ids import utc_now
+from chalicelib.directory.operators import update_operator
 from chalicelib.models import Appeal, Source
+from chalicelib.routing.reassignment import run_reassignment
+from chalicelib.schemas.operators import OperatorPatch
 from scripts.local.fakes.telegram import FakeTelegram
 from tests.support import on_dynamodb_event, operator_token
 
@@ -381,3 +387,59 @@ def test_GIVEN_the_bot_at_work_WHEN_every_line_is_captured_THEN_no_personal_data
     for secret in (name, "Quixwhistle", "Marmalade heliotrope", "Grimsditch", stack.token, str(CHAT)):
         assert secret not in everything, [line for line in everything.splitlines() if secret in line][:3]
     assert "operator notified" in everything  # the work was logged, by ids
+
+
+ADMINS_CHAT = -100_500
+
+
+def test_GIVEN_an_escalation_chat_WHEN_an_appeal_lapses_four_times_THEN_the_admins_get_one_message(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ESCALATION_CHAT_ID", str(ADMINS_CHAT))
+    people = [stack.api.operator(name, max_load=3, is_active=index == 0) for index, name in enumerate("ABCDE")]
+    src = stack.api.source(response_sla_seconds=60)
+    stack.api.weights(src["id"], {person["id"]: 10 for person in people})
+    appeal = stack.api.appeal(src["id"], lead_name="Ivan <b>&</b>")
+    start = utc_now()
+    for run, next_one in enumerate(people[1:5], start=1):
+        if run < 4:
+            assert stack.api.patch(f"/operators/{next_one['id']}", {"is_active": True}).status == 200
+        run_reassignment(now=start + run * timedelta(seconds=90))
+    assert stack.api.get(f"/appeals/{appeal['id']}").body["escalated"] is True
+
+    stack.feed()
+    stack._invoke(stack.invocations[-1])  # Lambda redelivers the batch
+
+    (message,) = stack.fake.messages(ADMINS_CHAT)
+    assert "Escalation" in message.text
+    assert "Not accepted in time 4 times" in message.text
+    assert "Ivan &lt;b&gt;&amp;&lt;/b&gt;" in message.text  # the lead's text cannot break the formatting
+
+
+def test_GIVEN_an_operator_an_admin_deactivated_WHEN_it_sends_resume_THEN_it_stays_inactive(stack: Stack) -> None:
+    anna, _ = one_operator_source(stack)
+    stack.link(anna["id"], CHAT)
+    assert stack.api.patch(f"/operators/{anna['id']}", {"is_active": False}).status == 200
+
+    stack.say(CHAT, "/resume")
+
+    assert stack.api.get(f"/operators/{anna['id']}").body["is_active"] is False
+    assert "resumed" not in stack.fake.messages(CHAT)[-1].text.lower()
+    assert "You are back" not in stack.fake.messages(CHAT)[-1].text
+
+
+def test_GIVEN_a_paused_operator_deactivated_by_an_admin_meanwhile_WHEN_it_resumes_itself_THEN_403_and_inactive(
+    stack: Stack,
+) -> None:
+    anna, _ = one_operator_source(stack)
+    as_anna = stack.api.as_(operator_token(stack.dev_keys, anna["id"]))
+    assert as_anna.patch("/me", {"is_active": False}).status == 200
+    # The admin's deactivation lands after Anna's token was checked (it was still a self-pause then):
+    # the write's condition, not that earlier check, decides.
+    assert stack.api.patch(f"/operators/{anna['id']}", {"is_active": False}).status == 200
+
+    with pytest.raises(Forbidden):
+        update_operator(anna["id"], OperatorPatch(is_active=True), by_self=True)
+
+    assert stack.api.get(f"/operators/{anna['id']}").body["is_active"] is False
+    assert as_anna.patch("/me", {"is_active": True}).status in (401, 403)
