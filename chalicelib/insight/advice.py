@@ -21,6 +21,7 @@ from chalicelib.models.leads import TRANSFERRED, lead_outcomes
 from chalicelib.models.operators import operators_by_id
 from chalicelib.models.sources import all_sources, get_source_row
 from chalicelib.models.weights import serving_weights, store_conversion
+from chalicelib.routing.source_cache import source_cache
 from chalicelib.schemas.insight import (
     DEFAULT_SIMULATED_APPEALS,
     OperatorConversion,
@@ -107,6 +108,7 @@ def _store(source_id: str, advice: _Advice) -> None:
     """Each operator's conversion estimate on its weight row: score-aware draws read it there, for free."""
     for s in advice.suggestions:
         store_conversion(source_id, s.operator_id, round(s.posterior.mean, 6))
+    source_cache.forget(source_id)  # this process's intake draws with them at once (others within seconds)
 
 
 def run_tuning(n: int = DEFAULT_SIMULATED_APPEALS) -> TuneReport:

@@ -21,7 +21,7 @@ from chalicelib.events.consumer import dispatch
 from chalicelib.handlers.webhooks import handle_batch
 from chalicelib.models.notifications import WEBHOOKS, WebhookSubscription, find
 from chalicelib.schemas.events import DomainEvent
-from tests.fakes.webhook_receiver import WebhookReceiver
+from scripts.local.fakes.webhook_receiver import WebhookReceiver
 from tests.log_capture import captured_logs
 from tests.support import operator_token, sqs_event
 

@@ -20,7 +20,7 @@ from chalicelib.channels import webhooks
 from chalicelib.events.consumer import dispatch
 from chalicelib.schemas.events import DomainEvent
 from chalicelib.schemas.webhooks import WebhookCreate
-from tests.fakes.webhook_receiver import WebhookReceiver
+from scripts.local.fakes.webhook_receiver import WebhookReceiver
 from tests.integration.helpers import race, warm_up
 
 if TYPE_CHECKING:
