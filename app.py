@@ -12,6 +12,7 @@ from chalicelib.api import (
     health,
     leads,
     me,
+    messages,
     openapi,
     operator_bot,
     operators,
@@ -36,6 +37,7 @@ app.register_blueprint(me.bp)
 app.register_blueprint(operators.bp)
 app.register_blueprint(sources.bp)
 app.register_blueprint(appeals.bp)
+app.register_blueprint(messages.bp)
 app.register_blueprint(leads.bp)
 app.register_blueprint(deals.bp)
 app.register_blueprint(stats.bp)

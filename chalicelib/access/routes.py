@@ -45,12 +45,21 @@ ROLE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
             ("GET", "/appeals/{appeal_id}/history"),
             ("POST", "/appeals/{appeal_id}/accept"),
             ("POST", "/appeals/{appeal_id}/close"),
+            # Its own appeals' conversations (the service answers 404 for another's).
+            ("GET", "/appeals/{appeal_id}/messages"),
+            ("POST", "/appeals/{appeal_id}/messages"),
             ("GET", "/leads/{lead_id}"),
             # Its own link code only (the service checks the id); unlinking is an admin's.
             ("POST", "/operators/{operator_id}/telegram-link"),
         }
     ),
-    "bot": frozenset({("POST", "/appeals")}),
+    "bot": frozenset(
+        {
+            ("POST", "/appeals"),
+            # What became of a reply it was asked to deliver (its own source's appeals only).
+            ("POST", "/appeals/{appeal_id}/messages/{message_id}/status"),
+        }
+    ),
 }
 
 _PARAMETER = re.compile(r"\{[^/{}]+\}")

@@ -33,6 +33,7 @@ from chalicelib.schemas.leads import (
     StageChange,
     Transfer,
 )
+from chalicelib.schemas.messages import DeliveryReport, MessageOut, ReplyCreate
 from chalicelib.schemas.operator_bot import BotAck, OperatorBotUpdate
 from chalicelib.schemas.operators import (
     OperatorAppealsQuery,
@@ -46,7 +47,7 @@ from chalicelib.schemas.operators import (
 from chalicelib.schemas.scoring import ScoringStatus
 from chalicelib.schemas.sources import SourceCreate, SourceOut, SourcePatch, WeightSet, WeightsOut
 from chalicelib.schemas.stats import SourceDistribution, SourceOperators
-from chalicelib.schemas.telegram import TelegramUpdate, WebhookAck
+from chalicelib.schemas.telegram import TelegramConnect, TelegramConnection, TelegramUpdate, WebhookAck
 
 
 class OpenApiDocument(RootModel[dict[str, Any]]):
@@ -283,7 +284,56 @@ CONTRACT: dict[tuple[str, str], Contract] = {
     ("GET", "/appeals/{appeal_id}/history"): Contract(
         "An appeal's events and routing decisions", "appeals", ok(AppealHistory), errors=MISSING
     ),
+    ("GET", "/appeals/{appeal_id}/messages"): Contract(
+        "An appeal's conversation, oldest first",
+        "appeals",
+        ok(Page[MessageOut]),
+        query=PageQuery,
+        errors=MISSING,
+        description="Every inbound and outbound message; an operator reads only its own appeals' (else 404).",
+    ),
+    ("POST", "/appeals/{appeal_id}/messages"): Contract(
+        "Answer the lead",
+        "appeals",
+        {
+            201: Reply(MessageOut, "Recorded and sent (or handed to the source's bot)"),
+            200: Reply(MessageOut, "Repeated client_message_id: the message it made"),
+        },
+        body=ReplyCreate,
+        errors=MISSING | CONFLICT | BUSY,
+        description=(
+            "By the appeal's operator or an admin. A source with a connected Telegram bot sends it at once "
+            "(status sent, or failed with a reason); any other source's bot gets a `message.outbound` event "
+            "and reports back. Accepts the appeal if it was not yet. The same client_message_id with "
+            "another text: 409."
+        ),
+    ),
+    ("POST", "/appeals/{appeal_id}/messages/{message_id}/status"): Contract(
+        "A source's bot reports a reply's delivery",
+        "appeals",
+        ok(MessageOut),
+        body=DeliveryReport,
+        errors=MISSING | CONFLICT,
+        description="With the source's bot key; a message already sent is not marked failed (409).",
+    ),
     # --- leads ---------------------------------------------------------------------------
+    ("POST", "/sources/{source_id}/telegram/connect"): Contract(
+        "Connect the source's own Telegram bot",
+        "sources",
+        ok(TelegramConnection),
+        body=TelegramConnect,
+        errors=MISSING | BUSY,
+        description=(
+            "Checks the token with getMe (a refused token: 422), sets the bot's one webhook to this API "
+            "with a new secret, and keeps the token write-only (SSM Parameter Store)."
+        ),
+    ),
+    ("DELETE", "/sources/{source_id}/telegram/connect"): Contract(
+        "Disconnect the source's Telegram bot",
+        "sources",
+        {204: Reply(None, "Webhook deleted, token forgotten")},
+        errors=MISSING | BUSY,
+    ),
     ("GET", "/leads"): Contract("List or find leads", "leads", ok(Page[LeadOut]), query=LeadsQuery),
     ("GET", "/leads/{lead_id}"): Contract("Read a lead", "leads", ok(LeadOut), errors=MISSING),
     ("PATCH", "/leads/{lead_id}"): Contract(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.db.transactions import transaction_connection
 from chalicelib.models.appeals import Appeal, LeadMembership, MessageAlias, OpenAppealMarker
 from chalicelib.models.leads import Deal, Lead, LeadContacts, ScoringModel
+from chalicelib.models.messages import AppealMessage, ReplyKey
 from chalicelib.models.notifications import (
     ChatLink,
     Delivery,
@@ -41,11 +42,14 @@ SHARED_TABLE_MODELS: tuple[type[Model], ...] = (
     MessageAlias,
     LeadMembership,
     LeadContacts,
+    AppealMessage,
+    ReplyKey,
 )
 
 __all__ = [
     "ALL_MODELS",
     "Appeal",
+    "AppealMessage",
     "Deal",
     "Lead",
     "LeadContacts",
@@ -53,6 +57,7 @@ __all__ = [
     "MessageAlias",
     "OpenAppealMarker",
     "Operator",
+    "ReplyKey",
     "ScoringModel",
     "Source",
     "Weight",

@@ -179,6 +179,9 @@ class Lead(Model):
     name = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
+    # The channel handle (Telegram `username`) and language, as the lead's latest message said.
+    username = UnicodeAttribute(null=True)
+    language_code = UnicodeAttribute(null=True)
     business_domain = UnicodeAttribute(null=True)
     # The source of the lead's first appeal (where it was acquired).
     source_id = UnicodeAttribute(null=True)
@@ -294,6 +297,10 @@ class LeadContacts(Model):
     name = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
+    username = UnicodeAttribute(null=True)
+    language_code = UnicodeAttribute(null=True)
+    # Where this source's bot reaches the lead (a Telegram chat id): replies go there.
+    chat_id = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
 
 
