@@ -49,6 +49,13 @@ ROLE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
             ("GET", "/appeals/{appeal_id}/messages"),
             ("POST", "/appeals/{appeal_id}/messages"),
             ("GET", "/leads/{lead_id}"),
+            # The sales work on its own appeals' leads (the services answer 404 for another's):
+            # business domain only, the funnel (the transfer gate still decides), notes.
+            ("PATCH", "/leads/{lead_id}"),
+            ("POST", "/leads/{lead_id}/stage"),
+            ("POST", "/leads/{lead_id}/transfer"),
+            ("GET", "/leads/{lead_id}/notes"),
+            ("POST", "/leads/{lead_id}/notes"),
             # Its own link code only (the service checks the id); unlinking is an admin's.
             ("POST", "/operators/{operator_id}/telegram-link"),
         }

@@ -30,6 +30,8 @@ from chalicelib.schemas.leads import (
     LeadOut,
     LeadPatch,
     LeadsQuery,
+    NoteCreate,
+    NoteOut,
     StageChange,
     Transfer,
 )
@@ -333,6 +335,17 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         "sources",
         {204: Reply(None, "Webhook deleted, token forgotten")},
         errors=MISSING | BUSY,
+    ),
+    ("POST", "/leads/{lead_id}/notes"): Contract(
+        "Add a note to a lead",
+        "leads",
+        created(NoteOut),
+        body=NoteCreate,
+        errors=MISSING | BUSY,
+        description="By an admin, or an operator on the lead of one of its own appeals (another lead: 404).",
+    ),
+    ("GET", "/leads/{lead_id}/notes"): Contract(
+        "A lead's notes, newest first", "leads", ok(Page[NoteOut]), query=PageQuery, errors=MISSING
     ),
     ("GET", "/leads"): Contract("List or find leads", "leads", ok(Page[LeadOut]), query=LeadsQuery),
     ("GET", "/leads/{lead_id}"): Contract("Read a lead", "leads", ok(LeadOut), errors=MISSING),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.db.transactions import transaction_connection
 from chalicelib.models.appeals import Appeal, LeadMembership, MessageAlias, OpenAppealMarker
-from chalicelib.models.leads import Deal, Lead, LeadContacts, ScoringModel
+from chalicelib.models.leads import Deal, Lead, LeadContacts, LeadNote, ScoringModel
 from chalicelib.models.messages import AppealMessage, ReplyKey
 from chalicelib.models.notifications import (
     ChatLink,
@@ -42,6 +42,7 @@ SHARED_TABLE_MODELS: tuple[type[Model], ...] = (
     MessageAlias,
     LeadMembership,
     LeadContacts,
+    LeadNote,
     AppealMessage,
     ReplyKey,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "Lead",
     "LeadContacts",
     "LeadMembership",
+    "LeadNote",
     "MessageAlias",
     "OpenAppealMarker",
     "Operator",

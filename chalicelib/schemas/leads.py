@@ -28,6 +28,19 @@ class LeadPatch(Patch):
     )
 
 
+class NoteCreate(Input):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=r"\S")]
+
+
+class NoteOut(Output):
+    id: int = Field(description="The note's number on its lead (1 is the first)")
+    lead_id: str
+    text: str
+    author: str = Field(description="The operator id that wrote it, or the admin's subject")
+    author_role: str
+    created_at: datetime
+
+
 class StageChange(Input):
     stage: LeadStage
 

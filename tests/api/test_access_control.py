@@ -38,6 +38,11 @@ OPERATOR_MAY = {
     ("GET", "/appeals/{appeal_id}/messages"),
     ("POST", "/appeals/{appeal_id}/messages"),
     ("GET", "/leads/{lead_id}"),
+    ("PATCH", "/leads/{lead_id}"),
+    ("POST", "/leads/{lead_id}/stage"),
+    ("POST", "/leads/{lead_id}/transfer"),
+    ("GET", "/leads/{lead_id}/notes"),
+    ("POST", "/leads/{lead_id}/notes"),
     ("POST", "/operators/{operator_id}/telegram-link"),
 }
 BOT_MAY = {("POST", "/appeals"), ("POST", "/appeals/{appeal_id}/messages/{message_id}/status")}
@@ -72,6 +77,15 @@ class World:
         reply = self.admin.post(f"/appeals/{self.mine['id']}/messages", {"text": "Hi", "client_message_id": "status"})
         assert reply.status in (200, 201), reply.body
         return int(reply.body["id"])
+
+    def my_ready_lead(self) -> str:
+        """A lead of operator A's own appeal, qualified, with a domain and a passing score (a new one per call)."""
+        lead_id = self.admin.appeal(self.source["id"])["lead_id"]
+        assert self.admin.patch(f"/leads/{lead_id}", {"business_domain": "retail"}).status == 200
+        for stage in ("contacted", "qualified"):
+            assert self.admin.post(f"/leads/{lead_id}/stage", {"stage": stage}).status == 200
+        assert self.admin.post(f"/leads/{lead_id}/analyze").body["ai_score"] >= 0.6
+        return str(lead_id)
 
     def connected(self) -> str:
         """The other source, with a Telegram bot connected (on the fake Bot API)."""
@@ -154,7 +168,9 @@ SAMPLES: dict[tuple[str, str], Request] = {
     ("GET", "/leads/{lead_id}/appeals"): lambda w: (f"/leads/{w.mine['lead_id']}/appeals", None),
     ("GET", "/leads/{lead_id}/history"): lambda w: (f"/leads/{w.mine['lead_id']}/history", None),
     ("POST", "/leads/{lead_id}/stage"): lambda w: (f"/leads/{w.mine['lead_id']}/stage", {"stage": "contacted"}),
-    ("POST", "/leads/{lead_id}/transfer"): lambda w: (f"/leads/{w.ready_lead_id}/transfer", None),
+    ("POST", "/leads/{lead_id}/transfer"): lambda w: (f"/leads/{w.my_ready_lead()}/transfer", None),
+    ("GET", "/leads/{lead_id}/notes"): lambda w: (f"/leads/{w.mine['lead_id']}/notes", None),
+    ("POST", "/leads/{lead_id}/notes"): lambda w: (f"/leads/{w.mine['lead_id']}/notes", {"text": "Call back at 5"}),
     ("POST", "/operators"): lambda w: ("/operators", {"name": "Vera"}),
     ("POST", "/operators/{operator_id}/telegram-link"): lambda w: (f"/operators/{w.a['id']}/telegram-link", None),
     ("DELETE", "/operators/{operator_id}/telegram-link"): lambda w: (f"/operators/{w.a['id']}/telegram-link", None),
