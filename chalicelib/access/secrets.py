@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -26,7 +27,9 @@ def hash_secret(token: str) -> str:
 
 
 def bot_token_parameter(source_id: str) -> str:
-    return f"/{current_settings().table_prefix}/sources/{source_id}/telegram-bot-token"
+    # The template sets SOURCE_BOT_TOKENS_PATH to /<stack name>/sources, the only path its role may touch.
+    base = os.environ.get("SOURCE_BOT_TOKENS_PATH") or f"/{current_settings().table_prefix}/sources"
+    return f"{base.rstrip('/')}/{source_id}/telegram-bot-token"
 
 
 @lru_cache(maxsize=4)

@@ -65,6 +65,9 @@ ALLOWED_ACTIONS = frozenset(
         "dynamodb:GetShardIterator",
         "dynamodb:ListStreams",
         "ssm:GetParameter",
+        # Source bots' tokens, written by POST /sources/{id}/telegram/connect (the API function only).
+        "ssm:PutParameter",
+        "ssm:DeleteParameter",
         "sqs:SendMessage",
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
@@ -529,7 +532,13 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
 
     # Only the API enqueues, only the intake function consumes, only scorers call Bedrock.
     assert {f: beyond_tables(f) for f in FUNCTIONS} == {
-        "APIHandler": {"sqs:SendMessage", "bedrock:InvokeModel", "ssm:GetParameter"},
+        "APIHandler": {
+            "sqs:SendMessage",
+            "bedrock:InvokeModel",
+            "ssm:GetParameter",
+            "ssm:PutParameter",
+            "ssm:DeleteParameter",
+        },
         "Intake": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
         "Reassign": set(),
         "Audit": set(),
