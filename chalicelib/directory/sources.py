@@ -32,6 +32,7 @@ def source_out(row: Source) -> SourceOut:
         lead_points=float(row.lead_points or 0),
         external_id_prefixes=list(row.external_id_prefixes or ()),
         telegram_webhook_enabled=bool(row.telegram_secret_hash),
+        telegram_bot_username=row.telegram_bot_username,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

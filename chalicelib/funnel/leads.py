@@ -41,7 +41,7 @@ __all__ = ["as_seen_by", "change_stage", "get_history", "get_lead", "lead_out", 
 _SCORING_INPUTS = frozenset({"business_domain"})
 
 
-_CONTACT_FIELDS = ("name", "phone", "email")
+_CONTACT_FIELDS = ("name", "phone", "email", "username", "language_code")
 
 
 def lead_out(row: Lead, contacts: list[SourceContacts] | None = None, *, own_fields: bool = True) -> LeadOut:
@@ -100,7 +100,13 @@ def _source_contacts(row: Lead, record: LeadContacts, admin: bool) -> SourceCont
         if admin and getattr(record, name) is not None and getattr(row, name) not in (None, getattr(record, name))
     ]
     return SourceContacts(
-        source_id=record.contact_source_id, name=record.name, phone=record.phone, email=record.email, differs=differs
+        source_id=record.contact_source_id,
+        name=record.name,
+        phone=record.phone,
+        email=record.email,
+        username=record.username,
+        language_code=record.language_code,
+        differs=differs,
     )
 
 

@@ -59,6 +59,8 @@ class SourceContacts(Output):
     name: str | None
     phone: str | None
     email: str | None
+    username: str | None = Field(None, description="The lead's handle on this channel (Telegram username)")
+    language_code: str | None = None
     differs: list[str] = Field(
         description="Fields this source collected differently from the lead's own (admins see every source)"
     )
@@ -70,6 +72,8 @@ class LeadOut(Output):
     name: str | None
     phone: str | None
     email: str | None
+    username: str | None = Field(None, description="Channel handle (Telegram username), as the latest message said")
+    language_code: str | None = Field(None, description="The lead's language, as its channel reports it")
     business_domain: str | None
     source_id: str | None = Field(description="Source of the lead's first appeal")
     stage: LeadStage

@@ -70,6 +70,9 @@ class SourceOut(Output):
     lead_points: float
     external_id_prefixes: list[str] = Field(description=PREFIXES_DESCRIPTION)
     telegram_webhook_enabled: bool = Field(description="True once a telegram_secret_token is set")
+    telegram_bot_username: str | None = Field(
+        None, description="The source's own bot, once connected (POST /sources/{id}/telegram/connect)"
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -279,3 +279,28 @@ def test_GIVEN_a_connected_bot_WHEN_disconnected_THEN_webhook_deleted_and_token_
     with pytest.raises(ssm.exceptions.ParameterNotFound):
         ssm.get_parameter(Name=bot_token_parameter(team.source["id"]))
     assert team.api.call("DELETE", f"/sources/{team.source['id']}/telegram/connect").status == 404
+
+
+def test_GIVEN_a_telegram_update_with_a_handle_WHEN_ingested_THEN_username_and_language_are_on_the_lead(
+    team: Team, request: pytest.FixtureRequest
+) -> None:
+    from chalice.test import Client
+
+    from app import app
+    from tests.support import sqs_event
+
+    drain = request.getfixturevalue("queue")
+    hook = team.connect()
+    secret = team.fake.webhook(team.token)
+    assert secret is not None and hook["webhook_url"].endswith(team.source["id"])
+    update = team.fake.message_update(team.token, 610, "Hi", first_name="Ivan", username="ivan_p", language_code="uk")
+    assert post_update(team.source["id"], update, secret.secret_token)[0] == 200
+    with Client(app, stage_name="dev") as client:
+        assert client.lambda_.invoke("intake", sqs_event(drain(as_records=True))).payload == {"batchItemFailures": []}
+
+    lead = team.api.get("/leads?external_id=tg:610").body["items"][0]
+    mine = team.as_anna.get(f"/leads/{lead['id']}").body
+
+    assert (lead["username"], lead["language_code"]) == ("ivan_p", "uk")
+    assert (mine["username"], mine["contacts"][0]["username"]) == ("ivan_p", "ivan_p")
+    assert team.api.get(f"/sources/{team.source['id']}").body["telegram_bot_username"] == "shop_bot"
