@@ -22,7 +22,7 @@ from chalicelib.access.secrets import read_bot_token
 from chalicelib.channels import telegram_api
 from chalicelib.core.observability import logger
 from chalicelib.models.leads import LeadContacts, contacts_key
-from chalicelib.models.messages import DeliveryStatus
+from chalicelib.models.messages import DeliveryStatus, Via
 from chalicelib.models.sources import get_source_row
 from chalicelib.routing import replies
 from chalicelib.routing.conversation import message_out
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.access.principal import Principal
     from chalicelib.models.appeals import Appeal
     from chalicelib.models.messages import AppealMessage
+    from chalicelib.models.sources import Source
     from chalicelib.schemas.messages import DeliveryReport, MessageOut, ReplyCreate
 
 __all__ = ["BLOCKED", "MAX_WAIT_SECONDS", "report_delivery", "send_reply"]
@@ -42,9 +43,15 @@ BLOCKED = "blocked: the lead blocked the bot"
 
 def send_reply(appeal_id: str, request: ReplyCreate, *, viewer: Principal) -> tuple[MessageOut, bool]:
     """Records the reply (once per client_message_id) and delivers it; answers (message, created)."""
-    recorded = replies.record_reply(appeal_id, request.text, request.client_message_id, viewer=viewer)
+    sources: dict[str, Source] = {}
+
+    def via(appeal: Appeal) -> Via:
+        source = sources.setdefault(appeal.source_id, get_source_row(appeal.source_id))
+        return Via.TELEGRAM if source.telegram_bot_username else Via.SOURCE_BOT
+
+    recorded = replies.record_reply(appeal_id, request.text, request.client_message_id, viewer=viewer, via=via)
     message = recorded.message
-    if recorded.created:
+    if recorded.created and message.via == Via.TELEGRAM:
         message = _deliver(recorded.appeal, message)
     return message_out(message), recorded.created
 
@@ -64,10 +71,8 @@ def report_delivery(appeal_id: str, seq: int, report: DeliveryReport, *, viewer:
 
 
 def _deliver(appeal: Appeal, message: AppealMessage) -> AppealMessage:
-    source = get_source_row(appeal.source_id)
-    if not source.telegram_bot_username:
-        return message  # pending: the source's own bot delivers it (message.outbound)
-    token = read_bot_token(source.source_id)
+    """Sends through the source's connected Telegram bot and records what happened."""
+    token = read_bot_token(appeal.source_id)
     chat_id = _chat_of(appeal)
     ids = {"appeal_id": appeal.appeal_id, "source_id": appeal.source_id, "seq": int(message.seq)}
     if token is None or chat_id is None:

@@ -99,8 +99,8 @@ def appeal_events(record: dict[str, Any]) -> list[DomainEvent]:
 
 def _outbound_events(new: dict[str, Any], old: dict[str, Any]) -> list[DomainEvent]:
     """`message.outbound` when a reply is written `pending` (for the source's own bot to deliver)."""
-    if old or new.get("direction") != "out" or new.get("status") != "pending":
-        return []  # an inbound message, a delivery report, or a reply a Telegram bot sends itself
+    if old or new.get("direction") != "out" or new.get("via") != "source_bot":
+        return []  # an inbound message, a delivery report, or a reply we send through Telegram ourselves
     appeal_id, seq = str(new.get("message_of")), _plain(new.get("seq"))
     data = {
         "appeal_id": appeal_id,

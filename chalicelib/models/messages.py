@@ -30,6 +30,7 @@ __all__ = [
     "DeliveryStatus",
     "Direction",
     "ReplyKey",
+    "Via",
     "find_reply",
     "get_message",
     "last_seq_of",
@@ -41,6 +42,13 @@ __all__ = [
 MESSAGE_PREFIX = "msg#"
 # Sequence numbers are zero-padded so keys sort like the conversation.
 _SEQ_WIDTH = 6
+
+
+class Via(Word):
+    """Who delivers an outbound message."""
+
+    TELEGRAM = "telegram"
+    SOURCE_BOT = "source_bot"
 
 
 class Direction(Word):
@@ -80,6 +88,9 @@ class AppealMessage(Model):
     client_message_id = UnicodeAttribute(null=True)
     author_operator_id = UnicodeAttribute(null=True)
     source_id = UnicodeAttribute(null=True)
+    # Who delivers it: "telegram" (the source's connected bot, sent by us) or "source_bot"
+    # (the source's own bot, told by the `message.outbound` event).
+    via = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
 
 

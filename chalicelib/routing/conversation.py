@@ -19,6 +19,7 @@ from chalicelib.models.messages import (
     AppealMessage,
     DeliveryStatus,
     Direction,
+    Via,
     last_seq_of,
     message_key,
     messages_between,
@@ -67,7 +68,9 @@ def inbound(appeal_id: str, seq: int, message: Inbound, at: str) -> AppealMessag
     )
 
 
-def outbound(row: Appeal, seq: int, text: str, *, author: str | None, client_message_id: str, at: str) -> AppealMessage:
+def outbound(
+    row: Appeal, seq: int, text: str, *, author: str | None, client_message_id: str, at: str, via: Via
+) -> AppealMessage:
     return AppealMessage(
         message_key(row.appeal_id, seq),
         message_of=row.appeal_id,
@@ -78,6 +81,7 @@ def outbound(row: Appeal, seq: int, text: str, *, author: str | None, client_mes
         author_operator_id=author,
         client_message_id=client_message_id,
         source_id=row.source_id,
+        via=via,
         status=DeliveryStatus.PENDING,
         created_at=at,
         updated_at=at,

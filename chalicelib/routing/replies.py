@@ -21,6 +21,7 @@ from chalicelib.models.messages import (
     DeliveryStatus,
     Direction,
     ReplyKey,
+    Via,
     find_reply,
     get_message,
     last_seq_of,
@@ -30,6 +31,8 @@ from chalicelib.routing import transitions
 from chalicelib.routing.conversation import MESSAGE, outbound
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pynamodb.expressions.update import Action
 
     from chalicelib.access.principal import Principal
@@ -51,7 +54,13 @@ class Recorded:
 
 
 def record_reply(
-    appeal_id: str, text: str, client_message_id: str, *, viewer: Principal, policy: RetryPolicy | None = None
+    appeal_id: str,
+    text: str,
+    client_message_id: str,
+    *,
+    viewer: Principal,
+    via: Callable[[Appeal], Via],
+    policy: RetryPolicy | None = None,
 ) -> Recorded:
     """Stores an operator's (or an admin's) reply as the conversation's next
     message, `pending` until the channel says otherwise, once per
@@ -68,7 +77,13 @@ def record_reply(
         now = utc_now()
         at = iso(now)
         message = outbound(
-            row, last_seq_of(row) + 1, text, author=viewer.operator_id, client_message_id=client_message_id, at=at
+            row,
+            last_seq_of(row) + 1,
+            text,
+            author=viewer.operator_id,
+            client_message_id=client_message_id,
+            at=at,
+            via=via(row),
         )
         tx = Transaction()
         after = row

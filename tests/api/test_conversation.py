@@ -206,24 +206,34 @@ def test_GIVEN_a_source_without_a_telegram_bot_WHEN_replying_THEN_pending_until_
     assert bot.post(f"/appeals/{appeal['id']}/messages/1/status", {"status": "sent"}).status == 404  # inbound
 
 
-def test_GIVEN_a_reply_WHEN_the_stream_carries_it_THEN_a_message_outbound_event_without_the_text_in_data(
+def stream_record(appeal_id: str, seq: int) -> dict[str, Any]:
+    """The appeals stream's INSERT record of a message item, as Lambda hands it."""
+    from chalicelib.models import AppealMessage
+    from chalicelib.models.messages import message_key
+
+    key = message_key(appeal_id, seq)
+    image = AppealMessage.get(key).serialize() | {"appeal_id": {"S": key}}
+    return {"eventName": "INSERT", "dynamodb": {"NewImage": image, "Keys": {"appeal_id": {"S": key}}}}
+
+
+def test_GIVEN_a_reply_for_the_sources_own_bot_WHEN_streamed_THEN_one_message_outbound_event_only_for_it(
     team: Team,
 ) -> None:
     from chalicelib.events.records import appeal_events
 
-    appeal = team.api.appeal(team.other["id"])
-    reply = team.api.post(f"/appeals/{appeal['id']}/messages", {"text": "Hello", "client_message_id": "e1"}).body
-    key = f"msg#{appeal['id']}#{reply['id']:06d}"
-    from chalicelib.models import AppealMessage
+    team.connect()
+    other = team.api.appeal(team.other["id"])
+    telegram = team.api.appeal(team.source["id"], lead_external_id="tg:520")
+    for_bot = team.api.post(f"/appeals/{other['id']}/messages", {"text": "Hello", "client_message_id": "e1"}).body
+    sent = team.api.post(f"/appeals/{telegram['id']}/messages", {"text": "Hi", "client_message_id": "e2"}).body
 
-    row = AppealMessage.get(key)
-    image = {name: value for name, value in row.serialize().items()} | {"appeal_id": {"S": key}}
-    record = {"eventName": "INSERT", "dynamodb": {"NewImage": image, "Keys": {"appeal_id": {"S": key}}}}
+    events = appeal_events(stream_record(other["id"], for_bot["id"]))
+    assert appeal_events(stream_record(telegram["id"], sent["id"])) == []  # we sent it ourselves
+    assert appeal_events(stream_record(other["id"], 1)) == []  # the lead's own message
 
-    events = appeal_events(record)
-
-    assert [(e.type, e.id) for e in events] == [("message.outbound", f"{appeal['id']}:message.outbound:2")]
+    assert [(e.type, e.id) for e in events] == [("message.outbound", f"{other['id']}:message.outbound:2")]
     assert events[0].data["source_id"] == team.other["id"] and "Hello" not in json.dumps(events[0].data)
+    assert events[0].data["status_url_path"] == f"/appeals/{other['id']}/messages/2/status"
     assert events[0].contact["text"] == "Hello"
 
 
