@@ -20,6 +20,7 @@ from chalicelib.api import (
     insight,
     leads,
     me,
+    messages,
     openapi,
     operator_bot,
     operators,
@@ -46,6 +47,7 @@ app.register_blueprint(me.bp)
 app.register_blueprint(operators.bp)
 app.register_blueprint(sources.bp)
 app.register_blueprint(appeals.bp)
+app.register_blueprint(messages.bp)
 app.register_blueprint(leads.bp)
 app.register_blueprint(deals.bp)
 app.register_blueprint(stats.bp)

@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from chalicelib.access.principal import Principal
     from chalicelib.models.appeals import Appeal
 
-__all__ = ["ensure_acting_as_self", "ensure_may_post_to", "ensure_own_appeal", "visible_lead_sources"]
+__all__ = [
+    "ensure_acting_as_self",
+    "ensure_may_post_to",
+    "ensure_own_appeal",
+    "ensure_sees_appeal",
+    "visible_lead_sources",
+]
 
 
 def ensure_own_appeal(row: Appeal, viewer: Principal) -> None:
@@ -26,6 +32,15 @@ def ensure_own_appeal(row: Appeal, viewer: Principal) -> None:
         return
     if viewer.role != "operator" or row.operator_id is None or row.operator_id != viewer.operator_id:
         raise Forbidden(f"appeal {row.appeal_id} is not assigned to you")
+
+
+def ensure_sees_appeal(row: Appeal, viewer: Principal) -> None:
+    """Like `ensure_own_appeal`, but another operator's appeal is NotFound, exactly like a
+    missing one: its conversation is personal data, and its existence is not the caller's business."""
+    if viewer.is_admin:
+        return
+    if viewer.role != "operator" or row.operator_id is None or row.operator_id != viewer.operator_id:
+        raise NotFound.entity("appeal", row.appeal_id)
 
 
 def ensure_acting_as_self(operator_id: str, viewer: Principal) -> None:

@@ -46,12 +46,28 @@ ROLE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
             ("GET", "/appeals/{appeal_id}/history"),
             ("POST", "/appeals/{appeal_id}/accept"),
             ("POST", "/appeals/{appeal_id}/close"),
+            # Its own appeals' conversations (the service answers 404 for another's).
+            ("GET", "/appeals/{appeal_id}/messages"),
+            ("POST", "/appeals/{appeal_id}/messages"),
             ("GET", "/leads/{lead_id}"),
+            # The sales work on its own appeals' leads (the services answer 404 for another's):
+            # business domain only, the funnel (the transfer gate still decides), notes.
+            ("PATCH", "/leads/{lead_id}"),
+            ("POST", "/leads/{lead_id}/stage"),
+            ("POST", "/leads/{lead_id}/transfer"),
+            ("GET", "/leads/{lead_id}/notes"),
+            ("POST", "/leads/{lead_id}/notes"),
             # Its own link code only (the service checks the id); unlinking is an admin's.
             ("POST", "/operators/{operator_id}/telegram-link"),
         }
     ),
-    "bot": frozenset({("POST", "/appeals")}),
+    "bot": frozenset(
+        {
+            ("POST", "/appeals"),
+            # What became of a reply it was asked to deliver (its own source's appeals only).
+            ("POST", "/appeals/{appeal_id}/messages/{message_id}/status"),
+        }
+    ),
 }
 
 _PARAMETER = re.compile(r"\{[^/{}]+\}")

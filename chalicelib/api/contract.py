@@ -39,9 +39,12 @@ from chalicelib.schemas.leads import (
     LeadOut,
     LeadPatch,
     LeadsQuery,
+    NoteCreate,
+    NoteOut,
     StageChange,
     Transfer,
 )
+from chalicelib.schemas.messages import DeliveryReport, MessageOut, ReplyCreate
 from chalicelib.schemas.operator_bot import BotAck, OperatorBotUpdate
 from chalicelib.schemas.operators import (
     OperatorAppealsQuery,
@@ -63,7 +66,7 @@ from chalicelib.schemas.sources import (
     WeightsOut,
 )
 from chalicelib.schemas.stats import SourceDistribution, SourceOperators
-from chalicelib.schemas.telegram import TelegramUpdate, WebhookAck
+from chalicelib.schemas.telegram import TelegramConnect, TelegramConnection, TelegramUpdate, WebhookAck
 from chalicelib.schemas.webhooks import DeliveryOut, WebhookCreate, WebhookCreated, WebhookOut
 
 
@@ -334,7 +337,67 @@ CONTRACT: dict[tuple[str, str], Contract] = {
     ("GET", "/appeals/{appeal_id}/history"): Contract(
         "An appeal's events and routing decisions", "appeals", ok(AppealHistory), errors=MISSING
     ),
+    ("GET", "/appeals/{appeal_id}/messages"): Contract(
+        "An appeal's conversation, oldest first",
+        "appeals",
+        ok(Page[MessageOut]),
+        query=PageQuery,
+        errors=MISSING,
+        description="Every inbound and outbound message; an operator reads only its own appeals' (else 404).",
+    ),
+    ("POST", "/appeals/{appeal_id}/messages"): Contract(
+        "Answer the lead",
+        "appeals",
+        {
+            201: Reply(MessageOut, "Recorded and sent (or handed to the source's bot)"),
+            200: Reply(MessageOut, "Repeated client_message_id: the message it made"),
+        },
+        body=ReplyCreate,
+        errors=MISSING | CONFLICT | BUSY,
+        description=(
+            "By the appeal's operator or an admin. A source with a connected Telegram bot sends it at once "
+            "(status sent, or failed with a reason); any other source's bot gets a `message.outbound` event "
+            "and reports back. Accepts the appeal if it was not yet. The same client_message_id with "
+            "another text: 409."
+        ),
+    ),
+    ("POST", "/appeals/{appeal_id}/messages/{message_id}/status"): Contract(
+        "A source's bot reports a reply's delivery",
+        "appeals",
+        ok(MessageOut),
+        body=DeliveryReport,
+        errors=MISSING | CONFLICT,
+        description="With the source's bot key; a message already sent is not marked failed (409).",
+    ),
     # --- leads ---------------------------------------------------------------------------
+    ("POST", "/sources/{source_id}/telegram/connect"): Contract(
+        "Connect the source's own Telegram bot",
+        "sources",
+        ok(TelegramConnection),
+        body=TelegramConnect,
+        errors=MISSING | BUSY,
+        description=(
+            "Checks the token with getMe (a refused token: 422), sets the bot's one webhook to this API "
+            "with a new secret, and keeps the token write-only (SSM Parameter Store)."
+        ),
+    ),
+    ("DELETE", "/sources/{source_id}/telegram/connect"): Contract(
+        "Disconnect the source's Telegram bot",
+        "sources",
+        {204: Reply(None, "Webhook deleted, token forgotten")},
+        errors=MISSING | BUSY,
+    ),
+    ("POST", "/leads/{lead_id}/notes"): Contract(
+        "Add a note to a lead",
+        "leads",
+        created(NoteOut),
+        body=NoteCreate,
+        errors=MISSING | BUSY,
+        description="By an admin, or an operator on the lead of one of its own appeals (another lead: 404).",
+    ),
+    ("GET", "/leads/{lead_id}/notes"): Contract(
+        "A lead's notes, newest first", "leads", ok(Page[NoteOut]), query=PageQuery, errors=MISSING
+    ),
     ("GET", "/leads"): Contract("List or find leads", "leads", ok(Page[LeadOut]), query=LeadsQuery),
     ("GET", "/leads/{lead_id}"): Contract("Read a lead", "leads", ok(LeadOut), errors=MISSING),
     ("PATCH", "/leads/{lead_id}"): Contract(

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib.access.principal import Principal
+from chalicelib.channels import lead_replies, telegram_api
 from chalicelib.channels import operator_messages as texts
-from chalicelib.channels import telegram_api
 from chalicelib.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
 from chalicelib.core.observability import logger
 from chalicelib.directory import operators as directory
@@ -38,7 +38,9 @@ from chalicelib.models.leads import Lead
 from chalicelib.models.notifications import (
     SentMarker,
     TelegramNote,
+    appeal_of_notice,
     find,
+    notice_reply_key,
     sent_key,
     telegram_note_key,
     telegram_notes,
@@ -46,6 +48,7 @@ from chalicelib.models.notifications import (
 from chalicelib.models.operators import Operator
 from chalicelib.models.sources import Source
 from chalicelib.routing import appeals
+from chalicelib.schemas.messages import REPLY_MAX_LENGTH, ReplyCreate
 from chalicelib.schemas.operators import OperatorPatch, TelegramLinkOut
 
 if TYPE_CHECKING:
@@ -276,6 +279,14 @@ def _send_assignment(token: str, settings: BotSettings, event: DomainEvent, oper
         source_name=notice.source_name,
         expires_at=int(time.time()) + NOTE_TTL_SECONDS,
     ).save()
+    # The way back: a reply to this message is relayed to the appeal's lead.
+    TelegramNote(
+        notice_reply_key(chat_id, sent.message_id),
+        notice.appeal_id,
+        chat_id=chat_id,
+        message_id=sent.message_id,
+        expires_at=int(time.time()) + NOTE_TTL_SECONDS,
+    ).save()
     logger.info("operator notified", extra={"appeal_id": notice.appeal_id, "operator_id": operator_id})
 
 
@@ -417,7 +428,10 @@ def _message(token: str, settings: BotSettings, message: dict[str, Any]) -> None
     command = command.split("@", 1)[0].lower()
     operator = telegram_links.operator_for_chat(chat_id)
     locale = operator.locale if operator is not None else None
-    if command == "/start":
+    replied = message.get("reply_to_message")
+    if isinstance(replied, dict) and text.strip() and not command.startswith("/"):
+        rendered = _relay(operator, chat_id, message, replied, settings)
+    elif command == "/start":
         rendered = _start(argument.strip(), chat_id, settings)
     elif command in ("/pause", "/resume") and operator is None:
         rendered = texts.Rendered(texts.callback_answer("not_linked", default_locale=settings.default_locale))
@@ -431,6 +445,34 @@ def _message(token: str, settings: BotSettings, message: dict[str, Any]) -> None
     else:
         rendered = texts.render_help(locale=locale, default_locale=settings.default_locale)
     _patiently(lambda: telegram_api.send_message(token, chat_id, rendered.text, reply_markup=rendered.reply_markup))
+
+
+def _relay(
+    operator: Operator | None, chat_id: int, message: dict[str, Any], replied: dict[str, Any], settings: BotSettings
+) -> texts.Rendered:
+    """An operator's reply to an appeal's notice goes to that appeal's lead, through the
+    same service as the console's reply box (its own appeals only; once per Telegram message)."""
+    locale = operator.locale if operator is not None else None
+    if operator is None:
+        return texts.Rendered(texts.callback_answer("not_linked", default_locale=settings.default_locale))
+    replied_id, message_id = _int(replied.get("message_id")), _int(message.get("message_id"))
+    appeal_id = appeal_of_notice(chat_id, replied_id) if replied_id is not None else None
+    if appeal_id is None or message_id is None:
+        return texts.render_help(locale=locale, default_locale=settings.default_locale)
+    viewer = Principal(role="operator", subject=f"telegram:{operator.operator_id}", operator_id=operator.operator_id)
+    request = ReplyCreate(
+        text=str(message.get("text"))[:REPLY_MAX_LENGTH], client_message_id=f"tg-{chat_id}-{message_id}"
+    )
+    try:
+        sent, _ = lead_replies.send_reply(appeal_id, request, viewer=viewer)
+    except NotFound:
+        return texts.render_relay("not_yours", locale=locale, default_locale=settings.default_locale)
+    except Conflict:
+        return texts.render_relay("closed", locale=locale, default_locale=settings.default_locale)
+    logger.info("operator bot reply relayed", extra={"appeal_id": appeal_id, "operator_id": operator.operator_id})
+    return texts.render_relay(
+        sent.status or "pending", reason=sent.error, locale=locale, default_locale=settings.default_locale
+    )
 
 
 def _start(code: str, chat_id: int, settings: BotSettings) -> texts.Rendered:

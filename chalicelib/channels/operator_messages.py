@@ -58,6 +58,7 @@ __all__ = [
     "render_help",
     "render_link_result",
     "render_paused",
+    "render_relay",
     "render_resumed",
     "render_taken_back",
     "resolve_locale",
@@ -125,7 +126,12 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "paused.returned.other": "{n} unaccepted appeals went back to the line.",
         "resumed": "You are back: new appeals will arrive here.",
         "help": "New appeals arrive here with Accept and Close buttons.\n/pause: stop receiving appeals\n"
-        "/resume: receive appeals again",
+        "/resume: receive appeals again\nReply to an appeal's message to answer the lead.",
+        "relay.sent": "Sent to the lead.",
+        "relay.pending": "Handed to the source's bot for delivery.",
+        "relay.failed": "Not delivered: {reason}",
+        "relay.not_yours": "This appeal is not yours (or no longer): nothing was sent.",
+        "relay.closed": "This appeal is closed: nothing was sent.",
         "answer.accepted": "Accepted.",
         "answer.closed": "Closed.",
         "answer.already_accepted": "You have already accepted this appeal.",
@@ -169,7 +175,13 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "paused.returned.many": "{n} непринятых обращений вернулись в очередь.",
         "resumed": "Вы снова на линии: новые обращения будут приходить сюда.",
         "help": "Новые обращения приходят сюда с кнопками «Принять» и «Закрыть».\n"
-        "/pause: не получать обращения\n/resume: снова получать обращения",
+        "/pause: не получать обращения\n/resume: снова получать обращения\n"
+        "Ответьте (reply) на сообщение об обращении, чтобы написать клиенту.",
+        "relay.sent": "Отправлено клиенту.",
+        "relay.pending": "Передано боту источника для доставки.",
+        "relay.failed": "Не доставлено: {reason}",
+        "relay.not_yours": "Это обращение не ваше (или уже не ваше): ничего не отправлено.",
+        "relay.closed": "Это обращение закрыто: ничего не отправлено.",
         "answer.accepted": "Принято.",
         "answer.closed": "Закрыто.",
         "answer.already_accepted": "Вы уже приняли это обращение.",
@@ -213,7 +225,13 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "paused.returned.many": "{n} неприйнятих звернень повернулися в чергу.",
         "resumed": "Ви знову на лінії: нові звернення надходитимуть сюди.",
         "help": "Нові звернення надходять сюди з кнопками «Прийняти» і «Закрити».\n"
-        "/pause: не отримувати звернення\n/resume: знову отримувати звернення",
+        "/pause: не отримувати звернення\n/resume: знову отримувати звернення\n"
+        "Відповідайте (reply) на повідомлення про звернення, щоб написати клієнту.",
+        "relay.sent": "Надіслано клієнту.",
+        "relay.pending": "Передано боту джерела для доставки.",
+        "relay.failed": "Не доставлено: {reason}",
+        "relay.not_yours": "Це звернення не ваше (або вже не ваше): нічого не надіслано.",
+        "relay.closed": "Це звернення закрите: нічого не надіслано.",
         "answer.accepted": "Прийнято.",
         "answer.closed": "Закрито.",
         "answer.already_accepted": "Ви вже прийняли це звернення.",
@@ -644,6 +662,16 @@ def render_help(*, locale: str | None = None, default_locale: str = DEFAULT_LOCA
     """The answer to anything the bot does not understand."""
     chosen = resolve_locale(locale, default_locale)
     return Rendered(html.escape(_t(chosen, "help"), quote=False))
+
+
+def render_relay(
+    outcome: str, *, reason: str | None = None, locale: str | None = None, default_locale: str = DEFAULT_LOCALE
+) -> Rendered:
+    """The answer to an operator's reply relayed to the lead: sent, pending, failed (why), or refused."""
+    chosen = resolve_locale(locale, default_locale)
+    mark = {"sent": "✅", "pending": "📤"}.get(outcome, "⚠️")
+    text = _t(chosen, f"relay.{outcome}", reason=reason or "—")
+    return Rendered(f"{mark} {html.escape(text, quote=False)}")
 
 
 def callback_answer(

@@ -7,6 +7,7 @@ that id becomes the intake `message_id`, so retries map to the same appeal.
 from __future__ import annotations
 
 import hmac
+import re
 
 from pydantic import ValidationError
 
@@ -39,6 +40,10 @@ _PLACEHOLDERS = (
 )
 
 
+# What intake accepts; anything else Telegram sends there is left out rather than refusing the message.
+_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
 _REFUSED = "missing or wrong X-Telegram-Bot-Api-Secret-Token"
 # Shown for a message whose text or caption is only whitespace (" ", "\u3000", "\u2028").
 _BLANK = "[empty message]"
@@ -70,9 +75,12 @@ def to_intake_message(source_id: str, update: TelegramUpdate) -> IntakeMessageV1
     phone = None
     if message.contact and message.contact.user_id == sender.id:
         phone = normalised_phone(message.contact.phone_number)
-    text = _text_of(message)
+    text, media = _text_of(message)
     if update.edited_message is not None:
         text = f"[edited] {text}"
+    chat_id = message.chat.id if message.chat is not None else sender.id
+    username = sender.username if sender.username and _USERNAME.match(sender.username) else None
+    language = sender.language_code if sender.language_code and _LANGUAGE.match(sender.language_code) else None
     return IntakeMessageV1(
         version=1,
         source_id=source_id,
@@ -81,21 +89,29 @@ def to_intake_message(source_id: str, update: TelegramUpdate) -> IntakeMessageV1
             external_id=f"tg:{sender.id}",
             name=name[:NAME_MAX_LENGTH] or None,
             phone=phone,
+            username=username,
+            language_code=language[:35] if language else None,
+            chat_id=str(chat_id),
         ),
         text=text[:MESSAGE_MAX_LENGTH],
+        media=media,
     )
 
 
-def _text_of(message: TelegramMessage) -> str:
+def _text_of(message: TelegramMessage) -> tuple[str, str | None]:
+    """The message's text (or a placeholder for what it carried) and its media kind, if any."""
+    media = next((field for field, _ in _PLACEHOLDERS if getattr(message, field) is not None), None)
+    if media is None and message.sticker is not None:
+        media = "sticker"
     for written in (message.text, message.caption):
         if written:
-            return written if written.strip() else _BLANK
+            return (written if written.strip() else _BLANK), media
     if message.sticker is not None:
-        return f"[sticker {message.sticker.emoji}]" if message.sticker.emoji else "[sticker]"
+        return (f"[sticker {message.sticker.emoji}]" if message.sticker.emoji else "[sticker]"), media
     for field, placeholder in _PLACEHOLDERS:
-        if getattr(message, field) is not None:
-            return placeholder
-    return "[unsupported message]"
+        if field == media:
+            return placeholder, media
+    return "[unsupported message]", None
 
 
 def accept_update(source_id: str, update: TelegramUpdate, *, secret_hash: str) -> WebhookAck:

@@ -36,6 +36,7 @@ def source_out(row: Source) -> SourceOut:
         auto_tune=bool(row.auto_tune),
         score_aware=bool(row.score_aware),
         score_threshold=float(row.score_threshold if row.score_threshold is not None else DEFAULT_SCORE_THRESHOLD),
+        telegram_bot_username=row.telegram_bot_username,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.models.messages import MESSAGE_PREFIX
 from chalicelib.schemas.events import DomainEvent
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ def appeal_events(record: dict[str, Any]) -> list[DomainEvent]:
     """The events one appeals-table record announces, oldest first (none for markers and removals)."""
     new = image(record, "NewImage")
     appeal_id = str(new.get("appeal_id") or "")
+    if appeal_id.startswith(MESSAGE_PREFIX):
+        return _outbound_events(new, image(record, "OldImage"))
     if not appeal_id.startswith("ap_") or "lead_id" not in new:
         return []  # a removal, or an open-appeal marker
     old_history = _history(image(record, "OldImage"))
@@ -92,6 +95,30 @@ def appeal_events(record: dict[str, Any]) -> list[DomainEvent]:
             )
         )
     return events
+
+
+def _outbound_events(new: dict[str, Any], old: dict[str, Any]) -> list[DomainEvent]:
+    """`message.outbound` when a reply is written `pending` (for the source's own bot to deliver)."""
+    if old or new.get("direction") != "out" or new.get("via") != "source_bot":
+        return []  # an inbound message, a delivery report, or a reply we send through Telegram ourselves
+    appeal_id, seq = str(new.get("message_of")), _plain(new.get("seq"))
+    data = {
+        "appeal_id": appeal_id,
+        "message_id": seq,
+        "source_id": new.get("source_id"),
+        "operator_id": new.get("author_operator_id"),
+        "client_message_id": new.get("client_message_id"),
+        "status_url_path": f"/appeals/{appeal_id}/messages/{seq}/status",
+    }
+    return [
+        DomainEvent(
+            id=f"{appeal_id}:message.outbound:{seq}",
+            type="message.outbound",
+            occurred_at=_moment(new.get("created_at")),
+            data=data,
+            contact={"text": new.get("text")},
+        )
+    ]
 
 
 def lead_events(record: dict[str, Any]) -> list[DomainEvent]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.access.ownership import visible_lead_sources
-from chalicelib.core.errors import Conflict, NotFound
+from chalicelib.core.errors import Conflict, Forbidden, NotFound
 from chalicelib.core.ids import iso, lead_id_for, utc_now
 from chalicelib.core.observability import logger
 from chalicelib.db.history import append_to
@@ -35,13 +35,13 @@ if TYPE_CHECKING:
     from chalicelib.db.retry import RetryPolicy
     from chalicelib.schemas.leads import LeadPatch
 
-__all__ = ["change_stage", "get_history", "get_lead", "lead_out", "list_leads", "update_lead"]
+__all__ = ["as_seen_by", "change_stage", "get_history", "get_lead", "lead_out", "list_leads", "update_lead"]
 
 # Fields of a lead's patch that the scorers read.
 _SCORING_INPUTS = frozenset({"business_domain"})
 
 
-_CONTACT_FIELDS = ("name", "phone", "email")
+_CONTACT_FIELDS = ("name", "phone", "email", "username", "language_code")
 
 
 def lead_out(row: Lead, contacts: list[SourceContacts] | None = None, *, own_fields: bool = True) -> LeadOut:
@@ -100,7 +100,13 @@ def _source_contacts(row: Lead, record: LeadContacts, admin: bool) -> SourceCont
         if admin and getattr(record, name) is not None and getattr(row, name) not in (None, getattr(record, name))
     ]
     return SourceContacts(
-        source_id=record.contact_source_id, name=record.name, phone=record.phone, email=record.email, differs=differs
+        source_id=record.contact_source_id,
+        name=record.name,
+        phone=record.phone,
+        email=record.email,
+        username=record.username,
+        language_code=record.language_code,
+        differs=differs,
     )
 
 
@@ -124,11 +130,27 @@ def list_leads(
     return Page[LeadOut](items=[lead_out(row) for row in rows], next=following)
 
 
-def update_lead(lead_id: str, patch: LeadPatch) -> LeadOut:
+# What an operator may change on the lead of its own appeal: contact details are the sources' and admins'.
+_OPERATOR_FIELDS = frozenset({"business_domain"})
+
+
+def as_seen_by(row: Lead, viewer: Principal) -> LeadOut:
+    """The lead as the viewer may see it after a change: an admin every source's record, an operator its own."""
+    if viewer.is_admin:
+        return lead_out(row, [_source_contacts(row, r, True) for r in lead_contacts(row.lead_id, lead_sources_of(row))])
+    return get_lead(row.lead_id, viewer=viewer)
+
+
+def update_lead(lead_id: str, patch: LeadPatch, *, viewer: Principal) -> LeadOut:
     """Contact details and business domain. A changed business domain is a
-    scoring input: the lead is marked for the rescoring job."""
+    scoring input: the lead is marked for the rescoring job. An operator may set
+    the business domain of its own appeals' leads (another lead: NotFound)."""
     ensure_well_formed(lead_id, "lead", LEAD_PREFIX)
     changes = patch.changes()
+    if not viewer.is_admin:
+        visible_lead_sources(lead_id, viewer)
+        if changes.keys() - _OPERATOR_FIELDS:
+            raise Forbidden("an operator may set only business_domain; contact details are an admin's")
     now = iso(utc_now())
     actions: list[Action] = [
         getattr(Lead, name).set(value) if value is not None else getattr(Lead, name).remove()
@@ -140,11 +162,9 @@ def update_lead(lead_id: str, patch: LeadPatch) -> LeadOut:
     row = Lead(lead_id)
     update_existing(row, actions, "lead")
     # Which fields, never their values: they are the lead's contacts.
-    logger.info("lead updated", extra={"lead_id": lead_id, "fields": sorted(changes)})
-    # As GET /leads/{id} shows it to an admin: the sources' records, and where they now differ.
-    return lead_out(
-        row, [_source_contacts(row, record, True) for record in lead_contacts(lead_id, lead_sources_of(row))]
-    )
+    logger.info("lead updated", extra={"lead_id": lead_id, "fields": sorted(changes), "role": viewer.role})
+    # As GET /leads/{id} shows it to the viewer (an admin: the sources' records, and where they now differ).
+    return as_seen_by(row, viewer)
 
 
 def _stage_move(current: LeadStage, wanted: LeadStage, now: str) -> list[Action]:
@@ -163,19 +183,24 @@ def _stage_move(current: LeadStage, wanted: LeadStage, now: str) -> list[Action]
     ]
 
 
-def change_stage(lead_id: str, wanted: LeadStage, *, policy: RetryPolicy | None = None) -> LeadOut:
+def change_stage(lead_id: str, wanted: LeadStage, *, viewer: Principal, policy: RetryPolicy | None = None) -> LeadOut:
     """One step forward, or to `lost` from any non-final stage. The write is
     conditional on the stage it was read at, so two people moving the same
-    lead at once cannot both succeed from the same stage."""
+    lead at once cannot both succeed from the same stage. An operator moves
+    only the leads of its own appeals (another lead: NotFound)."""
     wanted = LeadStage(wanted)
+    visible_lead_sources(lead_id, viewer)
     for _ in tries(policy):
         row = get_lead_row(lead_id, consistent=True)
         current = stage_of(row)
         if wanted not in allowed_moves(current):
             raise stage_refusal(lead_id, current, wanted)
         if update_if(row, _stage_move(current, wanted, iso(utc_now())), lead_at(current), "lead", policy):
-            logger.info("lead stage changed", extra={"lead_id": lead_id, "from_stage": current, "to_stage": wanted})
-            return lead_out(row)
+            logger.info(
+                "lead stage changed",
+                extra={"lead_id": lead_id, "from_stage": current, "to_stage": wanted, "role": viewer.role},
+            )
+            return lead_out(row) if viewer.is_admin else get_lead(lead_id, viewer=viewer)
         # Someone moved it meanwhile: judge the move against the new stage.
     raise Conflict(f"lead {lead_id} is changing stage too fast; read it and retry")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.access.ownership import visible_lead_sources
 from chalicelib.core.errors import Conflict, NextStep
 from chalicelib.core.ids import iso, utc_now
 from chalicelib.core.observability import logger
@@ -36,6 +37,8 @@ from chalicelib.schemas.leads import DealEvent, Transfer
 
 if TYPE_CHECKING:
     from pynamodb.expressions.condition import Condition
+
+    from chalicelib.access.principal import Principal
 
 __all__ = ["TRANSFER_THRESHOLD", "still_transferable", "transfer_lead", "transfer_refusals"]
 
@@ -81,9 +84,11 @@ def _refused(lead_id: str, problems: list[tuple[str, NextStep | None]]) -> Confl
     return Conflict(f"lead {lead_id} cannot be transferred: {reasons}", next_steps=steps)
 
 
-def transfer_lead(lead_id: str) -> Transfer:
+def transfer_lead(lead_id: str, *, viewer: Principal) -> Transfer:
     """The lead becomes `transferred` and its deal is created, in one
-    transaction conditional on every rule still holding."""
+    transaction conditional on every rule still holding. An operator may ask
+    for its own appeals' leads (the rule still decides; another lead: NotFound)."""
+    visible_lead_sources(lead_id, viewer)
     row = get_lead_row(lead_id, consistent=True)
     problems = transfer_refusals(row)
     if problems:
@@ -142,4 +147,4 @@ def transfer_lead(lead_id: str) -> Transfer:
             "model_version": row.model_version,
         },
     )
-    return Transfer(lead=leads.lead_out(get_lead_row(lead_id)), deal=deals.deal_out(deal))
+    return Transfer(lead=leads.as_seen_by(get_lead_row(lead_id), viewer), deal=deals.deal_out(deal))

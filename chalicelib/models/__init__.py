@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.db.transactions import transaction_connection
 from chalicelib.models.appeals import Appeal, LeadMembership, MessageAlias, OpenAppealMarker
-from chalicelib.models.leads import Deal, Lead, LeadContacts, ScoringModel
+from chalicelib.models.leads import Deal, Lead, LeadContacts, LeadNote, ScoringModel
+from chalicelib.models.messages import AppealMessage, ReplyKey
 from chalicelib.models.notifications import (
     ChatLink,
     Delivery,
@@ -42,18 +43,24 @@ SHARED_TABLE_MODELS: tuple[type[Model], ...] = (
     LeadMembership,
     LeadContacts,
     WeightHistory,
+    LeadNote,
+    AppealMessage,
+    ReplyKey,
 )
 
 __all__ = [
     "ALL_MODELS",
     "Appeal",
+    "AppealMessage",
     "Deal",
     "Lead",
     "LeadContacts",
     "LeadMembership",
+    "LeadNote",
     "MessageAlias",
     "OpenAppealMarker",
     "Operator",
+    "ReplyKey",
     "ScoringModel",
     "Source",
     "Weight",

@@ -243,6 +243,8 @@ class Appeal(Model):
     lapsed_operator_ids = UnicodeSetAttribute(null=True)
     message_count = NumberAttribute(default=1)
     last_message_at = UnicodeAttribute(null=True)
+    # Sequence of the conversation's latest message, inbound or outbound (`models.messages`).
+    last_seq = NumberAttribute(null=True)
     # Set only on a `MessageAlias` read through this model: the appeal it points at.
     alias_of = UnicodeAttribute(null=True)
     # JSON events (created, assigned with its decision record, accepted, ...),

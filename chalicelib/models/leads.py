@@ -36,6 +36,7 @@ __all__ = [
     "Lead",
     "LeadContacts",
     "LeadEventType",
+    "LeadNote",
     "LeadStage",
     "Recommendation",
     "ScoreTrigger",
@@ -52,6 +53,7 @@ __all__ = [
     "last_operator_of",
     "lead_contacts",
     "lead_ids_in_stage",
+    "lead_notes",
     "lead_outcomes",
     "lead_score",
     "lead_sources",
@@ -60,6 +62,7 @@ __all__ = [
     "leads_in_stage",
     "leads_newest_first",
     "model_key",
+    "note_key",
 ]
 
 
@@ -184,6 +187,9 @@ class Lead(Model):
     name = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
+    # The channel handle (Telegram `username`) and language, as the lead's latest message said.
+    username = UnicodeAttribute(null=True)
+    language_code = UnicodeAttribute(null=True)
     business_domain = UnicodeAttribute(null=True)
     # The source of the lead's first appeal (where it was acquired).
     source_id = UnicodeAttribute(null=True)
@@ -209,6 +215,8 @@ class Lead(Model):
     scored_at = UnicodeAttribute(null=True)
     model_version = UnicodeAttribute(null=True)
     score_fallback_reason = UnicodeAttribute(null=True)
+    # How many notes the lead has: the next note's sequence number (`LeadNote`).
+    notes_count = NumberAttribute(null=True)
     # Bumped by every change to a scoring input; a score is written only if
     # it is still the version that was read, so a score never describes
     # inputs older than the ones it claims.
@@ -299,7 +307,44 @@ class LeadContacts(Model):
     name = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
+    username = UnicodeAttribute(null=True)
+    language_code = UnicodeAttribute(null=True)
+    # Where this source's bot reaches the lead (a Telegram chat id): replies go there.
+    chat_id = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
+
+
+class LeadNote(Model):
+    """A note a person wrote about a lead, kept in the leads table.
+
+    Its key is `note#<lead_id>#<seq, zero-padded>`, the sequence taken from the
+    lead's `notes_count` in the same transaction (the put is conditional on the
+    key being free), so a page of notes is one BatchGetItem of known keys. The
+    text is personal data: never logged. No index sees it.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("leads")
+
+    key = UnicodeAttribute(hash_key=True, attr_name="lead_id")
+    note_lead_id = UnicodeAttribute()
+    seq = NumberAttribute()
+    text = UnicodeAttribute()
+    author = UnicodeAttribute()  # an operator id, or the admin's subject
+    author_role = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+def note_key(lead_id: str, seq: int) -> str:
+    return f"note#{lead_id}#{seq:06d}"
+
+
+def lead_notes(lead_id: str, first: int, last: int) -> list[LeadNote]:
+    """Notes `first..last` (inclusive), newest first: one BatchGetItem of known keys."""
+    if last < first:
+        return []
+    found = LeadNote.batch_get([note_key(lead_id, seq) for seq in range(first, last + 1)], consistent_read=True)
+    return sorted(found, key=lambda note: -int(note.seq))
 
 
 def contacts_key(lead_id: str, source_id: str) -> str:

@@ -37,12 +37,14 @@ __all__ = [
     "TelegramNote",
     "WebhookSubscription",
     "all_webhooks",
+    "appeal_of_notice",
     "chat_key",
     "deliveries_key",
     "deliveries_newest_first",
     "delivery_sort_key",
     "find",
     "link_key",
+    "notice_reply_key",
     "sent_key",
     "telegram_note_key",
     "telegram_notes",
@@ -173,6 +175,19 @@ def sent_key(event_id: str, channel: str) -> str:
 
 def telegram_note_key(appeal_id: str) -> str:
     return f"tgmsg#{appeal_id}"
+
+
+def notice_reply_key(chat_id: int, message_id: int) -> str:
+    """A `TelegramNote` under this key (sort key: the appeal id) says which appeal an
+    operator's message is about, so a reply to it reaches that appeal's lead."""
+    return f"tgreply#{chat_id}#{message_id}"
+
+
+def appeal_of_notice(chat_id: int, message_id: int) -> str | None:
+    """The appeal an operator-bot message was about, if it was an assignment notice."""
+    for note in TelegramNote.query(notice_reply_key(chat_id, message_id), consistent_read=True, limit=1):
+        return str(note.sk)
+    return None
 
 
 def link_key(code_hash: str) -> str:

@@ -95,6 +95,9 @@ class Source(Model):
     external_id_prefixes = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     # SHA-256 of the Telegram webhook secret; the secret itself is never stored.
     telegram_secret_hash = UnicodeAttribute(null=True)
+    # The source's own Telegram bot, once connected (its token lives in SSM, never here).
+    telegram_bot_username = UnicodeAttribute(null=True)
+    telegram_bot_id = NumberAttribute(null=True)
     # Bot API keys, newest last; a rotation keeps the previous ones for a grace period.
     api_keys = ListAttribute(of=ApiKey, null=True)
     # Bumped by every key change, under a condition: two rotations never merge.

@@ -24,7 +24,7 @@ from chalicelib.models.appeals import (
     open_marker_key,
 )
 from chalicelib.models.leads import NEW, Lead, LeadContacts, contacts_key, last_operator_of, lead_score
-from chalicelib.routing import counters, transitions
+from chalicelib.routing import conversation, counters, transitions
 from chalicelib.routing.capacity import Pool, place
 from chalicelib.routing.source_cache import source_cache
 from chalicelib.routing.views import appeal_out
@@ -144,6 +144,8 @@ def _create(
         if marker is not None:
             _claim_marker(tx, marker, appeal_id)
         built[:] = [_place_new(tx, draft, source, decision, now)]
+        # The conversation's first message: one more item in the same transaction, not another request.
+        conversation.add_message(tx, conversation.inbound(appeal_id, 1, _inbound(request), at))
         return tx
 
     try:
@@ -155,6 +157,15 @@ def _create(
         return _refused(failure, appeal_id, request)
     _log_created(appeal_id, lead_id, source.source_id, decision)
     return Intake(appeal_out(built[0]), created=True)
+
+
+def _inbound(request: AppealCreate) -> conversation.Inbound:
+    return conversation.Inbound(
+        text=request.message,
+        sender=request.lead_external_id,
+        channel_message_id=request.message_id,
+        media=request.media,
+    )
 
 
 def _place_new(tx: Transaction, draft: Appeal, source: Source, decision: Decision, now: datetime) -> Appeal:
@@ -200,6 +211,9 @@ def _upsert_lead(tx: Transaction, lead_id: str, request: AppealCreate, at: str) 
     ]
     contacts = ((Lead.name, request.lead_name), (Lead.phone, request.lead_phone), (Lead.email, request.lead_email))
     actions.extend(attribute.set(attribute | value) for attribute, value in contacts if value is not None)
+    # A handle and a language change with the person: the latest message says what they are now.
+    handles = ((Lead.username, request.lead_username), (Lead.language_code, request.lead_language_code))
+    actions.extend(attribute.set(value) for attribute, value in handles if value is not None)
     _record_contacts(tx, lead_id, request, at)
     # The id is a hash of the external id; refuse the astronomically unlikely
     # collision instead of merging two people.
@@ -210,7 +224,14 @@ def _upsert_lead(tx: Transaction, lead_id: str, request: AppealCreate, at: str) 
 
 def _record_contacts(tx: Transaction, lead_id: str, request: AppealCreate, at: str) -> None:
     """This source's own record of the lead's contacts (each source writes only its own)."""
-    given = {"name": request.lead_name, "phone": request.lead_phone, "email": request.lead_email}
+    given = {
+        "name": request.lead_name,
+        "phone": request.lead_phone,
+        "email": request.lead_email,
+        "username": request.lead_username,
+        "language_code": request.lead_language_code,
+        "chat_id": request.lead_chat_id,
+    }
     given = {name: value for name, value in given.items() if value is not None}
     if not given:
         return
@@ -249,22 +270,33 @@ def _existing_for_repeat(appeal_id: str, request: AppealCreate) -> AppealOut:
 
 
 def _attach(appeal_id: str, source: Source, request: AppealCreate) -> AppealOut | None:
-    """Counts a follow-up message on the lead's open appeal, and on the lead
-    (a scoring input), in one transaction; None when that appeal has closed."""
+    """Appends a follow-up message to the lead's open appeal, and counts it on
+    the lead (a scoring input), in one transaction; None when that appeal has closed."""
     message_key = appeal_id_for_message(source.source_id, request.message_id) if request.message_id else None
-    if message_key == appeal_id:
-        return appeal_out(get_appeal_row(appeal_id))  # the message that opened it, redelivered
-    tx = Transaction()
     lead_id = lead_id_for(request.lead_external_id)
-    transitions.attach_message(tx, appeal_id, lead_id, message_key=message_key, now=utc_now())
-    try:
-        commit_with_retry(tx)
-    except Cancelled as failure:
-        if message_key is not None and failure.failed(transitions.ALIAS):
-            return _existing_for_repeat(message_key, request)  # this very message was seen before: a redelivery
-        if not failure.failed(transitions.APPEAL):
+    for _ in tries(None):
+        row = get_appeal_row(appeal_id)
+        if message_key == appeal_id:
+            return appeal_out(row)  # the message that opened it, redelivered
+        if row.status == CLOSED:
+            return None
+        tx = Transaction()
+        after = transitions.attach_message(tx, row, lead_id, _inbound(request), message_key=message_key, now=utc_now())
+        _update_handles(tx, lead_id, request)
+        try:
+            commit_with_retry(tx)
+        except Cancelled as failure:
+            if message_key is not None and failure.failed(transitions.ALIAS):
+                return _existing_for_repeat(message_key, request)  # this very message was seen before: a redelivery
+            if failure.failed(transitions.APPEAL) or failure.failed(conversation.MESSAGE):
+                continue  # closed, or another message took this place in the conversation: look again
             raise
-        current = get_appeal_row(appeal_id)
-        return None if current.status == CLOSED else appeal_out(current)
-    logger.info("follow-up message attached", extra={"appeal_id": appeal_id, "source_id": source.source_id})
-    return appeal_out(get_appeal_row(appeal_id))
+        logger.info("follow-up message attached", extra={"appeal_id": appeal_id, "source_id": source.source_id})
+        return appeal_out(after)
+    raise ServiceBusy("this lead's conversation is changing too fast; retry shortly")
+
+
+def _update_handles(tx: Transaction, lead_id: str, request: AppealCreate) -> None:
+    """A follow-up may come with a new handle or chat: this source's record keeps the latest."""
+    if request.lead_username or request.lead_language_code or request.lead_chat_id:
+        _record_contacts(tx, lead_id, request, iso(utc_now()))

@@ -12,7 +12,8 @@ assignment all call these, and nothing else writes an appeal's state:
     escalate          active or waiting            -> the line's escalated segment, for a person
     close             active or waiting            -> closed
     accept            active, not yet accepted     -> accepted (stops the SLA clock)
-    attach_message    waiting or active            -> one more message on it
+    attach_message    waiting or active            -> one more message from the lead on it
+    add_reply         waiting or active            -> one more message to the lead on it
 
 Leaving a place is written once too (`_leave`): a waiting appeal gives its
 place in the line back, an active one its operator's slot, and the change is
@@ -41,7 +42,8 @@ from chalicelib.models.appeals import (
     waiting_key,
 )
 from chalicelib.models.leads import Lead
-from chalicelib.routing import counters
+from chalicelib.models.messages import last_seq_of
+from chalicelib.routing import conversation, counters
 from chalicelib.routing.capacity import add_claim, add_release
 from chalicelib.schemas.appeals import AppealEvent
 
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from pynamodb.expressions.update import Action
 
     from chalicelib.db.transactions import Transaction
+    from chalicelib.models.messages import AppealMessage
     from chalicelib.models.sources import Source
     from chalicelib.routing.draw import Candidate, Decision
 
@@ -59,6 +62,7 @@ __all__ = [
     "LEAD",
     "RELEASED",
     "accept",
+    "add_reply",
     "attach_message",
     "close",
     "deadline_of",
@@ -147,7 +151,7 @@ def _created_fields(row: Appeal) -> dict[str, Any]:
         for name in ("lead_id", "lead_external_id", "source_id", "message", "message_id", "created_at")
         if getattr(row, name) is not None
     }
-    return {**fields, "last_message_at": row.created_at, "message_count": 1, "reassign_count": 0}
+    return {**fields, "last_message_at": row.created_at, "message_count": 1, "last_seq": 1, "reassign_count": 0}
 
 
 def _write(tx: Transaction, row: Appeal, departure: _Departure, fields: dict[str, Any], *events: str) -> Appeal:
@@ -281,16 +285,49 @@ def accept(tx: Transaction, row: Appeal, operator_id: str, *, now: datetime) -> 
     return _write(tx, row, _Departure(guard), fields, event(EventType.ACCEPTED, at, operator_id=operator_id))
 
 
-def attach_message(tx: Transaction, appeal_id: str, lead_id: str, *, message_key: str | None, now: datetime) -> None:
-    """A follow-up message on an open appeal: counted on the appeal (once per
-    message id: its alias item is created under a condition, so a redelivery
-    cancels the whole transaction) and on its lead, where it is a scoring input."""
+def attach_message(
+    tx: Transaction,
+    row: Appeal,
+    lead_id: str,
+    message: conversation.Inbound,
+    *,
+    message_key: str | None,
+    now: datetime,
+) -> Appeal:
+    """A follow-up message on an open appeal: stored as the conversation's next
+    message (whose key is taken under a condition, so a writer that read the
+    same length is cancelled on label `message`), counted on the appeal once
+    per message id (its alias item is created under a condition, so a
+    redelivery cancels the whole transaction) and on its lead, where it is a
+    scoring input."""
     at = iso(now)
-    actions = [Appeal.message_count.add(1), Appeal.last_message_at.set(at)]
-    tx.update(APPEAL, Appeal(appeal_id), actions, Appeal.status.is_in(WAITING, ACTIVE))
+    seq = last_seq_of(row) + 1
+    actions = [Appeal.message_count.add(1), Appeal.last_message_at.set(at), Appeal.last_seq.set(seq)]
+    tx.update(APPEAL, Appeal(row.appeal_id), actions, Appeal.status.is_in(WAITING, ACTIVE))
+    conversation.add_message(tx, conversation.inbound(row.appeal_id, seq, message, at))
     if message_key is not None:
         alias = MessageAlias(
-            message_key, alias_of=appeal_id, expires_at=now + timedelta(seconds=ALIAS_LIFETIME_SECONDS)
+            message_key, alias_of=row.appeal_id, expires_at=now + timedelta(seconds=ALIAS_LIFETIME_SECONDS)
         )
         tx.put(ALIAS, alias, MessageAlias.appeal_id.does_not_exist())
     counters.add_lead_message(tx, lead_id, at, opens_appeal=False, must_exist=True)
+    kept = {name: value for name, value in row.attribute_values.items() if name != "appeal_id"}
+    after = Appeal(row.appeal_id, **kept)
+    after.message_count, after.last_message_at, after.last_seq = int(row.message_count or 1) + 1, at, seq
+    return after
+
+
+def add_reply(tx: Transaction, row: Appeal, message: AppealMessage) -> Appeal:
+    """An outbound message takes the conversation's next sequence number (the
+    caller built it with `last_seq_of(row) + 1`); the appeal must still be open."""
+    tx.update(
+        APPEAL,
+        Appeal(row.appeal_id),
+        [Appeal.last_seq.set(int(message.seq))],
+        Appeal.status.is_in(WAITING, ACTIVE),
+    )
+    conversation.add_message(tx, message)
+    kept = {name: value for name, value in row.attribute_values.items() if name != "appeal_id"}
+    after = Appeal(row.appeal_id, **kept)
+    after.last_seq = int(message.seq)
+    return after

@@ -14,6 +14,16 @@ MESSAGE_MAX_LENGTH = 10_000
 # `\S`: at least one visible character; the JSON Schema says so too.
 MessageText = Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_MAX_LENGTH, pattern=r"\S")]
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# A channel handle (Telegram: 5-32 of A-Z, a-z, 0-9, _; a little slack for other channels).
+Username = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.]+$")]
+# An IETF language tag as channels send it (`en`, `pt-br`).
+LanguageCode = Annotated[
+    str, StringConstraints(min_length=2, max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+]
+# Where the source's bot reaches the lead (a Telegram chat id).
+ChatId = Annotated[str, StringConstraints(min_length=1, max_length=21, pattern=r"^-?[0-9]{1,20}$")]
+# What a media message carried; its text is then a placeholder such as "[photo]".
+MediaKind = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
 
 
 class AppealCreate(Input):
@@ -24,6 +34,10 @@ class AppealCreate(Input):
     lead_phone: Phone | None = None
     lead_email: Email | None = None
     message_id: MessageId | None = None
+    lead_username: Username | None = None
+    lead_language_code: LanguageCode | None = None
+    lead_chat_id: ChatId | None = None
+    media: MediaKind | None = None
 
 
 class OperatorRef(Output):

@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["APPEAL_EVENT_TYPES", "EVENT_TYPES", "LEAD_EVENT_TYPES", "DomainEvent", "EventType"]
+__all__ = [
+    "APPEAL_EVENT_TYPES",
+    "EVENT_TYPES",
+    "LEAD_EVENT_TYPES",
+    "MESSAGE_EVENT_TYPES",
+    "DomainEvent",
+    "EventType",
+]
 
 EventType = Literal[
     "appeal.assigned",
@@ -18,6 +25,7 @@ EventType = Literal[
     "appeal.accepted",
     "lead.stage_changed",
     "lead.transferred",
+    "message.outbound",
 ]
 APPEAL_EVENT_TYPES: tuple[EventType, ...] = (
     "appeal.assigned",
@@ -28,7 +36,10 @@ APPEAL_EVENT_TYPES: tuple[EventType, ...] = (
     "appeal.accepted",
 )
 LEAD_EVENT_TYPES: tuple[EventType, ...] = ("lead.stage_changed", "lead.transferred")
-EVENT_TYPES: tuple[EventType, ...] = APPEAL_EVENT_TYPES + LEAD_EVENT_TYPES
+# A reply from the CRM for the source's own bot to deliver (sources without a connected Telegram bot);
+# the bot answers with POST /appeals/{appeal_id}/messages/{message_id}/status.
+MESSAGE_EVENT_TYPES: tuple[EventType, ...] = ("message.outbound",)
+EVENT_TYPES: tuple[EventType, ...] = APPEAL_EVENT_TYPES + LEAD_EVENT_TYPES + MESSAGE_EVENT_TYPES
 
 
 class DomainEvent(BaseModel):

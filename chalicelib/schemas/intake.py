@@ -7,7 +7,15 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from chalicelib.schemas.appeals import AppealCreate, MessageId, MessageText
+from chalicelib.schemas.appeals import (
+    AppealCreate,
+    ChatId,
+    LanguageCode,
+    MediaKind,
+    MessageId,
+    MessageText,
+    Username,
+)
 from chalicelib.schemas.common import EntityId, Input, Name
 from chalicelib.schemas.contact import Email, ExternalId, Phone
 
@@ -17,6 +25,9 @@ class IntakeLead(Input):
     name: Name | None = None
     phone: Phone | None = None
     email: Email | None = None
+    username: Username | None = Field(default=None, description="The channel handle (Telegram `username`).")
+    language_code: LanguageCode | None = None
+    chat_id: ChatId | None = Field(default=None, description="Where this source's bot reaches the person (replies).")
 
 
 class IntakeMessageV1(Input):
@@ -46,6 +57,9 @@ class IntakeMessageV1(Input):
     message_id: MessageId
     lead: IntakeLead
     text: MessageText
+    media: MediaKind | None = Field(
+        default=None, description="What a media message carried; `text` holds a placeholder."
+    )
     # Channels send times as text; strict mode would refuse them in Python.
     sent_at: datetime | None = Field(default=None, strict=False)
 
@@ -58,6 +72,10 @@ class IntakeMessageV1(Input):
             lead_phone=self.lead.phone,
             lead_email=self.lead.email,
             message_id=self.message_id,
+            lead_username=self.lead.username,
+            lead_language_code=self.lead.language_code,
+            lead_chat_id=self.lead.chat_id,
+            media=self.media,
         )
 
 

@@ -28,6 +28,19 @@ class LeadPatch(Patch):
     )
 
 
+class NoteCreate(Input):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=r"\S")]
+
+
+class NoteOut(Output):
+    id: int = Field(description="The note's number on its lead (1 is the first)")
+    lead_id: str
+    text: str
+    author: str = Field(description="The operator id that wrote it, or the admin's subject")
+    author_role: str
+    created_at: datetime
+
+
 class StageChange(Input):
     stage: LeadStage
 
@@ -46,6 +59,8 @@ class SourceContacts(Output):
     name: str | None
     phone: str | None
     email: str | None
+    username: str | None = Field(None, description="The lead's handle on this channel (Telegram username)")
+    language_code: str | None = None
     differs: list[str] = Field(
         description="Fields this source collected differently from the lead's own (admins see every source)"
     )
@@ -57,6 +72,8 @@ class LeadOut(Output):
     name: str | None
     phone: str | None
     email: str | None
+    username: str | None = Field(None, description="Channel handle (Telegram username), as the latest message said")
+    language_code: str | None = Field(None, description="The lead's language, as its channel reports it")
     business_domain: str | None
     source_id: str | None = Field(description="Source of the lead's first appeal")
     stage: LeadStage

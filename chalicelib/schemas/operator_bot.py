@@ -26,11 +26,18 @@ class BotChat(_Telegram):
     type: str = "private"
 
 
+class RepliedMessage(_Telegram):
+    """The message an operator's message answers (its notice, for a reply relayed to the lead)."""
+
+    message_id: TelegramId
+
+
 class BotMessage(_Telegram):
     message_id: TelegramId
     chat: BotChat
     sender: BotUser | None = Field(default=None, alias="from")
     text: Annotated[str, Field(max_length=4096)] | None = None
+    reply_to_message: RepliedMessage | None = None
 
 
 class BotCallbackQuery(_Telegram):

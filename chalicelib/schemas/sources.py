@@ -100,6 +100,9 @@ class SourceOut(Output):
     auto_tune: bool = Field(description=AUTO_TUNE_DESCRIPTION)
     score_aware: bool = Field(description=SCORE_AWARE_DESCRIPTION)
     score_threshold: float
+    telegram_bot_username: str | None = Field(
+        None, description="The source's own bot, once connected (POST /sources/{id}/telegram/connect)"
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib.schemas.common import Output
+from chalicelib.schemas.common import Input, Output
 
 # Telegram ids are signed 64-bit integers; anything larger is not from Telegram.
 TelegramId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
@@ -26,6 +26,11 @@ class TelegramUser(TelegramObject):
     first_name: str = ""
     last_name: str | None = None
     username: str | None = None
+    language_code: str | None = None
+
+
+class TelegramChat(TelegramObject):
+    id: TelegramId
 
 
 class TelegramContact(TelegramObject):
@@ -42,6 +47,7 @@ class TelegramSticker(TelegramObject):
 class TelegramMessage(TelegramObject):
     message_id: TelegramId
     sender: TelegramUser | None = Field(default=None, alias="from")
+    chat: TelegramChat | None = None
     date: int
     text: str | None = None
     caption: str | None = None
@@ -68,3 +74,22 @@ class WebhookAck(Output):
     ok: bool
     enqueued: bool
     message_id: str | None = None
+
+
+# "<bot id>:<secret>" as BotFather gives it; anything else is refused before Telegram is asked.
+BotToken = Annotated[
+    str, StringConstraints(min_length=3, max_length=256, pattern=r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,200}$")
+]
+
+
+class TelegramConnect(Input):
+    """A source's own Telegram bot. The token is write-only: kept encrypted, never shown again."""
+
+    bot_token: BotToken = Field(description="The token BotFather gave for this source's bot")
+
+
+class TelegramConnection(Output):
+    source_id: str
+    bot_username: str | None
+    bot_link: str | None
+    webhook_url: str = Field(description="Where Telegram now sends this bot's updates (a bot has one webhook)")

@@ -278,6 +278,9 @@ class IntakeQueues:
         self.queue_url, self.dlq_url = create_intake_queues(sqs, INTAKE_QUEUE_NAME)
         # The API's Telegram webhook enqueues here.
         os.environ["INTAKE_QUEUE_URL"] = self.queue_url
+        # Source bots' tokens (POST /sources/{id}/telegram/connect) go to SSM: moto's server
+        # answers that too (in memory: connect the bot again after a restart).
+        os.environ.setdefault("AWS_ENDPOINT_URL_SSM", os.environ["AWS_ENDPOINT_URL_SQS"])
 
     def stop(self) -> None:
         pass

@@ -6,6 +6,7 @@ so a change to who may call what has to change this table too.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +35,17 @@ OPERATOR_MAY = {
     ("GET", "/appeals/{appeal_id}/history"),
     ("POST", "/appeals/{appeal_id}/accept"),
     ("POST", "/appeals/{appeal_id}/close"),
+    ("GET", "/appeals/{appeal_id}/messages"),
+    ("POST", "/appeals/{appeal_id}/messages"),
     ("GET", "/leads/{lead_id}"),
+    ("PATCH", "/leads/{lead_id}"),
+    ("POST", "/leads/{lead_id}/stage"),
+    ("POST", "/leads/{lead_id}/transfer"),
+    ("GET", "/leads/{lead_id}/notes"),
+    ("POST", "/leads/{lead_id}/notes"),
     ("POST", "/operators/{operator_id}/telegram-link"),
 }
-BOT_MAY = {("POST", "/appeals")}
+BOT_MAY = {("POST", "/appeals"), ("POST", "/appeals/{appeal_id}/messages/{message_id}/status")}
 
 
 @dataclass
@@ -64,6 +72,28 @@ class World:
 
     def bot(self) -> Api:
         return self.admin.as_(self.bot_key)
+
+    def reply_id(self) -> int:
+        """An outbound message on `mine` (the same one however often asked: one client_message_id)."""
+        reply = self.admin.post(f"/appeals/{self.mine['id']}/messages", {"text": "Hi", "client_message_id": "status"})
+        assert reply.status in (200, 201), reply.body
+        return int(reply.body["id"])
+
+    def my_ready_lead(self) -> str:
+        """A lead of operator A's own appeal, qualified, with a domain and a passing score (a new one per call)."""
+        lead_id = self.admin.appeal(self.source["id"])["lead_id"]
+        assert self.admin.patch(f"/leads/{lead_id}", {"business_domain": "retail"}).status == 200
+        for stage in ("contacted", "qualified"):
+            assert self.admin.post(f"/leads/{lead_id}/stage", {"stage": stage}).status == 200
+        assert self.admin.post(f"/leads/{lead_id}/analyze").body["ai_score"] >= 0.6
+        return str(lead_id)
+
+    def connected(self) -> str:
+        """The other source, with a Telegram bot connected (on the fake Bot API)."""
+        body = {"bot_token": os.environ["OPERATOR_BOT_TOKEN"]}
+        reply = self.admin.post(f"/sources/{self.other_source['id']}/telegram/connect", body)
+        assert reply.status == 200, reply.body
+        return str(self.other_source["id"])
 
 
 @pytest.fixture
@@ -116,6 +146,20 @@ SAMPLES: dict[tuple[str, str], Request] = {
     ("GET", "/appeals/{appeal_id}/history"): lambda w: (f"/appeals/{w.mine['id']}/history", None),
     ("POST", "/appeals/{appeal_id}/accept"): lambda w: (f"/appeals/{w.mine['id']}/accept", {"operator_id": w.a["id"]}),
     ("POST", "/appeals/{appeal_id}/close"): lambda w: (f"/appeals/{w.mine['id']}/close", None),
+    ("GET", "/appeals/{appeal_id}/messages"): lambda w: (f"/appeals/{w.mine['id']}/messages", None),
+    ("POST", "/appeals/{appeal_id}/messages"): lambda w: (
+        f"/appeals/{w.mine['id']}/messages",
+        {"text": "Hello", "client_message_id": "access-1"},
+    ),
+    ("POST", "/appeals/{appeal_id}/messages/{message_id}/status"): lambda w: (
+        f"/appeals/{w.mine['id']}/messages/{w.reply_id()}/status",
+        {"status": "sent"},
+    ),
+    ("POST", "/sources/{source_id}/telegram/connect"): lambda w: (
+        f"/sources/{w.source['id']}/telegram/connect",
+        {"bot_token": os.environ["OPERATOR_BOT_TOKEN"]},
+    ),
+    ("DELETE", "/sources/{source_id}/telegram/connect"): lambda w: (f"/sources/{w.connected()}/telegram/connect", None),
     ("POST", "/appeals/{appeal_id}/assign"): lambda w: (
         f"/appeals/{w.waiting['id']}/assign",
         {"operator_id": w.b["id"]},
@@ -130,7 +174,9 @@ SAMPLES: dict[tuple[str, str], Request] = {
     ("GET", "/leads/{lead_id}/appeals"): lambda w: (f"/leads/{w.mine['lead_id']}/appeals", None),
     ("GET", "/leads/{lead_id}/history"): lambda w: (f"/leads/{w.mine['lead_id']}/history", None),
     ("POST", "/leads/{lead_id}/stage"): lambda w: (f"/leads/{w.mine['lead_id']}/stage", {"stage": "contacted"}),
-    ("POST", "/leads/{lead_id}/transfer"): lambda w: (f"/leads/{w.ready_lead_id}/transfer", None),
+    ("POST", "/leads/{lead_id}/transfer"): lambda w: (f"/leads/{w.my_ready_lead()}/transfer", None),
+    ("GET", "/leads/{lead_id}/notes"): lambda w: (f"/leads/{w.mine['lead_id']}/notes", None),
+    ("POST", "/leads/{lead_id}/notes"): lambda w: (f"/leads/{w.mine['lead_id']}/notes", {"text": "Call back at 5"}),
     ("POST", "/operators"): lambda w: ("/operators", {"name": "Vera"}),
     ("POST", "/operators/{operator_id}/telegram-link"): lambda w: (f"/operators/{w.a['id']}/telegram-link", None),
     ("DELETE", "/operators/{operator_id}/telegram-link"): lambda w: (f"/operators/{w.a['id']}/telegram-link", None),

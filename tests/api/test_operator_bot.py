@@ -443,3 +443,31 @@ def test_GIVEN_a_paused_operator_deactivated_by_an_admin_meanwhile_WHEN_it_resum
 
     assert stack.api.get(f"/operators/{anna['id']}").body["is_active"] is False
     assert as_anna.patch("/me", {"is_active": True}).status in (401, 403)
+
+
+def test_GIVEN_an_assignment_notice_WHEN_the_operator_replies_to_it_THEN_the_lead_gets_the_text_through_the_sources_bot(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUBLIC_API_URL", "https://crm.example.test/api")
+    operator, source = one_operator_source(stack)
+    shop = stack.fake.add_bot("shop_bot")
+    assert stack.api.post(f"/sources/{source['id']}/telegram/connect", {"bot_token": shop}).status == 200
+    stack.link(operator["id"], CHAT)
+    appeal = stack.api.appeal(source["id"], lead_external_id="tg:4242")
+    stack.feed()
+    notice = stack.fake.messages(CHAT, token=stack.token)[-1]
+
+    reply = stack.fake.message_update(stack.token, CHAT, "Yes, we deliver", reply_to_message_id=notice.message_id)
+    assert stack.post_update(reply)[0] == 200
+    stack.post_update(reply)  # Telegram redelivers: still one message to the lead
+    stray = stack.fake.message_update(stack.token, OTHER_CHAT, "me too", reply_to_message_id=notice.message_id)
+    stack.post_update(stray)  # not the notified chat: nothing relayed
+
+    assert [m.text for m in stack.fake.messages(4242, token=shop)] == ["Yes, we deliver"]
+    assert "Sent to the lead" in stack.fake.messages(CHAT, token=stack.token)[-1].text
+    conversation = stack.api.get(f"/appeals/{appeal['id']}/messages").body["items"]
+    assert [(m["direction"], m["status"], m["author_operator_id"]) for m in conversation] == [
+        ("in", None, None),
+        ("out", "sent", operator["id"]),
+    ]
+    assert stack.api.get(f"/appeals/{appeal['id']}").body["accepted_at"] is not None

@@ -82,7 +82,8 @@ def test_GIVEN_a_text_update_WHEN_posted_with_the_secret_THEN_one_intake_message
             "version": 1,
             "source_id": telegram_source,
             "message_id": "tg-update-9001",
-            "lead": {"external_id": "tg:100500", "name": "Ivan Petrov"},
+            # The handle and language are kept on the lead; the chat is where replies go.
+            "lead": {"external_id": "tg:100500", "name": "Ivan Petrov", "language_code": "ru", "chat_id": "100500"},
             "text": "Hello! How much is it?",
         }
     ]

@@ -81,6 +81,9 @@ ALLOWED_ACTIONS = frozenset(
         "dynamodb:GetShardIterator",
         "dynamodb:ListStreams",
         "ssm:GetParameter",
+        # Source bots' tokens, written by POST /sources/{id}/telegram/connect (the API function only).
+        "ssm:PutParameter",
+        "ssm:DeleteParameter",
         "sqs:SendMessage",
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
@@ -684,6 +687,8 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
             "s3:PutObject",
             "s3:GetObject",
             *LOGIN_ACTIONS,
+            "ssm:PutParameter",
+            "ssm:DeleteParameter",
         },
         "Intake": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
         "Reassign": set(),

@@ -31,6 +31,7 @@ from app import app
 from chalicelib.api.openapi import build_document
 from chalicelib.models import create_tables
 from scripts.local.dev_auth import DevKeys
+from scripts.local.fakes.telegram import FakeTelegram
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -115,7 +116,9 @@ class LiveApi:
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     keys = DevKeys.load_or_create(tmp_path_factory.mktemp("fuzz-auth"))
-    with pytest.MonkeyPatch.context() as env, mock_aws():
+    # Connecting a source's bot asks the Bot API: a fake on loopback (the real one is not reachable here).
+    with pytest.MonkeyPatch.context() as env, mock_aws(), FakeTelegram() as telegram:
+        env.setenv("TELEGRAM_API_BASE", telegram.base_url)
         for name, value in {
             **keys.environment(),
             "AWS_ACCESS_KEY_ID": "testing",

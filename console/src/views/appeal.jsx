@@ -9,6 +9,7 @@ import { AppealActions, SlaCountdown } from "./inbox.jsx";
 import { AssignForm } from "./waiting.jsx";
 import { LeadCard, LeadTimelineEvents } from "./lead.jsx";
 import { Timeline, useDirectory } from "./common.jsx";
+import { Conversation } from "./conversation.jsx";
 
 export function Decision({ decision, nameOf }) {
   const { me } = useApp();
@@ -90,8 +91,10 @@ export function AppealPage({ appealId }) {
       {appeal.error && <ErrorMessage error={appeal.error} />}
       <div class="grid-2">
         <div class="stack">
-          <Section title={t("appeal.section")}>
-            <blockquote class="message-full">{a.message}</blockquote>
+          <Section title={t("conversation.title")}>
+            <Conversation appeal={a} onReplied={() => (appeal.refresh(), history.reload())} />
+          </Section>
+          <Section title={t("appeal.section_facts")}>
             <dl class="facts">
               <dt>{t("appeal.status")}</dt>
               <dd>

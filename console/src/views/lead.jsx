@@ -196,7 +196,10 @@ export function LeadCard({ lead, onChanged, sourceName, title }) {
     <Section title={title || t("lead.card")} class="lead-card">
       <div class="lead-identity">
         <p class="lead-name">{lead.name || t("lead.unnamed")}</p>
-        <p class="muted">{lead.external_id}</p>
+        <p class="muted">
+          {lead.external_id}
+          {lead.username && ` · @${lead.username}`}
+        </p>
       </div>
       <dl class="facts">
         <dt>{t("field.phone")}</dt>
