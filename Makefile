@@ -52,9 +52,10 @@ run: install console
 	PORT=$(PORT) $(PY) -m scripts.local.local_stack
 
 ## A Telegram to try the bots with, no account needed: a fake Bot API on TELEGRAM_SANDBOX_PORT (8081) that
-## you drive with curl; it prints the `make run` line and the setWebhook call to use. See docs/operator-bot.md.
+## you drive with curl; it prints the `make run` line and the setWebhook call to use. BOTS="acme_leads_bot" adds
+## source bots to connect with POST /sources/{id}/telegram/connect. See docs/operator-bot.md and docs/channels.md.
 telegram-sandbox: install
-	@PORT=$(PORT) $(PY) -m scripts.local.telegram_sandbox
+	@PORT=$(PORT) $(PY) -m scripts.local.telegram_sandbox $(foreach bot,$(BOTS),--bot $(bot))
 
 ## Print a bearer token for `make run`'s API, signed with the dev key pair in .data/auth/ (never valid in AWS).
 ## ROLE=admin (default) or ROLE=operator OPERATOR_ID=op_...; e.g. curl -H "Authorization: Bearer $$(make -s token)" ...

@@ -176,3 +176,103 @@ def test_GIVEN_make_run_on_the_sandbox_WHEN_an_appeal_arrives_THEN_the_operator_
         after = ok("GET", f"/appeals/{appeal['id']}")
         assert after["status"] == "active"
         assert after["accepted_at"] is not None
+
+
+def test_GIVEN_make_run_on_the_sandbox_WHEN_a_lead_writes_twice_to_a_connected_bot_THEN_both_answers_reach_it(
+    tmp_path: Path,
+) -> None:
+    """Issue 21's trial on a fresh `make run`: connect a source's bot, a lead writes twice, the
+    operator answers from the operator bot and from the API, the lead gets both through the
+    source's bot, and the operator qualifies its own lead without admin rights."""
+    with SandboxTelegram(bots=(OPERATOR_BOT, "acme_leads_bot")) as sandbox:
+        operator_bot, leads_bot = sandbox.token_of(OPERATOR_BOT), sandbox.token_of("acme_leads_bot")
+        assert operator_bot is not None and leads_bot is not None
+        environment = {
+            "TELEGRAM_API_BASE": sandbox.base_url,
+            "OPERATOR_BOT_TOKEN": operator_bot,
+            "OPERATOR_BOT_WEBHOOK_SECRET": SECRET,
+        }
+        with ephemeral_stack(DevKeys.load_or_create(tmp_path), environment) as stack:
+            admin = _Api(stack.base_url, stack.token("admin"))
+            _bot_api(
+                sandbox, operator_bot, "setWebhook", url=f"{stack.base_url}/telegram/operator-bot", secret_token=SECRET
+            )
+            anna = admin.ok("POST", "/operators", {"name": "Anna", "max_load": 3})
+            code = admin.ok("POST", f"/operators/{anna['id']}/telegram-link")["code"]
+            sandbox_post(sandbox, "/sandbox/chats/1001/messages", {"text": f"/start {code}"})
+            source = admin.ok("POST", "/sources", {"name": "Telegram", "sticky": True})
+            admin.ok("PUT", f"/sources/{source['id']}/weights", [{"operator_id": anna["id"], "weight": 1}])
+
+            # GIVEN the source's bot connected in one step
+            connected = admin.ok("POST", f"/sources/{source['id']}/telegram/connect", {"bot_token": leads_bot})
+            assert connected["bot_username"] == "acme_leads_bot"
+            assert leads_bot not in str(connected)
+
+            # WHEN the lead writes twice
+            lead_chat = "/sandbox/chats/5005/messages?bot=acme_leads_bot"
+            for text in ("Hello, what does it cost?", "And is delivery free?"):
+                sandbox_post(sandbox, "/sandbox/chats/5005/messages", {"text": text, "bot": "acme_leads_bot"})
+
+            # THEN the operator bot announced it, and the conversation holds both messages
+            notice = _wait_for(lambda: _bot_message_with_buttons(sandbox, 1001))
+            as_anna = _Api(stack.base_url, stack.token("operator", anna["id"]))
+            appeal_id = _wait_for(lambda: _first_appeal(as_anna))
+            texts = _wait_for(lambda: _inbound_texts(admin, appeal_id, 2))
+            assert texts == ["Hello, what does it cost?", "And is delivery free?"]
+
+            # WHEN Anna answers from the operator bot (a reply to the notice) and from the API
+            sandbox_post(
+                sandbox,
+                "/sandbox/chats/1001/messages",
+                {"text": "From the bot: 10 EUR", "reply_to_message_id": notice["message_id"]},
+            )
+            as_anna.ok(
+                "POST", f"/appeals/{appeal_id}/messages", {"text": "From the CRM: yes", "client_message_id": "c1"}
+            )
+
+            # THEN the lead gets both through the source's bot
+            def answers() -> list[str] | None:
+                chat = requests.get(sandbox.base_url + lead_chat, timeout=10).json()
+                found = [m["text"] for m in chat if m["from_bot"]]
+                return found if len(found) >= 2 else None
+
+            assert sorted(_wait_for(answers)) == ["From the CRM: yes", "From the bot: 10 EUR"]
+
+            # AND Anna qualifies her own lead without admin rights
+            lead_id = admin.ok("GET", f"/appeals/{appeal_id}")["lead_id"]
+            for stage in ("contacted", "qualified"):
+                as_anna.ok("POST", f"/leads/{lead_id}/stage", {"stage": stage})
+            assert admin.ok("GET", f"/leads/{lead_id}")["stage"] == "qualified"
+
+
+class _Api:
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def ok(self, method: str, path: str, body: Any = None) -> Any:
+        reply = self.session.request(method, self.base_url + path, json=body, timeout=30)
+        assert reply.status_code < 300, (method, path, reply.status_code, reply.text)
+        return reply.json() if reply.content else None
+
+
+def sandbox_post(sandbox: SandboxTelegram, path: str, body: dict[str, Any]) -> None:
+    reply = requests.post(sandbox.base_url + path, json=body, timeout=30)
+    assert reply.status_code == 200 and reply.json()["webhook_status"] == 200, reply.text
+
+
+def _bot_message_with_buttons(sandbox: SandboxTelegram, chat_id: int) -> dict[str, Any] | None:
+    chat = requests.get(f"{sandbox.base_url}/sandbox/chats/{chat_id}/messages", timeout=10).json()
+    return next((m for m in chat if m["from_bot"] and m["buttons"]), None)
+
+
+def _first_appeal(operator: _Api) -> str | None:
+    items = operator.ok("GET", "/me/appeals")["items"]
+    return items[0]["id"] if items else None
+
+
+def _inbound_texts(api: _Api, appeal_id: str, count: int) -> list[str] | None:
+    items = api.ok("GET", f"/appeals/{appeal_id}/messages")["items"]
+    texts = [m["text"] for m in items if m["direction"] == "in"]
+    return texts if len(texts) >= count else None
