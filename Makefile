@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PACKAGE_DIR ?= build/package
 
-.PHONY: lock run telegram-sandbox token invite reassign audit rescore train test unit lint format bench install clean package console chromium
+.PHONY: lock run telegram-sandbox token invite reassign audit rescore train tune test unit lint format bench install clean package console chromium
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -83,6 +83,10 @@ rescore: install
 ## Train the scoring model on the outcomes so far, now, on `make run`'s DynamoDB; prints its report.
 train: install
 	$(PY) -m scripts.local.run_job train
+
+## Run the daily weight tuning now (sources with auto_tune or score_aware; see docs/insight.md).
+tune: install
+	$(PY) -m scripts.local.run_job tune
 
 ## Deployable package in $(PACKAGE_DIR): sam.json (chalice's template merged with .chalice/resources.json)
 ## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see docs/deploy.md.

@@ -29,6 +29,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/openapi.json"),
         ("POST", "/channels/telegram/{source_id}"),
         # The console's page, scripts and sign-in settings: nothing in them is secret.
+        ("GET", "/"),
         ("GET", "/console"),
         ("GET", "/console/{file}"),
         ("POST", "/telegram/operator-bot"),

@@ -40,6 +40,14 @@ _SECURITY = {
 }
 
 
+@bp.route("/", methods=["GET"])
+@endpoint
+def root() -> Response:
+    # A person opening the API's address gets the console, not API Gateway's "Missing Authentication Token".
+    path = str((bp.current_request.context or {}).get("path") or "/")  # "/", or "/api/" behind a stage
+    return Response(body="", status_code=302, headers={"Location": path.rstrip("/") + "/console/"})
+
+
 @bp.route("/console", methods=["GET"])
 @endpoint
 def console_index() -> Response:

@@ -152,6 +152,13 @@ CONTRACT: dict[tuple[str, str], Contract] = {
             ),
         ),
     ),
+    ("GET", "/"): Contract(
+        "The API's address: to the web console",
+        "console",
+        {302: Reply(None, "To /console/")},
+        errors=MISSING,
+        description="Public: a person opening the API's address in a browser lands on the console.",
+    ),
     ("GET", "/console"): Contract(
         "The web console's page",
         "console",

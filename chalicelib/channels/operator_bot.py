@@ -248,8 +248,7 @@ def _notice(event: DomainEvent, operator: Operator) -> texts.AppealNotice:
         text=str(event.contact.get("message") or ""),
         score=float(lead.ai_score) if lead is not None and lead.ai_score is not None else None,
         top_factor=top,
-        # `sla_due_at` is "<deadline>#<appeal id>" (the SLA index orders by it)
-        accept_by=datetime.fromisoformat(str(due).split("#", 1)[0].replace("Z", "+00:00")) if due else None,
+        accept_by=datetime.fromisoformat(str(due).replace("Z", "+00:00")) if due else None,
         locale=operator.locale,
     )
 

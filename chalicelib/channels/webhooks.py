@@ -251,6 +251,15 @@ def _matches(row: WebhookSubscription, event_type: str) -> bool:
     return ALL_EVENTS in wanted or event_type in wanted
 
 
+def _subscribed_by(row: WebhookSubscription, event: DomainEvent) -> bool:
+    """A subscription gets what happens from its creation on, never history (a replayed stream
+    or a restarted local poller re-reads old records). Compared to the second: event times
+    are kept to the second."""
+    created = datetime.fromisoformat(row.created_at.replace("Z", "+00:00")).replace(microsecond=0)
+    occurred = event.occurred_at if event.occurred_at.tzinfo else event.occurred_at.replace(tzinfo=UTC)
+    return occurred >= created
+
+
 def _contact(event: DomainEvent) -> dict[str, Any]:
     """The personal fields an opted-in subscriber gets: the event's own and the lead's contacts."""
     contact = {key: value for key, value in event.contact.items() if value is not None}
@@ -283,7 +292,7 @@ def _delivery_id(event_id: str, webhook_id: str) -> str:
 
 def notify(event: DomainEvent) -> None:
     """Enqueues one delivery of `event` per matching subscription (none when nobody subscribed)."""
-    matching = [row for row in all_webhooks() if _matches(row, event.type)]
+    matching = [row for row in all_webhooks() if _matches(row, event.type) and _subscribed_by(row, event)]
     if not matching:
         return
     settings = hook_settings()

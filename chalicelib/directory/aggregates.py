@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.models.appeals import APPEAL_ID_PREFIX
 from chalicelib.models.sources import add_stream_batch, padded_sequence, stream_mark
 
 __all__ = ["Change", "SourceDelta", "apply_appeal_records", "source_deltas"]
@@ -82,7 +83,10 @@ def source_deltas(records: list[dict[str, Any]]) -> dict[str, SourceDelta]:
     for record in records:
         change = record.get("dynamodb") or {}
         old, new = change.get("OldImage"), change.get("NewImage")
-        # Open-appeal markers share the table and carry no source_id: they are skipped here.
+        # Only appeals count: markers, members and a conversation's messages share the table
+        # (a reply to the lead carries its source but is not an appeal).
+        if not str(_string(change.get("Keys"), "appeal_id") or "").startswith(APPEAL_ID_PREFIX):
+            continue
         source_id = _string(new, "source_id") or _string(old, "source_id")
         sequence = str(change.get("SequenceNumber") or "")
         if source_id is None or not sequence:

@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.models.appeals import APPEAL_ID_PREFIX
 from chalicelib.models.messages import MESSAGE_PREFIX
 from chalicelib.schemas.events import DomainEvent
 
@@ -70,7 +71,7 @@ def appeal_events(record: dict[str, Any]) -> list[DomainEvent]:
     appeal_id = str(new.get("appeal_id") or "")
     if appeal_id.startswith(MESSAGE_PREFIX):
         return _outbound_events(new, image(record, "OldImage"))
-    if not appeal_id.startswith("ap_") or "lead_id" not in new:
+    if not appeal_id.startswith(APPEAL_ID_PREFIX) or "lead_id" not in new:
         return []  # a removal, or an open-appeal marker
     old_history = _history(image(record, "OldImage"))
     history = _history(new)
@@ -81,6 +82,9 @@ def appeal_events(record: dict[str, Any]) -> list[DomainEvent]:
         if kind is None:
             continue
         data: dict[str, Any] = {"appeal_id": appeal_id, **{k: _plain(new.get(k)) for k in _APPEAL_FIELDS}}
+        # Stored as "<deadline>#<appeal id>" so the SLA index orders by it: receivers get the deadline.
+        data["sla_due_at"] = str(data["sla_due_at"]).split("#", 1)[0] if data["sla_due_at"] else None
+        data["escalated"] = bool(data["escalated"])
         data["operator_id"] = entry.get("operator_id") or new.get("operator_id")
         data["previous_operator_id"] = entry.get("previous_operator_id")
         data["reason"] = entry.get("reason")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTIVE",
+    "APPEAL_ID_PREFIX",
     "CLOSED",
     "ESCALATED_SEGMENT",
     "QUEUED_SEGMENT",
@@ -61,6 +62,9 @@ __all__ = [
     "unaccepted_active",
     "waiting_key",
 ]
+
+# An appeal's own item; the table also holds open-appeal markers, members, aliases and messages.
+APPEAL_ID_PREFIX = "ap_"
 
 
 class AppealStatus(Word):

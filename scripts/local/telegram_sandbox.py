@@ -10,8 +10,9 @@ surface under `/sandbox/` that plays the people on the other side:
 - `POST /sandbox/chats/<chat_id>/messages {"text", "bot"?, "first_name"?, "username"?,
   "reply_to_message_id"?}`: that person writes to the bot (the update goes to the bot's
   webhook, as Telegram would send it); answers what the webhook answered;
-- `POST /sandbox/chats/<chat_id>/press {"message_id", "button", "bot"?}`: that person
-  presses a button (by its label or its callback data).
+- `POST /sandbox/chats/<chat_id>/press {"button", "message_id"?, "bot"?}`: that person
+  presses a button (by its label or its callback data) on that message, or on the newest one
+  showing such a button.
 
 `bot` defaults to the operator bot. Nothing here is reachable from outside 127.0.0.1.
 """
@@ -136,10 +137,16 @@ class SandboxTelegram(FakeTelegram):
         return self._send(token, update)
 
     def _press(self, chat_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Presses `button` on message `message_id`, or, without one, on the newest message showing it."""
         token = self._token(body.get("bot"))
         message_id, label = body.get("message_id"), body.get("button")
-        if not isinstance(message_id, int) or not isinstance(label, str):
-            raise _Refused(422, "message_id (an integer) and button (a label or callback data) are required")
+        if not isinstance(label, str) or not (message_id is None or isinstance(message_id, int)):
+            raise _Refused(422, "button (a label or callback data) is required; message_id, if given, an integer")
+        if message_id is None:
+            showing = [m for m in self.messages(chat_id, token=token) if any(_names(b, label) for b in m.buttons)]
+            if not showing:
+                raise _Refused(404, f"no message in chat {chat_id} shows a button {label!r}")
+            message_id = showing[-1].message_id
         try:
             message = self.message(chat_id, message_id, token=token)
         except KeyError:
@@ -147,7 +154,10 @@ class SandboxTelegram(FakeTelegram):
         data = next((b["callback_data"] for b in message.buttons if _names(b, label)), None)
         if data is None:
             raise _Refused(404, f"message {message_id} has no button {label!r}")
-        return self._send(token, self.callback_update(token, chat_id, data, message_id=message_id))
+        return {
+            "message_id": message_id,
+            **self._send(token, self.callback_update(token, chat_id, data, message_id=message_id)),
+        }
 
     def _send(self, token: str, update: dict[str, Any]) -> dict[str, Any]:
         if self.webhook(token) is None:
@@ -193,7 +203,7 @@ def _banner(sandbox: SandboxTelegram, api: str) -> str:
         "",
         f'  curl -s {base}/sandbox/chats/1001/messages -d \'{{"text": "/start <code>"}}\'',
         f"  curl -s {base}/sandbox/chats/1001/messages          # what the bot sent",
-        f'  curl -s {base}/sandbox/chats/1001/press -d \'{{"message_id": 2, "button": "Accept"}}\'',
+        f'  curl -s {base}/sandbox/chats/1001/press -d \'{{"button": "Accept"}}\'   # on the newest appeal',
         "",
         "Bots: " + ", ".join(f"{name} ({sandbox.token_of(name)})" for name in sandbox.usernames),
     ]

@@ -23,6 +23,7 @@ PUBLIC = {
     ("GET", "/health"),
     ("GET", "/openapi.json"),
     ("POST", "/channels/telegram/{source_id}"),
+    ("GET", "/"),
     ("GET", "/console"),
     ("GET", "/console/{file}"),
     ("POST", "/telegram/operator-bot"),

@@ -332,6 +332,12 @@ def test_GIVEN_the_console_without_its_slash_WHEN_opened_THEN_308_to_the_folder_
     assert (reply.status_code, reply.headers["Location"]) == (308, "console/")
 
 
+def test_GIVEN_a_person_opening_the_apis_address_WHEN_loaded_THEN_302_to_the_console(http: Any) -> None:
+    reply = http.get("/")
+
+    assert (reply.status_code, reply.headers["Location"]) == (302, "/console/")
+
+
 def test_GIVEN_a_name_the_build_does_not_have_WHEN_asked_THEN_404_in_our_error_shape(
     api: Api, built: dict[str, Any]
 ) -> None:

@@ -84,11 +84,21 @@ def test_GIVEN_a_webhook_WHEN_a_person_writes_and_presses_through_the_sandbox_TH
         ("POST", "/sandbox/chats/1001/messages", {"text": ""}, 422),
         ("POST", "/sandbox/chats/1001/messages", {"text": "hi", "bot": "nobody_bot"}, 404),
         ("POST", "/sandbox/chats/1001/press", {"message_id": 9, "button": "Accept"}, 404),
-        ("POST", "/sandbox/chats/1001/press", {"message_id": "9"}, 422),
+        ("POST", "/sandbox/chats/1001/press", {"message_id": "9", "button": "Accept"}, 422),
+        ("POST", "/sandbox/chats/1001/press", {"button": "Accept"}, 404),  # no message shows it
         ("POST", "/sandbox/chats/1001/nothing", {}, 404),
         ("DELETE", "/sandbox/chats/1001/messages", None, 405),
     ],
-    ids=["no-webhook", "empty-text", "unknown-bot", "unknown-message", "bad-press", "unknown-route", "delete"],
+    ids=[
+        "no-webhook",
+        "empty-text",
+        "unknown-bot",
+        "unknown-message",
+        "bad-press",
+        "no-such-button",
+        "unknown-route",
+        "delete",
+    ],
 )
 def test_GIVEN_a_wrong_control_call_WHEN_sent_THEN_it_is_refused_with_a_reason_and_nothing_is_delivered(
     sandbox: SandboxTelegram, method: str, path: str, body: Any, status: int
@@ -167,12 +177,8 @@ def test_GIVEN_make_run_on_the_sandbox_WHEN_an_appeal_arrives_THEN_the_operator_
 
         message = _wait_for(assignment)
         assert "Hi &lt;3 &amp; *" in message["text"] or "Hi <3 & *" in message["text"]
-        pressed = requests.post(
-            f"{sandbox.base_url}/sandbox/chats/1001/press",
-            json={"message_id": message["message_id"], "button": "Accept"},
-            timeout=30,
-        )
-        assert pressed.json()["webhook_status"] == 200
+        pressed = requests.post(f"{sandbox.base_url}/sandbox/chats/1001/press", json={"button": "accept"}, timeout=30)
+        assert pressed.json() == {**pressed.json(), "webhook_status": 200, "message_id": message["message_id"]}
         after = ok("GET", f"/appeals/{appeal['id']}")
         assert after["status"] == "active"
         assert after["accepted_at"] is not None

@@ -8,7 +8,7 @@ import json
 import re
 import socket
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,12 +117,13 @@ def drain(queues: dict[str, str], clock: Clock, *, rounds: int | None = None) ->
     return outcomes
 
 
-def appeal_event(**contact: Any) -> DomainEvent:
+def appeal_event(occurred_at: datetime | None = None, **contact: Any) -> DomainEvent:
     n = next(_events)
     return DomainEvent(
         id=f"ap_test{n:06d}:appeal.assigned:1",
         type="appeal.assigned",
-        occurred_at=datetime(2026, 11, 30, 12, 0, n % 60, tzinfo=UTC),
+        # Event times are kept to the second; a subscription gets what happens from its creation on.
+        occurred_at=occurred_at or datetime.now(UTC).replace(microsecond=0),
         data={"appeal_id": f"ap_test{n:06d}", "lead_id": None, "operator_id": "op_1", "source_id": "src_1"},
         contact=contact,
     )
@@ -240,6 +241,22 @@ def test_GIVEN_a_webhook_WHEN_deleted_THEN_gone_and_its_queued_deliveries_end_fa
 # --- deliveries ------------------------------------------------------------------------------
 
 
+def test_GIVEN_an_event_from_before_the_subscription_WHEN_a_replayed_stream_dispatches_it_THEN_nothing_is_sent(
+    api: Api, queues: dict[str, str]
+) -> None:
+    with WebhookReceiver() as receiver:
+        subscribe(api, receiver.url)
+        history = appeal_event(occurred_at=datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5))
+        fresh = appeal_event()
+
+        dispatch(history)
+        dispatch(fresh)
+        outcomes = drain(queues, Clock())
+
+    assert outcomes == ["delivered"]
+    assert [delivery.event_id for delivery in receiver.deliveries] == [fresh.id]
+
+
 def test_GIVEN_a_subscription_WHEN_its_event_is_dispatched_THEN_one_signed_delivery_the_receiver_verifies(
     api: Api, queues: dict[str, str], delays: list[int]
 ) -> None:
@@ -258,7 +275,7 @@ def test_GIVEN_a_subscription_WHEN_its_event_is_dispatched_THEN_one_signed_deliv
     assert delivery.json == {
         "id": event.id,
         "type": "appeal.assigned",
-        "occurred_at": "2026-11-30T12:00:" + f"{int(event.occurred_at.second):02d}Z",
+        "occurred_at": event.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "data": event.data,
     }
     header = delivery.header(ws.SIGNATURE_HEADER)

@@ -11,7 +11,12 @@ def record(sequence: int, old: dict[str, str] | None, new: dict[str, str] | None
     def image(fields: dict[str, str] | None) -> dict[str, Any] | None:
         return {name: {"S": value} for name, value in fields.items()} if fields is not None else None
 
-    change: dict[str, Any] = {"SequenceNumber": str(sequence), "ApproximateCreationDateTime": at}
+    key = (new or old or {}).get("appeal_id", f"ap_{sequence}")
+    change: dict[str, Any] = {
+        "SequenceNumber": str(sequence),
+        "ApproximateCreationDateTime": at,
+        "Keys": {"appeal_id": {"S": key}},
+    }
     change.update({"OldImage": image(old)} if old is not None else {})
     change.update({"NewImage": image(new)} if new is not None else {})
     return {"eventID": f"ev{sequence}", "dynamodb": change}
@@ -41,6 +46,16 @@ def test_GIVEN_markers_and_keys_only_records_WHEN_read_THEN_they_change_no_sourc
     ]
 
     assert source_deltas(records) == {}
+
+
+def test_GIVEN_a_conversations_messages_WHEN_read_THEN_a_reply_carrying_its_source_counts_as_no_appeal() -> None:
+    records = [
+        record(1, None, {"source_id": "a", "status": "waiting"}),
+        record(2, None, {"appeal_id": "msg#ap_1#000002", "source_id": "a", "status": "sent"}),
+        record(3, None, {"appeal_id": "member#ld_1#ap_1", "source_id": "a"}),
+    ]
+
+    assert {key: (d.received, d.waiting) for key, d in source_deltas(records).items()} == {"a": (1, 1)}
 
 
 def test_GIVEN_a_shard_mark_inside_a_batch_WHEN_narrowed_THEN_only_records_past_it_remain() -> None:
