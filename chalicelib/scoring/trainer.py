@@ -100,6 +100,17 @@ def _category(value: Value) -> str:
     return str(value)
 
 
+def cell_number(value: Value) -> float | None:
+    """A numeric column's cell as training reads it: None when blank or not a
+    finite number (the backtest's reference model encodes cells the same way)."""
+    return None if _is_blank(value) else _number(value)
+
+
+def category_of(value: Value) -> str:
+    """A categorical column's cell as training reads it, "(blank)" for blanks."""
+    return _category(value)
+
+
 def _sigmoid(z: float) -> float:
     # Two branches so neither exp() can overflow.
     if z >= 0:
