@@ -50,6 +50,7 @@ from chalicelib.models.sources import Source
 from chalicelib.routing import appeals
 from chalicelib.schemas.messages import REPLY_MAX_LENGTH, ReplyCreate
 from chalicelib.schemas.operators import OperatorPatch, TelegramLinkOut
+from chalicelib.scoring.base import PRIOR
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -238,7 +239,10 @@ def _notice(event: DomainEvent, operator: Operator) -> texts.AppealNotice:
     lead = find(Lead, str(event.data.get("lead_id")), None)
     top = None
     if lead is not None and lead.ai_factors:
-        strongest = max(lead.ai_factors, key=lambda f: abs(float(f.contribution)))
+        # The lead's own pushes say more than the prior every score starts
+        # from; a lead with none shows the prior.
+        pushes = [f for f in lead.ai_factors if f.feature != PRIOR] or lead.ai_factors
+        strongest = max(pushes, key=lambda f: abs(float(f.contribution)))
         top = f"{strongest.feature} {float(strongest.contribution):+.2f}"
     due = event.data.get("sla_due_at")
     return texts.AppealNotice(

@@ -1,12 +1,23 @@
 """Offline backtest: would the scoring model have worked on this data?
 
     python -m chalicelib.scoring.backtest leads.csv --label converted [--positive won]
+        [--train-size N [--seed S]] [--compare-sklearn]
 
 Reads a CSV export, splits it 70/30 (stratified, fixed seed), trains on the
 70% with exactly the recipe the scheduled training job uses, and prints ROC
 AUC, Brier score and a calibration table on the 30%, next to a constant
 baseline that always predicts the training positive rate. Every column other
 than the label is a feature; blank labels are skipped.
+
+`--train-size N` trains on only N rows of the 70% (a seeded draw; `--seed`
+changes it, and a smaller N's rows are among a larger N's), still testing on
+the same 30%: run it for several N to draw a learning curve. The holdout never
+depends on N or the seed, so the points are comparable.
+
+`--compare-sklearn` adds a column for a plain scikit-learn pipeline (mean
+imputation with missing flags, standard scaling, one-hot encoding, default
+`LogisticRegression`) trained on the same rows. scikit-learn is a development
+tool (requirements-dev.txt), imported only on this path, never deployed.
 
 Bad input (missing file, unknown label column, unreadable label, one class
 only) prints one `error:` line on stderr and exits with status 2.
@@ -16,17 +27,28 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
+import random
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.scoring.metrics import CalibrationBin, brier_score, calibration_table, roc_auc
-from chalicelib.scoring.trainer import CategoricalColumn, NumericColumn, stratified_split, train
+from chalicelib.scoring.trainer import (
+    CategoricalColumn,
+    NumericColumn,
+    category_of,
+    cell_number,
+    stratified_split,
+    train,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from chalicelib.scoring.trainer import Row
 
 SEED = 0
 TEST_FRACTION = 0.3
@@ -118,7 +140,101 @@ def _calibration_lines(title: str, table: Sequence[CalibrationBin]) -> list[str]
     return lines
 
 
-def backtest(path: Path, label: str, positive: str | None) -> list[str]:
+def _subsample(train_idx: list[int], labels: Sequence[int], size: int | None, seed: int) -> list[int]:
+    """The first `size` training rows of a seeded shuffle (all of them when
+    size is None), so a smaller size's rows are among a larger one's."""
+    if size is None:
+        return train_idx
+    if size > len(train_idx):
+        raise BacktestError(f"--train-size {size} is more than the {len(train_idx)} training rows")
+    order = list(train_idx)
+    random.Random(seed).shuffle(order)
+    chosen = sorted(order[:size])
+    positives = sum(labels[i] for i in chosen)
+    if positives == 0 or positives == size:
+        raise BacktestError(
+            f"--train-size {size} (seed {seed}) drew only one class; use a larger size or another --seed"
+        )
+    return chosen
+
+
+def _sklearn_probabilities(
+    columns: Sequence[NumericColumn | CategoricalColumn],
+    train_rows: Sequence[Row],
+    train_labels: Sequence[int],
+    test_rows: Sequence[Row],
+) -> list[float]:
+    """The reference: a plain scikit-learn pipeline over the same columns
+    (numeric: mean-imputed with missing flags, standardised; categorical:
+    one-hot, blanks their own value, unseen values ignored) and its default
+    `LogisticRegression`. Imported here only: scikit-learn is never deployed."""
+    try:
+        import numpy as np
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    except ImportError:
+        raise BacktestError(
+            "--compare-sklearn needs scikit-learn (a development tool: pip install -r requirements-dev.txt)"
+        ) from None
+
+    numeric = [c.name for c in columns if isinstance(c, NumericColumn)]
+    categorical = [c.name for c in columns if isinstance(c, CategoricalColumn)]
+
+    def numbers(rows: Sequence[Row]) -> Any:
+        cells = [[cell_number(row.get(name)) for name in numeric] for row in rows]
+        return np.array([[math.nan if n is None else n for n in row] for row in cells], dtype=float).reshape(
+            len(rows), len(numeric)
+        )
+
+    def categories(rows: Sequence[Row]) -> Any:
+        cells = [[category_of(row.get(name)) for name in categorical] for row in rows]
+        return np.array(cells, dtype=object).reshape(len(rows), len(categorical))
+
+    scale = make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), StandardScaler())
+    onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    blocks_train = []
+    blocks_test = []
+    if numeric:
+        blocks_train.append(scale.fit_transform(numbers(train_rows)))
+        blocks_test.append(scale.transform(numbers(test_rows)))
+    if categorical:
+        blocks_train.append(onehot.fit_transform(categories(train_rows)))
+        blocks_test.append(onehot.transform(categories(test_rows)))
+    if not blocks_train:
+        raise BacktestError("no feature column has a value in the training rows")
+    model = LogisticRegression(max_iter=1000)
+    model.fit(np.hstack(blocks_train), np.array(train_labels))
+    return [float(p) for p in model.predict_proba(np.hstack(blocks_test))[:, 1]]
+
+
+def _metric_lines(
+    rows: int,
+    labels: Sequence[int],
+    predicted: Sequence[float],
+    constant: Sequence[float],
+    reference: Sequence[float] | None,
+) -> list[str]:
+    columns = [predicted, constant] + ([reference] if reference is not None else [])
+    header = f"{f'Test split ({rows} rows)':<26}{'model':>10}{'baseline':>10}" + (
+        f"{'sklearn':>10}" if reference is not None else ""
+    )
+    lines = [header]
+    for name, measure in (("ROC AUC", roc_auc), ("Brier score", brier_score)):
+        lines.append(f"  {name:<24}" + "".join(f"{measure(labels, column):>10.4f}" for column in columns))
+    return lines
+
+
+def backtest(
+    path: Path,
+    label: str,
+    positive: str | None,
+    *,
+    train_size: int | None = None,
+    seed: int = SEED,
+    compare_sklearn: bool = False,
+) -> list[str]:
     """The report's lines; raises BacktestError for input it cannot use."""
     data = read_dataset(path, label, positive)
     positives = sum(data.labels)
@@ -131,6 +247,8 @@ def backtest(path: Path, label: str, positive: str | None) -> list[str]:
         )
 
     train_idx, test_idx = stratified_split(data.labels, test_fraction=TEST_FRACTION, seed=SEED)
+    available = len(train_idx)
+    train_idx = _subsample(train_idx, data.labels, train_size, seed)
     train_labels = [data.labels[i] for i in train_idx]
     test_labels = [data.labels[i] for i in test_idx]
     started = time.perf_counter()
@@ -139,6 +257,13 @@ def backtest(path: Path, label: str, positive: str | None) -> list[str]:
     predicted = model.predict_many([data.rows[i] for i in test_idx])
     base_rate = _rate(train_labels)
     constant = [base_rate] * len(test_idx)
+    reference = (
+        _sklearn_probabilities(
+            model.columns, [data.rows[i] for i in train_idx], train_labels, [data.rows[i] for i in test_idx]
+        )
+        if compare_sklearn
+        else None
+    )
 
     numeric = sum(isinstance(column, NumericColumn) for column in model.columns)
     categorical = sum(isinstance(column, CategoricalColumn) for column in model.columns)
@@ -150,15 +275,14 @@ def backtest(path: Path, label: str, positive: str | None) -> list[str]:
         f"  rows:     {data.read} read, {data.skipped} skipped (blank label), {len(data.labels)} used, "
         f"positive rate {_rate(data.labels):.3f}",
         f"  split:    stratified {1 - TEST_FRACTION:.0%}/{TEST_FRACTION:.0%}, seed {SEED}",
-        f"    train:  {len(train_idx)} rows, positive rate {base_rate:.3f}",
+        f"    train:  {len(train_idx)} rows, positive rate {base_rate:.3f}"
+        + (f" (--train-size {train_size} of {available}, seed {seed})" if train_size is not None else ""),
         f"    test:   {len(test_idx)} rows, positive rate {_rate(test_labels):.3f}",
         f"  features: {numeric} numeric and {categorical} categorical columns, "
         f"{len(model.feature_names)} encoded features" + (f" ({unused} empty columns ignored)" if unused else ""),
         f"  trained in {seconds:.2f} s",
         "",
-        f"{f'Test split ({len(test_idx)} rows)':<26}{'model':>10}{'baseline':>10}",
-        f"  {'ROC AUC':<24}{roc_auc(test_labels, predicted):>10.4f}{roc_auc(test_labels, constant):>10.4f}",
-        f"  {'Brier score':<24}{brier_score(test_labels, predicted):>10.4f}{brier_score(test_labels, constant):>10.4f}",
+        *_metric_lines(len(test_idx), test_labels, predicted, constant, reference),
         "",
         *_calibration_lines("Calibration, model (test split)", calibration_table(test_labels, predicted, BINS)),
         "",
@@ -168,6 +292,16 @@ def backtest(path: Path, label: str, positive: str | None) -> list[str]:
         ),
     ]
     return lines
+
+
+def _at_least_two(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError("must be at least 2 (one row of each class)")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,9 +316,30 @@ def main(argv: list[str] | None = None) -> int:
         metavar="VALUE",
         help="label value that counts as positive (others are negative); default: 1/0, true/false, yes/no",
     )
+    parser.add_argument(
+        "--train-size",
+        metavar="N",
+        type=_at_least_two,
+        help="train on only N rows of the 70%% (a seeded draw), still testing on the same 30%%: a learning-curve point",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=SEED, help="which N rows --train-size draws (the test split never changes)"
+    )
+    parser.add_argument(
+        "--compare-sklearn",
+        action="store_true",
+        help="add a column for scikit-learn's LogisticRegression on the same rows (needs requirements-dev.txt)",
+    )
     args = parser.parse_args(argv)
     try:
-        lines = backtest(args.file, args.label, args.positive)
+        lines = backtest(
+            args.file,
+            args.label,
+            args.positive,
+            train_size=args.train_size,
+            seed=args.seed,
+            compare_sklearn=args.compare_sklearn,
+        )
     except BacktestError as failure:
         print(f"error: {failure}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from chalicelib.schemas.common import StoredFloat
 
 __all__ = [
     "DROP_THRESHOLD",
+    "PRIOR",
     "TOP_FACTORS",
     "TRANSFER_THRESHOLD",
     "Factor",
@@ -26,6 +27,7 @@ __all__ = [
     "ScorerName",
     "Value",
     "describe",
+    "explain",
     "recommend",
     "top_factors",
 ]
@@ -36,6 +38,10 @@ ScorerName = Literal["rules", "model", "llm"]
 DROP_THRESHOLD = 0.25
 # How many factors a score keeps: enough to explain, small enough to read.
 TOP_FACTORS = 5
+# The factor every score starts from: the rules' base points, the model's
+# log-odds for the average training lead. A fresh lead with no signal at all
+# still shows where its score came from.
+PRIOR = "prior"
 
 Value = float | str | None
 
@@ -83,7 +89,8 @@ class Score(BaseModel):
     score: StoredFloat = Field(ge=0.0, le=1.0)
     recommendation: Recommendation
     reason: str
-    factors: list[Factor]
+    # Never empty: the prior comes first, then the strongest pushes from it.
+    factors: list[Factor] = Field(min_length=1)
     # Which scorer and version produced this ("rules-v1", "model-v3", "llm:<model id>").
     model_version: str
     # Set when the configured scorer failed and another answered: why.
@@ -120,6 +127,12 @@ def top_factors(contributions: dict[str, float], limit: int = TOP_FACTORS) -> li
         ((name, value) for name, value in contributions.items() if value != 0), key=lambda kv: (-abs(kv[1]), kv[0])
     )
     return [Factor(feature=name, contribution=round(value, 4)) for name, value in ranked[:limit]]
+
+
+def explain(prior: float, contributions: dict[str, float], limit: int = TOP_FACTORS) -> list[Factor]:
+    """The prior a score starts from, then up to `limit` of the strongest
+    pushes away from it: the one shape of every scorer's factor list."""
+    return [Factor(feature=PRIOR, contribution=round(prior, 4)), *top_factors(contributions, limit)]
 
 
 def describe(factors: list[Factor], when_none: str) -> str:

@@ -11,8 +11,9 @@ a recommendation, exactly as for the other scorers.
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
@@ -27,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 from chalicelib.core.observability import logger
-from chalicelib.scoring.base import TOP_FACTORS, LeadFeatures, Score, Scorer, ScorerName, recommend, top_factors
+from chalicelib.scoring.base import TOP_FACTORS, LeadFeatures, Score, Scorer, ScorerName, explain, recommend
 
 # Room for a 300-character reason and five factors, with margin; a reply cut
 # short by this limit (stopReason "max_tokens") is not trusted.
@@ -171,6 +172,14 @@ def _parse(text: str) -> _Reply:
         raise _Failed(f"invalid reply ({error.errors()[0]['type']})") from None
 
 
+def _implied_prior(score: float, pushes: Iterable[float]) -> float:
+    """The model names pushes but no starting point: the prior is what the
+    score's log-odds leave once they are taken away, so prior + pushes is the
+    score, as for the learnt model (0 and 1 are clipped to stay finite)."""
+    p = min(max(score, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p)) - math.fsum(pushes)
+
+
 class LlmScorer:
     name: ScorerName = "llm"
 
@@ -186,7 +195,8 @@ class LlmScorer:
             return self._fall_back(features, failed.kind)
         score = round(reply.score, 4)
         recommendation, why = recommend(score, features)
-        factors = top_factors({factor.feature: factor.contribution for factor in reply.factors})
+        pushes: dict[str, float] = {factor.feature: factor.contribution for factor in reply.factors}
+        factors = explain(_implied_prior(score, pushes.values()), pushes)
         # One line: the reason is shown in lists and written to the lead.
         told = " ".join(reply.reason.split())
         return Score(

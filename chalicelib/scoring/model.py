@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.scoring.base import LeadFeatures, Score, ScorerName, describe, recommend, top_factors
+from chalicelib.scoring.base import LeadFeatures, Score, ScorerName, describe, explain, recommend
 
 if TYPE_CHECKING:
     from chalicelib.scoring.trainer import TrainedModel
@@ -29,12 +29,13 @@ class ModelScorer:
         row = features.model_row()
         score = round(self.trained.predict(row), 4)
         recommendation, why = recommend(score, features)
-        factors = top_factors(self.trained.column_contributions(row))
-        pushes = describe(factors, "no feature stood out")
+        factors = explain(self.trained.base_log_odds, self.trained.column_contributions(row))
+        pushes = describe(factors[1:], "no feature stood out")
         return Score(
             score=score,
             recommendation=recommendation,
-            reason=f"{why}; learnt from {self.trained.trained_rows} outcomes, log-odds: {pushes}",
+            reason=f"{why}; learnt from {self.trained.trained_rows} outcomes, "
+            f"log-odds from the prior {factors[0].contribution:+.2f}: {pushes}",
             factors=factors,
             model_version=model_version(self.version),
         )

@@ -6,7 +6,7 @@ of what added up to it.
 
 from __future__ import annotations
 
-from chalicelib.scoring.base import LeadFeatures, Score, ScorerName, describe, recommend, top_factors
+from chalicelib.scoring.base import LeadFeatures, Score, ScorerName, describe, explain, recommend
 
 VERSION = "rules-v1"
 
@@ -37,8 +37,8 @@ class RulesScorer:
         }
         score = round(min(1.0, max(0.0, BASE + sum(points.values()))), 4)
         recommendation, why = recommend(score, features)
-        factors = top_factors(points)
-        named = describe(factors, "no factor beyond the base")
+        factors = explain(BASE, points)
+        named = describe(factors[1:], "no factor beyond the base")
         return Score(
             score=score,
             recommendation=recommendation,

@@ -18,7 +18,7 @@ Encoding, shared by both halves through the same cell helpers:
   mean/std, and a "<col> missing" 0/1 feature is added when the column had
   blanks in training;
 * categorical column: one-hot over the most frequent values (at most
-  `MAX_CATEGORIES`, each seen at least `rare_min_count` times); everything else,
+  `MAX_CATEGORIES`, each seen at least `rare_min_count` times: 5 from 1,000 rows); everything else,
   including values never seen in training, shares one "(rare)" feature, and
   blanks are their own "(blank)" category.
 """
@@ -98,6 +98,17 @@ def _category(value: Value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def cell_number(value: Value) -> float | None:
+    """A numeric column's cell as training reads it: None when blank or not a
+    finite number (the backtest's reference model encodes cells the same way)."""
+    return None if _is_blank(value) else _number(value)
+
+
+def category_of(value: Value) -> str:
+    """A categorical column's cell as training reads it, "(blank)" for blanks."""
+    return _category(value)
 
 
 def _sigmoid(z: float) -> float:
@@ -451,15 +462,28 @@ def _platt(logits: Matrix, labels: Matrix) -> Calibration:
     return Calibration(a=0.0, b=math.log(rate / (1 - rate)))
 
 
+def default_rare_min_count(rows: int) -> int:
+    """How often a category must be seen to get its own feature: 5 from
+    1,000 rows on, fewer below. With few outcomes every seen value is
+    evidence; pooling the ones seen under 5 times threw away most of a
+    100-row sample's categories (the learning curve in docs/performance.md)."""
+    return min(5, max(1, rows // 200))
+
+
 def train(
-    rows: Sequence[Row], labels: Sequence[int], *, l2: float = 1.0, rare_min_count: int = 5, seed: int = 0
+    rows: Sequence[Row],
+    labels: Sequence[int],
+    *,
+    l2: float = 1.0,
+    rare_min_count: int | None = None,
+    seed: int = 0,
 ) -> TrainedModel:
     """Fits the calibrated model on rows (column name → value) and 0/1 labels.
 
     `l2` is the penalty strength (1/C in scikit-learn terms: the default 1.0
     matches `LogisticRegression()`). Calibration is fitted on 3-fold stratified
     out-of-fold predictions (folds fixed by `seed`); the returned model is then
-    refitted on every row.
+    refitted on every row. `rare_min_count` defaults to `default_rare_min_count`.
     """
     import numpy as np
 
@@ -475,6 +499,8 @@ def train(
     if positives == 0 or negatives == 0:
         raise NotEnoughData(f"needs both outcomes; has {positives} positive and {negatives} negative rows")
 
+    if rare_min_count is None:
+        rare_min_count = default_rare_min_count(len(rows))
     columns = _columns_of(rows, rare_min_count)
     names = _feature_names(columns)
     x = _design_matrix(rows, columns)

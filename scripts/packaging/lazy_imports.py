@@ -16,4 +16,6 @@ MUST_STAY_LAZY = (
     "phonenumbers",
     "email_validator",
     "aws_lambda_powertools.utilities.batch",
+    # Development only (the backtest's reference model): not even in the bundle.
+    "sklearn",
 )

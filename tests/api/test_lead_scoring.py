@@ -30,12 +30,12 @@ def scored_ids(api: Api) -> dict[str, str | None]:
 # --- the rules scorer ----------------------------------------------------------
 
 
-def test_GIVEN_a_fresh_lead_WHEN_rules_score_it_THEN_the_base_alone_and_advice_to_keep_qualifying() -> None:
+def test_GIVEN_a_fresh_lead_WHEN_rules_score_it_THEN_the_prior_alone_and_advice_to_keep_qualifying() -> None:
     score = RulesScorer().score(LeadFeatures(message_count=1, appeals_count=1))
 
     assert score.score == 0.30
     assert score.recommendation == "continue_qualification"
-    assert score.factors == []
+    assert [(f.feature, f.contribution) for f in score.factors] == [("prior", 0.30)]
     assert score.model_version == "rules-v1"
     assert "no factor beyond the base" in score.reason
 
@@ -49,6 +49,7 @@ def test_GIVEN_an_engaged_qualified_lead_with_a_domain_WHEN_rules_score_it_THEN_
 
     contributions = {f.feature: f.contribution for f in score.factors}
     assert contributions == {
+        "prior": 0.30,
         "stage=qualified": 0.2,
         "business_domain": 0.2,
         "source": 0.1,
@@ -65,7 +66,7 @@ def test_GIVEN_an_old_quiet_lead_WHEN_rules_score_it_THEN_it_cools_off_and_drop_
 
     assert score.score == pytest.approx(0.05)
     assert score.recommendation == "drop_lead"
-    assert {f.feature for f in score.factors} == {"days_since_created", "source"}
+    assert [f.feature for f in score.factors] == ["prior", "days_since_created", "source"]
 
 
 @pytest.mark.parametrize(
@@ -100,7 +101,10 @@ def test_GIVEN_a_lead_WHEN_analyzed_THEN_score_reason_factors_and_version_are_st
     lead = reply.body
     assert lead["ai_score"] == pytest.approx(0.5)
     assert lead["ai_recommendation"] == "continue_qualification"
-    assert lead["ai_factors"] == [{"feature": "source", "contribution": 0.2}]
+    assert lead["ai_factors"] == [
+        {"feature": "prior", "contribution": 0.3},
+        {"feature": "source", "contribution": 0.2},
+    ]
     assert lead["model_version"] == "rules-v1" and lead["scored_at"] is not None
     assert lead["score_stale"] is False
     assert api.get(f"/leads/{lead_id}").body == lead
@@ -223,6 +227,7 @@ def test_GIVEN_inputs_changing_while_scored_WHEN_the_job_writes_THEN_the_stale_s
     assert lead["scored_at"] is None and lead["message_count"] == 2
     assert again.scored == 1
     assert api.get(f"/leads/{lead_id}").body["ai_factors"] == [
+        {"feature": "prior", "contribution": 0.3},
         {"feature": "returning_lead", "contribution": 0.05},
         {"feature": "message_count", "contribution": 0.03},
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import ANY, Stubber
 
-from chalicelib.scoring.base import LeadFeatures, Score
+from chalicelib.scoring.base import Factor, LeadFeatures, Score
 from chalicelib.scoring.llm import MAX_TOKENS, SYSTEM_PROMPT, LlmScorer, bedrock_client
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class FakeFallback:
             score=0.4,
             recommendation="continue_qualification",
             reason="fallback answered",
-            factors=[],
+            factors=[Factor(feature="prior", contribution=-0.4)],
             model_version="fake-v1",
             fallback_reason=self.fallback_reason,
         )
@@ -168,7 +169,10 @@ def test_GIVEN_a_valid_reply_WHEN_scored_THEN_the_score_is_the_models_and_the_ad
     assert answer.recommendation == recommendation
     assert answer.model_version == f"llm:{MODEL_ID}"
     assert answer.fallback_reason is None
+    # The prior is what the score's log-odds leave after the model's pushes.
+    prior = math.log(answer.score / (1 - answer.score)) - (0.9 + 0.5 - 0.2)
     assert [(f.feature, f.contribution) for f in answer.factors] == [
+        ("prior", round(prior, 4)),
         ("message_count", 0.9),
         ("appeals_count", 0.5),
         ("days_since_created", -0.2),

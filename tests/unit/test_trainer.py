@@ -34,6 +34,7 @@ from chalicelib.scoring.trainer import (
     NotEnoughData,
     NumericColumn,
     TrainedModel,
+    default_rare_min_count,
     stratified_split,
     train,
 )
@@ -486,3 +487,23 @@ def test_GIVEN_a_lead_WHEN_explained_per_column_THEN_it_names_its_own_values_and
     assert model.base_log_odds + sum(by_column.values()) == pytest.approx(model.log_odds(lead))
     # Every source was common, so there is no rare bucket: an unseen one matches no category.
     assert set(model.column_contributions({"source": "never-seen"})) == {"source", "n"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "threshold"),
+    [(10, 1), (100, 1), (399, 1), (400, 2), (500, 2), (999, 4), (1000, 5), (100_000, 5)],
+)
+def test_given_a_training_size_when_defaulting_rare_min_count_then_few_rows_keep_rarer_values(
+    rows: int, threshold: int
+) -> None:
+    assert default_rare_min_count(rows) == threshold
+
+
+def test_given_a_small_sample_when_trained_then_a_value_seen_twice_keeps_its_own_feature() -> None:
+    rows: Rows = [{"city": "kyiv" if i < 2 else f"city_{i % 4}"} for i in range(100)]
+    labels = [int(i % 2 == 0 or i < 2) for i in range(100)]
+
+    model = train(rows, labels)
+
+    assert model.rare_min_count == 1
+    assert "city=kyiv" in model.feature_names
