@@ -186,7 +186,7 @@ def _patiently(call: Callable[[], Any]) -> Any:
 def notify(event: DomainEvent) -> None:
     """Tells the operator bot's chats about one event (nothing when the bot is not configured)."""
     settings = bot_settings()
-    if not settings.token or not event.type.startswith("appeal."):
+    if not settings.token or not (event.type.startswith("appeal.") or event.type == "message.received"):
         return
     token = settings.token
     once(event.id, "telegram", lambda: _tell(token, settings, event))
@@ -232,6 +232,43 @@ def _tell(token: str, settings: BotSettings, event: DomainEvent) -> None:
             )
     elif event.type == "appeal.escalated" and settings.escalation_chat_id is not None:
         _send_escalation(token, settings, event, settings.escalation_chat_id)
+    elif event.type == "message.received":
+        _send_follow_up(token, settings, event)
+
+
+def _send_follow_up(token: str, settings: BotSettings, event: DomainEvent) -> None:
+    """A lead's later message to the operator holding the appeal, as a reply to its notice;
+    replying to it answers the lead, as replying to the notice does."""
+    row = get_appeal_row(str(event.data["appeal_id"]))
+    operator = find(Operator, row.operator_id, None) if row.operator_id else None
+    if operator is None or operator.telegram_chat_id is None or row.status != "active":
+        return  # waiting, closed, or an operator who works in the console
+    note = find(TelegramNote, telegram_note_key(row.appeal_id), operator.operator_id)
+    source = find(Source, row.source_id, None)
+    lead = find(Lead, row.lead_id, None)
+    rendered = texts.render_follow_up(
+        str(event.contact.get("text") or ""),
+        source_name=source.name if source is not None else None,
+        lead_name=lead.name if lead is not None else None,
+        locale=operator.locale,
+        default_locale=settings.default_locale,
+    )
+    chat_id = int(operator.telegram_chat_id)
+    reply_to = int(note.message_id) if note is not None and int(note.chat_id) == chat_id else None
+    try:
+        sent = _patiently(
+            lambda: telegram_api.send_message(token, chat_id, rendered.text, reply_to_message_id=reply_to)
+        )
+    except telegram_api.PermanentFailure as error:
+        _unreachable(operator.operator_id, error)
+        return
+    TelegramNote(
+        notice_reply_key(chat_id, sent.message_id),
+        row.appeal_id,
+        chat_id=chat_id,
+        message_id=sent.message_id,
+        expires_at=int(time.time()) + NOTE_TTL_SECONDS,
+    ).save()
 
 
 def _notice(event: DomainEvent, operator: Operator) -> texts.AppealNotice:

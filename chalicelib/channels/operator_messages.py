@@ -55,6 +55,7 @@ __all__ = [
     "render_assignment",
     "render_closed",
     "render_escalation",
+    "render_follow_up",
     "render_help",
     "render_link_result",
     "render_paused",
@@ -97,6 +98,8 @@ CallbackOutcome = Literal[
 CATALOGUE: Mapping[str, Mapping[str, str]] = {
     "en": {
         "new_appeal": "New appeal",
+        "follow_up_title": "New message from the lead",
+        "follow_up_hint": "Reply to this message to answer the lead.",
         "accepted_title": "Accepted",
         "taken_back_title": "Taken back",
         "closed_title": "Closed",
@@ -144,6 +147,8 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
     },
     "ru": {
         "new_appeal": "Новое обращение",
+        "follow_up_title": "Новое сообщение клиента",
+        "follow_up_hint": "Ответьте на это сообщение, чтобы ответить клиенту.",
         "accepted_title": "Принято",
         "taken_back_title": "Обращение снято",
         "closed_title": "Закрыто",
@@ -194,6 +199,8 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
     },
     "uk": {
         "new_appeal": "Нове звернення",
+        "follow_up_title": "Нове повідомлення клієнта",
+        "follow_up_hint": "Відповідайте на це повідомлення, щоб відповісти клієнту.",
         "accepted_title": "Прийнято",
         "taken_back_title": "Звернення знято",
         "closed_title": "Закрито",
@@ -588,6 +595,26 @@ def render_taken_back(
     lines = [*_edited_header("↩️", _t(chosen, "taken_back_title"), source_name, lead_name)]
     lines.append(_t(chosen, f"taken_back.{reason}"))
     return Rendered("\n".join(lines))
+
+
+def render_follow_up(
+    text: str,
+    *,
+    source_name: str | None = None,
+    lead_name: str | None = None,
+    locale: str | None = None,
+    default_locale: str = DEFAULT_LOCALE,
+) -> Rendered:
+    """A lead's later message on an appeal the operator holds (sent as a reply to its notice)."""
+    chosen = resolve_locale(locale, default_locale)
+    head = [f"💬 <b>{_t(chosen, 'follow_up_title')}</b> · {_inline(source_name)}"]
+    head.append(f"👤 {_inline(lead_name) or _t(chosen, 'unnamed')}")
+    hint = f"<i>{_t(chosen, 'follow_up_hint')}</i>"
+    shell = "\n\n<blockquote></blockquote>\n\n" + hint
+    room = MESSAGE_MAX_LENGTH - telegram_length("\n".join(head)) - telegram_length(shell)
+    quoted = _safe_html(text, LEAD_TEXT_MAX_LENGTH, room)
+    body = f"<blockquote>{quoted}</blockquote>" if quoted else f"<i>({_t(chosen, 'no_text')})</i>"
+    return Rendered("\n".join(head) + f"\n\n{body}\n\n{hint}")
 
 
 def render_closed(

@@ -70,7 +70,8 @@ def appeal_events(record: dict[str, Any]) -> list[DomainEvent]:
     new = image(record, "NewImage")
     appeal_id = str(new.get("appeal_id") or "")
     if appeal_id.startswith(MESSAGE_PREFIX):
-        return _outbound_events(new, image(record, "OldImage"))
+        old = image(record, "OldImage")
+        return _inbound_events(new, old) or _outbound_events(new, old)
     if not appeal_id.startswith(APPEAL_ID_PREFIX) or "lead_id" not in new:
         return []  # a removal, or an open-appeal marker
     old_history = _history(image(record, "OldImage"))
@@ -99,6 +100,24 @@ def appeal_events(record: dict[str, Any]) -> list[DomainEvent]:
             )
         )
     return events
+
+
+def _inbound_events(new: dict[str, Any], old: dict[str, Any]) -> list[DomainEvent]:
+    """`message.received` for a lead's later message (the first one is announced with its appeal)."""
+    seq = _plain(new.get("seq"))
+    if old or new.get("direction") != "in" or not isinstance(seq, int) or seq < 2:
+        return []
+    appeal_id = str(new.get("message_of"))
+    data = {"appeal_id": appeal_id, "message_id": seq, "source_id": new.get("source_id")}
+    return [
+        DomainEvent(
+            id=f"{appeal_id}:message.received:{seq}",
+            type="message.received",
+            occurred_at=_moment(new.get("created_at")),
+            data=data,
+            contact={"text": new.get("text")},
+        )
+    ]
 
 
 def _outbound_events(new: dict[str, Any], old: dict[str, Any]) -> list[DomainEvent]:

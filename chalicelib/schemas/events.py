@@ -26,6 +26,7 @@ EventType = Literal[
     "lead.stage_changed",
     "lead.transferred",
     "message.outbound",
+    "message.received",
 ]
 APPEAL_EVENT_TYPES: tuple[EventType, ...] = (
     "appeal.assigned",
@@ -38,7 +39,8 @@ APPEAL_EVENT_TYPES: tuple[EventType, ...] = (
 LEAD_EVENT_TYPES: tuple[EventType, ...] = ("lead.stage_changed", "lead.transferred")
 # A reply from the CRM for the source's own bot to deliver (sources without a connected Telegram bot);
 # the bot answers with POST /appeals/{appeal_id}/messages/{message_id}/status.
-MESSAGE_EVENT_TYPES: tuple[EventType, ...] = ("message.outbound",)
+# `message.received`: a lead's later message on an open appeal (the first one comes with the appeal).
+MESSAGE_EVENT_TYPES: tuple[EventType, ...] = ("message.outbound", "message.received")
 EVENT_TYPES: tuple[EventType, ...] = APPEAL_EVENT_TYPES + LEAD_EVENT_TYPES + MESSAGE_EVENT_TYPES
 
 

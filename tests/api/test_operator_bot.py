@@ -18,7 +18,7 @@ from chalicelib.models import Appeal, Source
 from chalicelib.routing.reassignment import run_reassignment
 from chalicelib.schemas.operators import OperatorPatch
 from scripts.local.fakes.telegram import FakeTelegram
-from tests.support import on_dynamodb_event, operator_token
+from tests.support import appeal_body, on_dynamodb_event, operator_token
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -471,3 +471,36 @@ def test_GIVEN_an_assignment_notice_WHEN_the_operator_replies_to_it_THEN_the_lea
         ("out", "sent", operator["id"]),
     ]
     assert stack.api.get(f"/appeals/{appeal['id']}").body["accepted_at"] is not None
+
+
+def test_GIVEN_a_held_appeal_WHEN_the_lead_writes_again_THEN_the_operator_gets_it_once_and_a_reply_reaches_the_lead(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUBLIC_API_URL", "https://crm.example.test/api")
+    operator, source = one_operator_source(stack, sticky=True)
+    shop = stack.fake.add_bot("shop_bot")
+    assert stack.api.post(f"/sources/{source['id']}/telegram/connect", {"bot_token": shop}).status == 200
+    stack.link(operator["id"], CHAT)
+    appeal = stack.api.appeal(source["id"], lead_external_id="tg:4343", lead_name="Ivan")
+    stack.feed()
+    notice = stack.fake.messages(CHAT, token=stack.token)[-1]
+
+    again = stack.api.post(
+        "/appeals", appeal_body(source["id"], lead_external_id="tg:4343", message="And <b>price</b>?")
+    )
+    assert again.body["id"] == appeal["id"]  # sticky: the same conversation
+    stack.feed()
+    stack._invoke(stack.invocations[-1])  # Lambda redelivers the batch
+
+    follow_ups = [m for m in stack.fake.messages(CHAT, token=stack.token) if "New message from the lead" in m.text]
+    assert len(follow_ups) == 1
+    (follow_up,) = follow_ups
+    assert "And &lt;b&gt;price&lt;/b&gt;?" in follow_up.text and "Ivan" in follow_up.text
+    assert follow_up.reply_to_message_id == notice.message_id
+
+    reply = stack.fake.message_update(stack.token, CHAT, "It is 10 EUR", reply_to_message_id=follow_up.message_id)
+    assert stack.post_update(reply)[0] == 200
+
+    assert [m.text for m in stack.fake.messages(4343, token=shop)] == ["It is 10 EUR"]
+    directions = [m["direction"] for m in stack.api.get(f"/appeals/{appeal['id']}/messages").body["items"]]
+    assert directions == ["in", "in", "out"]
