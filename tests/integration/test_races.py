@@ -67,7 +67,7 @@ APPEALS = 400
 def test_GIVEN_3_operators_with_max_load_5_WHEN_32_threads_send_400_appeals_THEN_15_are_active_and_385_wait(
     real_tables: str,
 ) -> None:
-    lost_claims = 0
+    fights = 0
     for round_ in range(FULL_ROUNDS):
         team = [new_operator(f"Operator {i}", max_load=5) for i in range(3)]
         source = new_source({operator.id: 10 * (i + 1) for i, operator in enumerate(team)})
@@ -94,11 +94,13 @@ def test_GIVEN_3_operators_with_max_load_5_WHEN_32_threads_send_400_appeals_THEN
         # TransactionConflict answers come only through the conflict-faithful proxy (DynamoDB's rule).
         contended = sum(n for outcome, n in log.outcomes.items() if "TransactionConflict" in outcome)
         assert log.calls == APPEALS + log.outcomes[LOST_CLAIM] + contended, "every extra one is a lost claim or a retry"
-        lost_claims += log.outcomes[LOST_CLAIM]
+        fights += log.outcomes[LOST_CLAIM] + contended
 
     assert counter_problems(snapshot()) == []
-    # The threads really fought over the last slots (a serialised run proves nothing).
-    assert lost_claims >= FULL_ROUNDS
+    # The threads really fought over the last slots (a serialised run proves nothing). Through the
+    # conflict-faithful proxy a fight often ends as TransactionConflict (retried) before it can be
+    # a lost claim, so both count; directly on DynamoDB Local only lost claims exist.
+    assert fights >= FULL_ROUNDS
 
 
 # --- intake, close, limits and deactivation, all at once ------------------------------
@@ -156,19 +158,27 @@ def test_GIVEN_intake_close_limit_changes_and_deactivation_racing_WHEN_they_sett
             with lock:
                 outcomes[outcome] += 1
 
+    def admin(change: str, operator_id: str, patch: OperatorPatch) -> None:
+        # Under DynamoDB's conflict rule a plain write on an operator row that intakes keep in
+        # flight can outlast the retry budget: the documented answer is a 503 that wrote nothing
+        # (an admin retries); the counter checks below prove nothing half-happened.
+        try:
+            operators.update_operator(operator_id, patch)
+            outcome = change
+        except ServiceBusy:
+            outcome = f"{change}: busy"
+        with lock:
+            outcomes[outcome] += 1
+
     def change_limits(thread: int) -> None:
         rng = random.Random(thread)
         while not done.wait(0.002):
-            operators.update_operator(rng.choice(team).id, OperatorPatch(max_load=rng.randint(0, 5)))
-            with lock:
-                outcomes["limit changed"] += 1
+            admin("limit changed", rng.choice(team).id, OperatorPatch(max_load=rng.randint(0, 5)))
 
     def toggle_activity(thread: int) -> None:
         rng = random.Random(thread)
         while not done.wait(0.005):
-            operators.update_operator(rng.choice(team).id, OperatorPatch(is_active=rng.random() < 0.7))
-            with lock:
-                outcomes["activity changed"] += 1
+            admin("activity changed", rng.choice(team).id, OperatorPatch(is_active=rng.random() < 0.7))
 
     roles = [intake] * INTAKE_THREADS + [close] * CLOSE_THREADS + [change_limits, toggle_activity]
     with watch_transactions() as log:
@@ -185,7 +195,8 @@ def test_GIVEN_intake_close_limit_changes_and_deactivation_racing_WHEN_they_sett
     # The race covered what it claims to cover.
     assert outcomes["intake:active"] and outcomes["intake:waiting"] and outcomes["closed"]
     assert snap.statuses()[CLOSED] and snap.statuses()[WAITING]
-    assert log.outcomes[LOST_CLAIM] >= 1, "no claim ever lost a race"
+    contended = sum(n for outcome, n in log.outcomes.items() if "TransactionConflict" in outcome)
+    assert log.outcomes[LOST_CLAIM] + contended >= 1, "no claim ever lost a race or met a conflict"
     assert report.lowered_below_load >= 1, "max_load was never lowered below the load"
     assert report.deactivated_with_load >= 1, "nobody was deactivated while holding appeals"
 
