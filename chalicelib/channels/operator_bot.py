@@ -262,11 +262,16 @@ def _send_follow_up(token: str, settings: BotSettings, event: DomainEvent) -> No
     except telegram_api.PermanentFailure as error:
         _unreachable(operator.operator_id, error)
         return
+    _reply_path(chat_id, sent.message_id, row.appeal_id)
+
+
+def _reply_path(chat_id: int, message_id: int, appeal_id: str) -> None:
+    """The way back: a reply to this bot message is relayed to the appeal's lead."""
     TelegramNote(
-        notice_reply_key(chat_id, sent.message_id),
-        row.appeal_id,
+        notice_reply_key(chat_id, message_id),
+        appeal_id,
         chat_id=chat_id,
-        message_id=sent.message_id,
+        message_id=message_id,
         expires_at=int(time.time()) + NOTE_TTL_SECONDS,
     ).save()
 
@@ -319,14 +324,7 @@ def _send_assignment(token: str, settings: BotSettings, event: DomainEvent, oper
         source_name=notice.source_name,
         expires_at=int(time.time()) + NOTE_TTL_SECONDS,
     ).save()
-    # The way back: a reply to this message is relayed to the appeal's lead.
-    TelegramNote(
-        notice_reply_key(chat_id, sent.message_id),
-        notice.appeal_id,
-        chat_id=chat_id,
-        message_id=sent.message_id,
-        expires_at=int(time.time()) + NOTE_TTL_SECONDS,
-    ).save()
+    _reply_path(chat_id, sent.message_id, notice.appeal_id)
     logger.info("operator notified", extra={"appeal_id": notice.appeal_id, "operator_id": operator_id})
 
 

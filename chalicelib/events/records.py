@@ -107,41 +107,32 @@ def _inbound_events(new: dict[str, Any], old: dict[str, Any]) -> list[DomainEven
     seq = _plain(new.get("seq"))
     if old or new.get("direction") != "in" or not isinstance(seq, int) or seq < 2:
         return []
-    appeal_id = str(new.get("message_of"))
-    data = {"appeal_id": appeal_id, "message_id": seq, "source_id": new.get("source_id")}
-    return [
-        DomainEvent(
-            id=f"{appeal_id}:message.received:{seq}",
-            type="message.received",
-            occurred_at=_moment(new.get("created_at")),
-            data=data,
-            contact={"text": new.get("text")},
-        )
-    ]
+    return [_message_event("message.received", new, {})]
 
 
 def _outbound_events(new: dict[str, Any], old: dict[str, Any]) -> list[DomainEvent]:
     """`message.outbound` when a reply is written `pending` (for the source's own bot to deliver)."""
     if old or new.get("direction") != "out" or new.get("via") != "source_bot":
         return []  # an inbound message, a delivery report, or a reply we send through Telegram ourselves
-    appeal_id, seq = str(new.get("message_of")), _plain(new.get("seq"))
-    data = {
-        "appeal_id": appeal_id,
-        "message_id": seq,
-        "source_id": new.get("source_id"),
+    appeal_id, seq = new.get("message_of"), _plain(new.get("seq"))
+    reply = {
         "operator_id": new.get("author_operator_id"),
         "client_message_id": new.get("client_message_id"),
         "status_url_path": f"/appeals/{appeal_id}/messages/{seq}/status",
     }
-    return [
-        DomainEvent(
-            id=f"{appeal_id}:message.outbound:{seq}",
-            type="message.outbound",
-            occurred_at=_moment(new.get("created_at")),
-            data=data,
-            contact={"text": new.get("text")},
-        )
-    ]
+    return [_message_event("message.outbound", new, reply)]
+
+
+def _message_event(kind: EventType, new: dict[str, Any], extra: dict[str, Any]) -> DomainEvent:
+    """One event about a conversation's message item; its text is personal, so it rides in `contact`."""
+    appeal_id, seq = str(new.get("message_of")), _plain(new.get("seq"))
+    return DomainEvent(
+        id=f"{appeal_id}:{kind}:{seq}",
+        type=kind,
+        occurred_at=_moment(new.get("created_at")),
+        data={"appeal_id": appeal_id, "message_id": seq, "source_id": new.get("source_id"), **extra},
+        contact={"text": new.get("text")},
+    )
 
 
 def lead_events(record: dict[str, Any]) -> list[DomainEvent]:
