@@ -454,6 +454,9 @@ def test_GIVEN_random_operation_sequences_WHEN_run_on_dynamodb_local_THEN_servic
         settings=settings(
             max_examples=25,
             stateful_step_count=30,
+            # The same walks every run: which rare paths a random walk reaches (the coverage
+            # asserted below) must not depend on the run's seed; failures then reproduce as is.
+            derandomize=True,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
