@@ -51,7 +51,6 @@ from scripts.local.dynamodb_local import (
     port_in_use,
     terminate_group,
 )
-from scripts.local.webhook_queue import WebhookDeliveries
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -258,62 +257,65 @@ def sqs_component() -> Component:
     return MotoServer("sqs", "SQS", port, "AWS_ENDPOINT_URL_SQS", "SQS_PORT", "moto server, in memory")
 
 
-class IntakeQueues:
-    """One-shot: the intake queue with a DLQ after 5 receives, as in the template."""
+class QueueFeed:
+    """A queue and its DLQ as the template declares them, and a thread that feeds its
+    batches to the queue's Lambda handler as the event source would (partial batch
+    failures, the DLQ after 5 receives). The queue's URLs go into the environment at
+    start, so it comes before the API, whose process inherits them (the Telegram
+    webhook and the webhook test ping enqueue there). The handler is called directly,
+    not through Chalice's test client: that one swaps os.environ for the stage's during
+    each call, which a thread must not do under the rest of the process."""
 
-    name = "queues"
-
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        queue_name: str,
+        function: str,
+        url_variable: str,
+        dlq_variable: str | None = None,
+        batch_size: int = 10,
+        visibility_timeout: int = 5,
+        defaults: Callable[[], dict[str, str]] = dict,
+        note: str = "",
+    ) -> None:
+        self.name = name
+        self._queue_name = queue_name
+        self._function = function
+        self._url_variable = url_variable
+        self._dlq_variable = dlq_variable
+        self._batch_size = batch_size
+        self._visibility_timeout = visibility_timeout
+        self._defaults = defaults
+        self._note = note
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self.queue_url = ""
         self.dlq_url = ""
 
     def start(self) -> None:
         import boto3
-
-        from scripts.local.sqs_poller import create_intake_queues
-
-        sqs = boto3.client("sqs", region_name=os.environ["AWS_DEFAULT_REGION"])
-        from chalicelib.core.config import INTAKE_QUEUE_NAME
-
-        self.queue_url, self.dlq_url = create_intake_queues(sqs, INTAKE_QUEUE_NAME)
-        # The API's Telegram webhook enqueues here.
-        os.environ["INTAKE_QUEUE_URL"] = self.queue_url
-        # Source bots' tokens (POST /sources/{id}/telegram/connect) go to SSM: moto's server
-        # answers that too (in memory: connect the bot again after a restart).
-        os.environ.setdefault("AWS_ENDPOINT_URL_SSM", os.environ["AWS_ENDPOINT_URL_SQS"])
-
-    def stop(self) -> None:
-        pass
-
-    def failure(self) -> str | None:
-        return None
-
-    def describe(self) -> str:
-        return f"Queue      {self.queue_url}  (point channel bots here)\n             DLQ {self.dlq_url}"
-
-
-class IntakePoller:
-    """Runs the SQS handler on queue batches in a thread, as Lambda would."""
-
-    name = "poller"
-
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        import boto3
-        from chalice.test import Client
+        from chalice.local import LambdaContext
 
         from app import app
-        from scripts.local.sqs_poller import SqsPoller
+        from scripts.local.sqs_poller import SqsPoller, create_intake_queues
 
-        client = Client(app, stage_name=STAGE)
         sqs = boto3.client("sqs", region_name=os.environ["AWS_DEFAULT_REGION"])
-        poller = SqsPoller(
-            sqs, os.environ["INTAKE_QUEUE_URL"], lambda event: client.lambda_.invoke("intake", event).payload
+        self.queue_url, self.dlq_url = create_intake_queues(
+            sqs, self._queue_name, visibility_timeout=self._visibility_timeout
         )
-        self._thread = threading.Thread(target=poller.run, args=(self._stop,), name="sqs-poller", daemon=True)
+        os.environ[self._url_variable] = self.queue_url
+        if self._dlq_variable:
+            os.environ[self._dlq_variable] = self.dlq_url
+        for key, value in self._defaults().items():
+            os.environ.setdefault(key, value)
+        handler = app.handler_map[self._function]
+
+        def invoke(event: dict[str, Any]) -> Any:
+            return handler(event, LambdaContext(self._function, memory_size=128))
+
+        poller = SqsPoller(sqs, self.queue_url, invoke, batch_size=self._batch_size)
+        self._thread = threading.Thread(target=poller.run, args=(self._stop,), name=f"{self.name}-poller", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -323,11 +325,54 @@ class IntakePoller:
 
     def failure(self) -> str | None:
         if self._thread is not None and not self._thread.is_alive() and not self._stop.is_set():
-            return "the SQS poller thread died"
+            return f"the {self.name} queue poller thread died"
         return None
 
     def describe(self) -> str:
-        return "Poller     intake queue → SQS handler (batches of 10, partial failures, DLQ after 5 receives)"
+        return (
+            f"Queue      {self.queue_url}{self._note}\n"
+            f"             DLQ {self.dlq_url}\n"
+            f"Poller     {self._queue_name} → {self._function} handler (batches of {self._batch_size}, "
+            "partial failures, DLQ after 5 receives)"
+        )
+
+
+def queue_feeds() -> list[QueueFeed]:
+    """The intake queue (channel bots write here) and the outgoing webhooks' delivery queue."""
+    from chalicelib.core.config import INTAKE_QUEUE_NAME, WEBHOOK_QUEUE_NAME
+
+    def intake_defaults() -> dict[str, str]:
+        # Source bots' tokens (POST /sources/{id}/telegram/connect) go to SSM: moto's server
+        # answers that too (in memory: connect the bot again after a restart).
+        return {"AWS_ENDPOINT_URL_SSM": os.environ["AWS_ENDPOINT_URL_SQS"]}
+
+    def webhook_defaults() -> dict[str, str]:
+        # A local receiver is the point of local use: deliveries may reach loopback and private hosts.
+        return {"WEBHOOK_ALLOW_PRIVATE_HOSTS": "*"}
+
+    return [
+        QueueFeed(
+            "intake",
+            queue_name=INTAKE_QUEUE_NAME,
+            function="intake",
+            url_variable="INTAKE_QUEUE_URL",
+            defaults=intake_defaults,
+            note="  (point channel bots here)",
+        ),
+        QueueFeed(
+            "webhooks",
+            queue_name=WEBHOOK_QUEUE_NAME,
+            function="webhook_deliveries",
+            url_variable="WEBHOOK_QUEUE_URL",
+            dlq_variable="WEBHOOK_DLQ_URL",
+            batch_size=5,
+            # Longer than a delivery's 60 s lease (so a redelivered message can claim again), shorter
+            # than the template's 360 s, so a run that died is retried sooner.
+            visibility_timeout=90,
+            defaults=webhook_defaults,
+            note="  (deliveries may reach private hosts unless WEBHOOK_ALLOW_PRIVATE_HOSTS says otherwise)",
+        ),
+    ]
 
 
 class StreamFeed:
@@ -615,10 +660,8 @@ def build_components() -> list[Component]:
         dynamodb_component(),
         Tables(),
         sqs_component(),
-        IntakeQueues(),
-        WebhookDeliveries(STAGE),  # before the API, which inherits the queue's URL
+        *queue_feeds(),  # before the API, which inherits the queues' URLs
         ChaliceLocal(api_port),
-        IntakePoller(),
         *stream_feeds(),
         # After the tables; stopped first, before the database it writes to.
         Scheduler(minute_seconds=schedule_minute_seconds()),
