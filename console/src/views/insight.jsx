@@ -434,11 +434,22 @@ function Suggestions({ source, onSource, onApplied }) {
   const [rejected, setRejected] = useState(false);
   const [applied, setApplied] = useState(null);
   const action = useAction();
-  const toggle = (autoTune) =>
-    action.run(async () => {
-      onSource(await api.patch(`/sources/${encodeURIComponent(source.id)}`, { auto_tune: autoTune }));
-      announce(t(autoTune ? "insight.auto_tune_on_note" : "insight.auto_tune_off_note"));
+  // Shown as clicked at once (a controlled checkbox would spring back while the PATCH runs).
+  const [autoTune, setAutoTune] = useState(Boolean(source.auto_tune));
+  const toggle = (wanted) => {
+    setAutoTune(wanted);
+    return action.run(async () => {
+      try {
+        const saved = await api.patch(`/sources/${encodeURIComponent(source.id)}`, { auto_tune: wanted });
+        onSource(saved);
+        setAutoTune(Boolean(saved.auto_tune));
+        announce(t(wanted ? "insight.auto_tune_on_note" : "insight.auto_tune_off_note"));
+      } catch (error) {
+        setAutoTune(!wanted);
+        throw error;
+      }
     });
+  };
   const accept = () =>
     action.run(async () => {
       const done = await api.post(`/sources/${encodeURIComponent(source.id)}/suggestions/apply`);
@@ -454,7 +465,7 @@ function Suggestions({ source, onSource, onApplied }) {
       <Check
         label={t("insight.auto_tune")}
         hint={t("insight.auto_tune_hint")}
-        checked={Boolean(source.auto_tune)}
+        checked={autoTune}
         onChange={(value) => toggle(value)}
       />
       {advice.error && <ErrorMessage error={advice.error} />}
