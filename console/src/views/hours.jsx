@@ -194,9 +194,14 @@ function Intervals({ path, list, setList, problems, dayName }) {
   );
 }
 
+// The browser's zones, plus current names its ICU may still spell the old way (Chromium lists
+// Europe/Kiev, not Europe/Kyiv) and UTC itself; the one in use always stays selectable.
+const ALSO = ["UTC", "Europe/Kyiv", "America/Nuuk", "Asia/Kolkata"];
 function zones(current) {
-  const all = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
-  return all.includes(current) || !current ? all : [current, ...all];
+  const known = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  const all = new Set([...known, ...ALSO]);
+  if (current) all.add(current);
+  return [...all].sort();
 }
 
 export function ScheduleEditor({ path }) {
