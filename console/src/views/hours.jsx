@@ -481,7 +481,7 @@ export function TeamWeek() {
   const [start, setStart] = useState(() => mondayOf(Date.now()));
   const week = useLoad(() => api.get(`/schedules/week?start=${start}`), [start]);
   const data = week.data;
-  const dayLabels = weekdays.map((name, i) => `${name} ${addDays(start, i).slice(8)}`);
+  const dayLabels = weekdays.map((name, i) => [name, addDays(start, i).slice(8)]);
   return (
     <Page
       title={t("week.title")}
@@ -513,8 +513,11 @@ export function TeamWeek() {
               <div class="week-head" aria-hidden="true">
                 <span class="week-who" />
                 <div class="week-days">
-                  {dayLabels.map((label) => (
-                    <span key={label}>{label}</span>
+                  {dayLabels.map(([name, day]) => (
+                    <span key={day}>
+                      <span>{name}</span>
+                      <span>{day}</span>
+                    </span>
                   ))}
                 </div>
               </div>
