@@ -24,7 +24,11 @@ from chalicelib.directory.schedules import WeeklySchedule
 # Contracts (s4_contracts.md) faked here, by section:
 FAKED = {
     "analytics": ["GET /stats/operators", "GET /stats/sources/{id}/timeline"],
-    "shifts": ["PATCH /me {presence, reason}", "GET/PUT/DELETE /me/schedule", "GET /schedules/week"],
+    "shifts": [
+        "PATCH /me {presence, reason}",
+        "GET/PUT/DELETE /me/schedule and /operators/{id}/schedule",
+        "GET /schedules/week",
+    ],
 }
 
 
@@ -147,11 +151,14 @@ class ShiftsFake:
     me: dict[str, Any]
     week_rows: list[dict[str, Any]]
     schedule: dict[str, Any] | None = None
+    # GET/PUT/DELETE /operators/{id}/schedule (the admin's way), by operator id.
+    others: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: Requests = field(default_factory=Requests)
 
     def install(self, context: Any) -> None:
         context.route(re.compile(re.escape(self.base_url) + r"/me$"), self._me)
         context.route(re.compile(re.escape(self.base_url) + r"/me/schedule$"), self._schedule)
+        context.route(re.compile(re.escape(self.base_url) + r"/operators/[^/]+/schedule$"), self._schedule)
         context.route(re.compile(re.escape(self.base_url) + r"/schedules/week(\?.*)?$"), self._week)
 
     def _me(self, route: Any) -> None:
@@ -172,12 +179,15 @@ class ShiftsFake:
         _json(route, self.me)
 
     def _schedule(self, route: Any) -> None:
-        method, _, body = _record(self.requests, route)
+        method, url, body = _record(self.requests, route)
+        parts = urlparse(url).path.split("/")
+        whose = None if parts[-2] == "me" else parts[-2]
+        stored = self.schedule if whose is None else self.others.get(whose)
         if method == "GET":
-            if self.schedule is None:
+            if stored is None:
                 _json(route, _problem("not_found", "this operator has no schedule: always on shift"), 404)
             else:
-                _json(route, self.schedule)
+                _json(route, stored)
         elif method == "PUT":
             try:
                 schedule = WeeklySchedule.model_validate(body)
@@ -193,13 +203,21 @@ class ShiftsFake:
                 ]
                 _json(route, _problem("invalid_input", "request validation failed", errors), 422)
                 return
-            self.schedule = schedule.model_dump(mode="json")
-            _json(route, self.schedule)
+            self._keep(whose, schedule.model_dump(mode="json"))
+            _json(route, schedule.model_dump(mode="json"))
         elif method == "DELETE":
-            self.schedule = None
+            self._keep(whose, None)
             route.fulfill(status=204, body="")
         else:
             route.continue_()
+
+    def _keep(self, whose: str | None, schedule: dict[str, Any] | None) -> None:
+        if whose is None:
+            self.schedule = schedule
+        elif schedule is None:
+            self.others.pop(whose, None)
+        else:
+            self.others[whose] = schedule
 
     def _week(self, route: Any) -> None:
         _, url, _ = _record(self.requests, route)

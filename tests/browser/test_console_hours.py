@@ -10,6 +10,8 @@ Then drop the fake: the assertions stay as they are.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -132,7 +134,7 @@ def test_GIVEN_no_hours_WHEN_set_wrongly_then_rightly_THEN_the_422_shows_at_the_
     off.get_by_label("Last day").fill("2026-12-26")
     off.get_by_label("Kind").select_option(label="Holiday")
     console.page.get_by_role("button", name="Save hours").click()
-    expect(console.page.get_by_text("Saved.")).to_be_visible()
+    expect(console.page.get_by_text("Saved.", exact=True)).to_be_visible()
     expect(ends).not_to_have_attribute("aria-invalid", "true")
     assert fake.schedule == {
         "time_zone": "Europe/Kyiv",
@@ -166,7 +168,7 @@ def test_GIVEN_an_overnight_shift_WHEN_saved_THEN_it_is_sent_as_overnight(
     friday.get_by_label("Ends", exact=True).fill("06:00")
     friday.get_by_label("Ends the next day").check()
     console.page.get_by_role("button", name="Save hours").click()
-    expect(console.page.get_by_text("Saved.")).to_be_visible()
+    expect(console.page.get_by_text("Saved.", exact=True)).to_be_visible()
 
     put = fake.requests.of("PUT", "/me/schedule")[-1][2]
     assert put["week"] == {"fri": [{"start": "22:00", "end": "06:00", "overnight": True}]}
@@ -273,3 +275,49 @@ def test_GIVEN_russian_WHEN_my_hours_open_THEN_weekdays_and_labels_are_russian(
     expect(console.page.get_by_role("group", name="понедельник, интервал 1")).to_be_visible()
     expect(console.page.get_by_role("button", name="Сохранить часы")).to_be_visible()
     assert console.axe() == []
+
+
+def test_GIVEN_an_admin_WHEN_it_sets_an_operators_hours_from_the_week_THEN_they_are_saved_for_that_operator(
+    new_console: Any, people: dict[str, dict[str, Any]]
+) -> None:
+    console, fake = admin_console(new_console, people, DESKTOP)
+    console.open("/week")
+    console.page.get_by_role("link", name=people["taras"]["name"]).click()
+    console.settle()
+    hours = console.page.get_by_role("region", name="Weekly hours and time off")
+    expect(hours).to_contain_text("No hours are set: always on shift.")
+    hours.get_by_role("button", name="Set the hours").click()
+    hours.get_by_label("Time zone").select_option("Europe/Berlin")
+    hours.get_by_role("button", name="Save hours").click()
+    expect(hours.get_by_text("Saved.", exact=True)).to_be_visible()
+
+    assert fake.others[people["taras"]["id"]]["time_zone"] == "Europe/Berlin"
+    assert fake.schedule is None
+    hours.get_by_role("button", name="Remove the hours (always on shift)").click()
+    expect(hours).to_contain_text("No hours are set: always on shift.")
+    assert people["taras"]["id"] not in fake.others
+    check(console, "admin-operator-hours")
+
+
+def test_GIVEN_an_api_without_the_schedule_route_WHEN_the_hours_load_THEN_it_says_so_and_never_shows_the_token(
+    new_console: Any, people: dict[str, dict[str, Any]]
+) -> None:
+    console = new_console()
+    token = console.stack.token("admin")
+    # What API Gateway (and chalice local) answer for a route they lack: a 403 echoing the header.
+    gateway = {
+        "message": "Authorization header requires 'Credential' parameter. Authorization header requires "
+        f"'Signature' parameter. Authorization=Bearer {token}"
+    }
+    console.context.route(
+        re.compile(re.escape(console.stack.base_url) + r"/operators/[^/]+/schedule$"),
+        lambda route: route.fulfill(status=403, content_type="application/json", body=json.dumps(gateway)),
+    )
+    console.sign_in(token)
+    console.open(f"/operators/{people['olena']['id']}")
+
+    hours = console.page.get_by_role("region", name="Weekly hours and time off")
+    expect(hours.get_by_role("alert")).to_contain_text("This API does not offer that yet")
+    assert token not in console.page.locator("body").inner_text()
+    assert token.split(".")[1] not in console.page.content()
+    check(console, "admin-operator-no-route")

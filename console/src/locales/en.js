@@ -498,6 +498,8 @@ export default {
   "report.seconds": "Seconds",
 
   // Insight (issue 19), hours and presence (issue 18)
+  "error.no_route": "This API does not offer that yet",
+  "error.no_route.detail": "The server has no such route: it may be an older version than this console.",
   "nav.hours": "My hours",
   "nav.insight": "Insight",
   "nav.week": "Team week",
@@ -517,6 +519,9 @@ export default {
   "hours.schedule": "Weekly hours and time off",
   "hours.none": "No hours are set: you are always on shift.",
   "hours.set_up": "Set my hours",
+  "hours.none_other": "No hours are set: always on shift.",
+  "hours.set_up_other": "Set the hours",
+  "hours.remove_all_other": "Remove the hours (always on shift)",
   "hours.week": "Every week",
   "hours.day_off": "Day off",
   "hours.start": "Starts",

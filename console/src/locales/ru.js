@@ -524,6 +524,8 @@ export default {
   "report.seconds": "Секунд",
 
   // Insight (issue 19), hours and presence (issue 18)
+  "error.no_route": "Этот API пока этого не умеет",
+  "error.no_route.detail": "На сервере нет такого маршрута: возможно, он старее этой консоли.",
   "nav.hours": "Мои часы",
   "nav.insight": "Аналитика",
   "nav.week": "Неделя команды",
@@ -543,6 +545,9 @@ export default {
   "hours.schedule": "Часы по неделе и выходные",
   "hours.none": "Часы не заданы: вы всегда на смене.",
   "hours.set_up": "Задать часы",
+  "hours.none_other": "Часы не заданы: всегда на смене.",
+  "hours.set_up_other": "Задать часы",
+  "hours.remove_all_other": "Удалить часы (всегда на смене)",
   "hours.week": "Каждую неделю",
   "hours.day_off": "Выходной",
   "hours.start": "Начало",

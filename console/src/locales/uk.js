@@ -524,6 +524,8 @@ export default {
   "report.seconds": "Секунд",
 
   // Insight (issue 19), hours and presence (issue 18)
+  "error.no_route": "Цей API поки цього не вміє",
+  "error.no_route.detail": "На сервері немає такого маршруту: можливо, він старіший за цю консоль.",
   "nav.hours": "Мої години",
   "nav.insight": "Аналітика",
   "nav.week": "Тиждень команди",
@@ -543,6 +545,9 @@ export default {
   "hours.schedule": "Години на тиждень і вихідні",
   "hours.none": "Години не задано: ви завжди на зміні.",
   "hours.set_up": "Задати години",
+  "hours.none_other": "Години не задано: завжди на зміні.",
+  "hours.set_up_other": "Задати години",
+  "hours.remove_all_other": "Видалити години (завжди на зміні)",
   "hours.week": "Щотижня",
   "hours.day_off": "Вихідний",
   "hours.start": "Початок",

@@ -204,7 +204,8 @@ function zones(current) {
   return [...all].sort();
 }
 
-export function ScheduleEditor({ path }) {
+// `own`: the operator's own hours ("you are always on shift") or, for an admin, someone else's.
+export function ScheduleEditor({ path, own = true }) {
   const { api, announce } = useApp();
   const { t } = useI18n();
   const weekdays = useWeekdays();
@@ -225,10 +226,10 @@ export function ScheduleEditor({ path }) {
   if (!form) {
     return (
       <div class="stack-tight">
-        <p>{t("hours.none")}</p>
+        <p>{t(own ? "hours.none" : "hours.none_other")}</p>
         <div class="actions">
           <Button kind="primary" onClick={() => setDraft(emptySchedule())}>
-            {t("hours.set_up")}
+            {t(own ? "hours.set_up" : "hours.set_up_other")}
           </Button>
         </div>
       </div>
@@ -372,7 +373,7 @@ export function ScheduleEditor({ path }) {
         )}
         {loaded.data && (
           <Button kind="danger" busy={action.busy} onClick={remove}>
-            {t("hours.remove_all")}
+            {t(own ? "hours.remove_all" : "hours.remove_all_other")}
           </Button>
         )}
         {saved && (
