@@ -10,6 +10,7 @@ analytics branch is merged: then drop the fake and seed the numbers through the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ class Team:
     anna: dict[str, Any]
     boris: dict[str, Any]
     source: dict[str, Any]
+    carl: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +41,7 @@ def team(admin_api: Api) -> Team:
     """Two operators at weights 1:3 on a source with a dozen appeals of history, some closed."""
     anna = admin_api.ok("POST", "/operators", {"name": unique("Anna"), "max_load": 5})
     boris = admin_api.ok("POST", "/operators", {"name": unique("Boris"), "max_load": 5})
+    carl = admin_api.ok("POST", "/operators", {"name": unique("Carl"), "max_load": 2})  # no weight here
     source = admin_api.ok("POST", "/sources", {"name": unique("Insight bot"), "response_sla_seconds": 600})
     admin_api.ok(
         "PUT",
@@ -49,7 +52,7 @@ def team(admin_api: Api) -> Team:
         made = appeal(admin_api, source["id"], f"tg:insight-{n}")
         if made["status"] == "assigned":
             admin_api.ok("POST", f"/appeals/{made['id']}/close")
-    return Team(anna=anna, boris=boris, source=source)
+    return Team(anna=anna, boris=boris, source=source, carl=carl)
 
 
 def analytics(stack: RunningStack, team: Team) -> AnalyticsFake:
@@ -157,6 +160,12 @@ def test_GIVEN_the_simulator_WHEN_run_with_proposed_weights_THEN_results_stand_n
     expect(console.page.get_by_label(f"Proposed weight of {team.anna['name']}")).to_have_value("1")
     expect(console.page.get_by_label(f"Proposed weight of {team.boris['name']}")).to_have_value("3")
     expect(console.page.get_by_label(f"Max load of {team.anna['name']}")).to_have_value("5")
+    # Those without a weight here join only on request, at 0.
+    carl = console.page.get_by_label(f"Proposed weight of {team.carl['name']}")
+    expect(carl).to_have_count(0)
+    console.page.get_by_role("button", name=re.compile(r"Add the \d+ other operators?")).click()
+    expect(carl).to_have_value("0")
+    expect(console.page.get_by_label(f"Max load of {team.carl['name']}")).to_have_value("2")
     console.page.get_by_label(f"Proposed weight of {team.anna['name']}").fill("3")
     console.page.get_by_label("Appeals to replay").fill("50")
     console.page.get_by_label("Seed", exact=True).fill("7")

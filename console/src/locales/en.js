@@ -615,6 +615,8 @@ export default {
   "sim.capacity_of": "Max load of {name}",
   "sim.n_hint": "Up to 10,000.",
   "sim.seed_hint": "Same seed, same answer.",
+  "sim.add_others.one": "Add the {count} other operator",
+  "sim.add_others.other": "Add the {count} other operators",
   "sim.run": "Run the simulation",
   "sim.done_note": "The simulation finished.",
   "sim.results": "Simulation results",

@@ -248,14 +248,17 @@ function Simulator({ source, operators, weights }) {
   const { t, fmt } = useI18n();
   const duration = useDuration();
   const current = useMemo(() => new Map(weights.map((w) => [w.operator_id, w.weight])), [weights]);
-  // Those with a weight first (the current set), then everyone else at 0.
-  const people = useMemo(
+  // Those with a weight first (the current set), then, on request, everyone else at 0.
+  const everyone = useMemo(
     () => [...operators].sort((a, b) => Number(current.has(b.id)) - Number(current.has(a.id))),
     [operators, current],
   );
+  const [showAll, setShowAll] = useState(current.size === 0);
+  const people = showAll ? everyone : everyone.filter((o) => current.has(o.id));
+  const others = everyone.length - everyone.filter((o) => current.has(o.id)).length;
   const [form, setForm] = useState(() => ({
-    weights: Object.fromEntries(people.map((o) => [o.id, String(current.get(o.id) || 0)])),
-    capacities: Object.fromEntries(people.map((o) => [o.id, String(o.max_load)])),
+    weights: Object.fromEntries(everyone.map((o) => [o.id, String(current.get(o.id) || 0)])),
+    capacities: Object.fromEntries(everyone.map((o) => [o.id, String(o.max_load)])),
     strategy: source.strategy,
     n: "1000",
     seed: "0",
@@ -333,6 +336,13 @@ function Simulator({ source, operators, weights }) {
             </tbody>
           </table>
         </div>
+        {!showAll && others > 0 && (
+          <div>
+            <Button kind="ghost" onClick={() => setShowAll(true)}>
+              {t.n("sim.add_others", others)}
+            </Button>
+          </div>
+        )}
         <div class="form-row">
           <Field label={t("field.strategy")}>
             {(id) => (
