@@ -162,6 +162,9 @@ class ShiftsFake:
         context.route(re.compile(re.escape(self.base_url) + r"/schedules/week(\?.*)?$"), self._week)
 
     def _me(self, route: Any) -> None:
+        if route.request.method == "GET":
+            self._me_with_presence(route)
+            return
         if route.request.method != "PATCH":
             route.continue_()
             return
@@ -177,6 +180,18 @@ class ShiftsFake:
             "presence_until": None,
         }
         _json(route, self.me)
+
+    def _me_with_presence(self, route: Any) -> None:
+        """The real GET /me, its operator given the presence fields the contract adds (once set here).
+        Asked without If-None-Match: the real ETag does not change when only the fake's presence does."""
+        headers = {k: v for k, v in route.request.headers.items() if k.lower() != "if-none-match"}
+        response = route.fetch(headers=headers)
+        body = response.json()
+        operator = body.get("operator") if isinstance(body, dict) else None
+        if "presence" in self.me and operator and operator.get("id") == self.me["id"]:
+            for key in ("presence", "presence_reason", "presence_until"):
+                operator[key] = self.me.get(key)
+        route.fulfill(status=response.status, content_type="application/json", body=json.dumps(body))
 
     def _schedule(self, route: Any) -> None:
         method, url, body = _record(self.requests, route)

@@ -321,3 +321,23 @@ def test_GIVEN_an_api_without_the_schedule_route_WHEN_the_hours_load_THEN_it_say
     assert token not in console.page.locator("body").inner_text()
     assert token.split(".")[1] not in console.page.content()
     check(console, "admin-operator-no-route")
+
+
+def test_GIVEN_an_api_with_presence_WHEN_the_inbox_shows_off_shift_and_pause_is_pressed_THEN_it_pauses_by_presence(
+    new_console: Any, people: dict[str, dict[str, Any]]
+) -> None:
+    console = new_console()
+    fake = shifts_fake(console, people)
+    fake.me.update(presence="off_shift", presence_reason="off shift until 09:00 Europe/Kyiv",
+                   presence_until="2026-12-01T07:00:00Z")  # fmt: skip
+    console.sign_in(console.stack.token("operator", people["olena"]["id"]))
+    console.open("/inbox")
+    expect(console.page.get_by_text("Off shift: new appeals come again from")).to_be_visible()
+
+    console.page.get_by_role("button", name="Pause new appeals").click()
+    expect(console.page.get_by_role("button", name="Resume receiving appeals")).to_be_visible()
+    assert fake.requests.of("PATCH", "/me")[-1][2] == {"presence": "paused"}
+    console.page.get_by_role("button", name="Resume receiving appeals").click()
+    expect(console.page.get_by_role("button", name="Pause new appeals")).to_be_visible()
+    assert fake.requests.of("PATCH", "/me")[-1][2] == {"presence": "available"}
+    expect(console.page.get_by_text("You are receiving new appeals")).to_be_visible()

@@ -513,6 +513,8 @@ export default {
   "presence.paused": "paused",
   "presence.off_shift": "off shift",
   "presence.until": "until {at}",
+  "presence.off_shift_until": "Off shift: new appeals come again from {at}",
+  "presence.off_shift_now": "Off shift: no new appeals until your next shift",
   "presence.reason_hint": "Optional, up to 100 characters: lunch, a meeting…",
   "hours.title": "My hours",
   "hours.subtitle": "Your presence now, your weekly hours and your time off. Appeals come to you only on shift and when available.",

@@ -539,6 +539,8 @@ export default {
   "presence.paused": "на паузе",
   "presence.off_shift": "вне смены",
   "presence.until": "до {at}",
+  "presence.off_shift_until": "Вне смены: новые обращения снова с {at}",
+  "presence.off_shift_now": "Вне смены: новых обращений не будет до следующей смены",
   "presence.reason_hint": "Необязательно, до 100 символов: обед, встреча…",
   "hours.title": "Мои часы",
   "hours.subtitle": "Ваше присутствие, часы работы по неделе и выходные. Обращения приходят только в смену и когда вы на месте.",

@@ -539,6 +539,8 @@ export default {
   "presence.paused": "на паузі",
   "presence.off_shift": "поза зміною",
   "presence.until": "до {at}",
+  "presence.off_shift_until": "Поза зміною: нові звернення знову з {at}",
+  "presence.off_shift_now": "Поза зміною: нових звернень не буде до наступної зміни",
   "presence.reason_hint": "Необов'язково, до 100 символів: обід, зустріч…",
   "hours.title": "Мої години",
   "hours.subtitle": "Ваша присутність, години роботи на тиждень і вихідні. Звернення надходять лише у зміну і коли ви на місці.",
