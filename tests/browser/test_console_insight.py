@@ -295,3 +295,18 @@ def test_GIVEN_russian_and_ukrainian_WHEN_the_leaderboard_opens_THEN_it_reads_in
         expect(console.page.get_by_role("heading", name=heading)).to_be_visible()
         expect(console.page.get_by_role("columnheader", name=column)).to_be_visible()
         assert console.axe() == []
+
+
+def test_GIVEN_the_simulator_WHEN_asked_for_more_than_10000_appeals_THEN_the_api_s_422_names_the_field(
+    new_console: Any, stack: RunningStack, team: Team
+) -> None:
+    console, _ = admin_console(new_console, stack, team)
+    console.open(f"/insight/{team.source['id']}")
+    console.page.get_by_label("Appeals to replay").fill("20000")
+    console.page.get_by_role("button", name="Run the simulation").click()
+
+    alert = console.page.get_by_role("alert")
+    expect(alert).to_contain_text("Some values are not valid")
+    expect(alert).to_contain_text("Appeals to replay:")
+    expect(alert).to_contain_text("10000")
+    expect(console.page.get_by_role("region", name="Simulation results")).to_have_count(0)

@@ -292,7 +292,8 @@ function Simulator({ source, operators, weights }) {
   ];
   return (
     <div class="stack">
-      <form onSubmit={run} class="stack-tight">
+      {/* noValidate: the API's 422 names the field (N over the cap, an unknown operator) in words. */}
+      <form onSubmit={run} class="stack-tight" noValidate>
         <p class="hint">{t("sim.hint")}</p>
         <div class="table-scroll" role="region" aria-label={t("sim.proposed")} tabIndex={0}>
           <table class="table compact weights">
