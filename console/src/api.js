@@ -22,6 +22,11 @@ function errorFrom(status, body, text) {
     // Our own shape: {"error", "message", "errors"?}; API Gateway's: {"message"} or {"Message"}.
     const code = body.error || (status === 403 ? "forbidden" : status === 401 ? "unauthorized" : "http_" + status);
     const message = body.message || body.Message || "";
+    // API Gateway (and chalice local) answer a route they do not have with a 403 whose message
+    // repeats the Authorization header, token and all: never show that, say what it means.
+    if (status === 403 && /Authorization header requires|Missing Authentication Token/i.test(message)) {
+      return new ApiError(status, "no_route", "");
+    }
     return new ApiError(status, code, message, Array.isArray(body.errors) ? body.errors : []);
   }
   return new ApiError(status, "http_" + status, (text || "").slice(0, 300));

@@ -19,14 +19,19 @@ import { Waiting } from "./views/waiting.jsx";
 import { Deals, Funnel } from "./views/funnel.jsx";
 import { Scoring } from "./views/scoring.jsx";
 import { Jobs } from "./views/jobs.jsx";
+import { Insight, SourceInsight } from "./views/insight.jsx";
+import { MyHours, TeamWeek } from "./views/hours.jsx";
 
 // [path pattern, view, who may open it, navigation label key (null: not in the menu)]
 const ROUTES = [
   ["/inbox", Inbox, "operator", "nav.inbox"],
   ["/inbox/closed", Closed, "operator", "nav.closed"],
+  ["/hours", MyHours, "operator", "nav.hours"],
   ["/dashboard", Dashboard, "admin", "nav.dashboard"],
+  ["/insight", Insight, "admin", "nav.insight"],
   ["/waiting", Waiting, "admin", "nav.waiting"],
   ["/operators", Operators, "admin", "nav.operators"],
+  ["/week", TeamWeek, "admin", "nav.week"],
   ["/sources", Sources, "admin", "nav.sources"],
   ["/funnel", Funnel, "admin", "nav.funnel"],
   ["/deals", Deals, "admin", "nav.deals"],
@@ -36,6 +41,7 @@ const ROUTES = [
   ["/leads/:leadId", LeadPage, "any", null],
   ["/operators/:operatorId", OperatorDetail, "admin", null],
   ["/sources/:sourceId", SourceDetail, "admin", null],
+  ["/insight/:sourceId", SourceInsight, "admin", null],
 ];
 
 const may = (me, who) =>

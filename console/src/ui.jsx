@@ -128,6 +128,7 @@ export function describeError(error, t) {
   const title = t(known.includes(status) ? `error.${status}` : status >= 500 ? "error.500" : "error.http", { status });
   let detail = error.message || "";
   // API Gateway's own 403 says nothing useful ("User is not authorized…"): say it in words.
+  if (error.code === "no_route") return { title: t("error.no_route"), detail: t("error.no_route.detail"), fields: [] };
   if (status === 403 && (!detail || /not authorized|forbidden|may not call/i.test(detail))) detail = t("error.403.role");
   if (status === 0) detail = t("error.0.detail");
   const fields = (error.details || []).map((problem) => {

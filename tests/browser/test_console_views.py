@@ -134,7 +134,7 @@ def test_GIVEN_a_phone_WHEN_the_menu_is_opened_THEN_every_entry_is_reachable_and
     menu.click()
     expect(menu).to_have_attribute("aria-expanded", "true")
     navigation = console.page.get_by_role("navigation", name="Main")
-    expect(navigation.get_by_role("link")).to_have_count(8)
+    expect(navigation.get_by_role("link")).to_have_count(10)
     check(console, "admin-menu")
     navigation.get_by_role("link", name="Scheduled jobs").click()
     expect(console.page.get_by_role("heading", name="Scheduled jobs", level=1)).to_be_visible()

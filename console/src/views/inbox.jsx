@@ -129,30 +129,40 @@ export function AppealCard({ appeal, now, fresh, onChanged, showOperator = false
 
 function Presence({ count }) {
   const { api, refreshMe, announce } = useApp();
-  const { t } = useI18n();
+  const { t, fmt } = useI18n();
   const me = usePoll(api, "/me", 10000);
   const action = useAction();
   const operator = me.data && me.data.operator;
   if (!operator) return me.error ? <ErrorMessage error={me.error} /> : null;
+  // An API that knows presence (issue 18) pauses with it; is_active then means "may work at all".
+  // An older one only has is_active, which is then the pause.
+  const withPresence = typeof operator.presence === "string";
+  const paused = withPresence ? operator.presence === "paused" || !operator.is_active : !operator.is_active;
+  const offShift = withPresence && !paused && operator.presence === "off_shift";
   const toggle = () =>
     action.run(async () => {
-      await api.patch("/me", { is_active: !operator.is_active });
+      await api.patch("/me", withPresence ? { presence: paused ? "available" : "paused" } : { is_active: paused });
       await Promise.all([me.refresh(), refreshMe()]);
-      announce(t(operator.is_active ? "presence.paused_note" : "presence.resumed_note"));
+      announce(t(paused ? "presence.resumed_note" : "presence.paused_note"));
     });
   const load = Math.max(count, 0);
   return (
-    <div class={`presence ${operator.is_active ? "on" : "off"}`}>
+    <div class={`presence ${paused || offShift ? "off" : "on"}`}>
       <div>
         <p class="presence-state">
           <span class="dot" aria-hidden="true" />
-          {t(operator.is_active ? "presence.on" : "presence.off")}
+          {offShift
+            ? operator.presence_until
+              ? t("presence.off_shift_until", { at: fmt.dateTime(operator.presence_until) })
+              : t("presence.off_shift_now")
+            : t(paused ? "presence.off" : "presence.on")}
         </p>
+        {paused && operator.presence_reason && <p class="muted">{operator.presence_reason}</p>}
         <p class="muted">{t("presence.load", { count: load, max: operator.max_load })}</p>
         <LoadBar current={load} max={operator.max_load} label={t("presence.load_label")} />
       </div>
-      <Button kind={operator.is_active ? "secondary" : "primary"} busy={action.busy} onClick={toggle}>
-        {t(operator.is_active ? "presence.pause" : "presence.resume")}
+      <Button kind={paused ? "primary" : "secondary"} busy={action.busy} onClick={toggle}>
+        {t(paused ? "presence.resume" : "presence.pause")}
       </Button>
       <ErrorMessage error={action.error} onDismiss={action.clear} />
     </div>

@@ -6,6 +6,7 @@ import { useI18n } from "../i18n.js";
 import { href } from "../router.js";
 import { Badge, Button, Check, Copy, Empty, ErrorMessage, Field, Loading, LoadBar, Page, Section } from "../ui.jsx";
 import { AppealCard, usePaged } from "./inbox.jsx";
+import { PresenceBadge, ScheduleEditor } from "./hours.jsx";
 
 function CreateOperator({ onCreated }) {
   const { api, announce } = useApp();
@@ -221,11 +222,20 @@ export function OperatorDetail({ operatorId }) {
       }
     >
       <Section title={t("operators.load_title")}>
+        {o.presence && (
+          <p class="presence-now">
+            {t("presence.now")} <PresenceBadge presence={o.presence} />
+            {o.presence_reason && <span class="muted"> · {o.presence_reason}</span>}
+          </p>
+        )}
         <p>{t("operators.load", { count: o.current_load, max: o.max_load })}</p>
         <LoadBar current={o.current_load} max={o.max_load} label={t("operators.load_of", { name: o.name })} />
         <div class="actions">
           <ActiveSwitch operator={o} onSaved={operator.setData} />
         </div>
+      </Section>
+      <Section title={t("hours.schedule")}>
+        <ScheduleEditor path={`/operators/${encodeURIComponent(o.id)}/schedule`} own={false} />
       </Section>
       <Section
         title={t("operators.appeals")}
