@@ -217,10 +217,22 @@ def _rows(records: list[dict[str, Any]], changes_of: Callable[[dict[str, Any]], 
     return list(rows.values())
 
 
+# Rows are independent (each has its own mark): a batch's updates go out this many at a time.
+_PARALLEL_UPDATES = 8
+
+
 def _apply(rows: list[RowChanges], shard_id: str) -> int:
     if not shard_id:
         raise ValueError("a stream batch needs its shard id (the event's shardId)")
-    return sum(add_row_changes(row, shard_id) for row in rows)
+    if len(rows) <= 1:
+        return sum(add_row_changes(row, shard_id) for row in rows)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Every row is attempted; the first failure (after all ran) fails the batch, which is
+    # then redelivered and adds only what the marks say is missing.
+    with ThreadPoolExecutor(min(_PARALLEL_UPDATES, len(rows))) as pool:
+        futures = [pool.submit(add_row_changes, row, shard_id) for row in rows]
+    return sum(future.result() for future in futures)
 
 
 def apply_appeal_analytics(records: list[dict[str, Any]], *, shard_id: str) -> int:
