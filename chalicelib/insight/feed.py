@@ -34,6 +34,7 @@ from chalicelib.models.stats import (
     WAITING_TOTAL,
     RowChanges,
     add_row_changes,
+    day_sk,
     handled_pairs,
     hours_key,
     lead_key,
@@ -135,6 +136,7 @@ def _hour_changes(record: dict[str, Any], old: dict[str, Any], new: dict[str, An
     if waiting:
         when = _change_time(record, new)
         changes.append((key, hour_sk(when), {"waiting": waiting}, _iso(when)))
+        changes.append((key, day_sk(when.astimezone(UTC).date().isoformat()), {"waiting": waiting}, _iso(when)))
         changes.append((key, WAITING_TOTAL, {"waiting": waiting}, _iso(when)))
     return changes
 

@@ -3,7 +3,8 @@
 Both read only the stats table's rows (`chalicelib.models.stats`), never the
 appeals: an operators report is one Query of days × active operators rows (an
 operator's own report: a BatchGetItem of its days), a timeline one Query of the
-source's hours that had any change from `from` on, plus the running waiting count.
+source's hours in the range that had any change (and the rest of its last day), and one
+of the day rows after it with the running waiting count: O(hours in range + days since).
 Percentiles come from the merged histograms (`chalicelib.insight.stats`): the upper
 bound of the bucket holding the nearest-rank value.
 """
@@ -17,7 +18,7 @@ from chalicelib.core.errors import Forbidden
 from chalicelib.insight.stats import BUCKET_BOUNDS, days, histogram_percentile
 from chalicelib.models.operators import all_operator_ids, operators_by_id
 from chalicelib.models.sources import get_source_row
-from chalicelib.models.stats import ALL_SOURCES, WAITING_TOTAL, hour_rows, operator_day_rows, operator_day_rows_of
+from chalicelib.models.stats import ALL_SOURCES, hour_rows, operator_day_rows, operator_day_rows_of, waiting_after
 from chalicelib.models.weights import pair_rows
 from chalicelib.schemas.stats import (
     OperatorStats,
@@ -124,17 +125,18 @@ def source_timeline(source_id: str, query: TimelineQuery) -> SourceTimelineOut:
     each hour (the running count less the changes after it) and the median wait."""
     get_source_row(source_id)
     start, end = _bounds(query)
-    rows = hour_rows(source_id, _stamp(start))
-    by_hour = {str(row["sk"]): row for row in rows if row["sk"] != WAITING_TOTAL}
-    total = next((int(row.get("waiting", 0)) for row in rows if row["sk"] == WAITING_TOTAL), 0)
     hours: list[datetime] = []
     moment = start
     while moment < end:
         hours.append(moment)
         moment += timedelta(hours=1)
-    last = _stamp(hours[-1]) if hours else ""
-    # Waiting at the end of the last hour: the running count less every change after it.
-    waiting = total - sum(int(row.get("waiting", 0)) for sk, row in by_hour.items() if sk > last)
+    last_day = hours[-1].date().isoformat()
+    # The range's hours and the rest of its last day; then the days after it and the running count.
+    rows = hour_rows(source_id, _stamp(start), f"{last_day}T23:00:00Z")
+    total, later_days, latest = waiting_after(source_id, last_day)
+    by_hour = {str(row["sk"]): row for row in rows}
+    last = _stamp(hours[-1])
+    waiting = total - later_days - sum(int(row.get("waiting", 0)) for sk, row in by_hour.items() if sk > last)
     out: list[TimelineHour] = []
     for hour in reversed(hours):
         row = by_hour.get(_stamp(hour), {})
@@ -149,4 +151,5 @@ def source_timeline(source_id: str, query: TimelineQuery) -> SourceTimelineOut:
         )
         waiting -= int(row.get("waiting", 0))
     out.reverse()
-    return SourceTimelineOut(source_id=source_id, from_=start, to=end, as_of=_as_of(rows), hours=out)
+    as_of = max(filter(None, (_as_of(rows), latest)), default=None)
+    return SourceTimelineOut(source_id=source_id, from_=start, to=end, as_of=as_of, hours=out)

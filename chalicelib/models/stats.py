@@ -8,9 +8,10 @@ Three kinds of rows, all `pk` / `sk` strings and counters kept with atomic ADDs:
   reassignments, escalations, transferred, paid, and the histogram buckets of
   time to accept (``a<bucket>``) and to close (``c<bucket>``);
 * ``hours#<source id>`` / ``<hour, ISO UTC>``: arrivals, assigned, the net change
-  in how many wait (``waiting``) and the wait buckets (``w<bucket>``); the row
-  ``~waiting`` under the same key holds the running count, so "waiting at the end
-  of an hour" is that count minus the changes of the hours after it;
+  in how many wait (``waiting``) and the wait buckets (``w<bucket>``); beside them
+  ``D<day>`` rows hold each day's net change and ``~waiting`` the running count, so
+  "waiting at the end of an hour" is that count minus the changes of the days and
+  the hours after it (read: the range's hours, the rest of its last day, the days since);
 * ``lead#<lead id>`` / ``<source id>#<operator id>``: how many of the lead's
   appeals from that source are with that operator (+1 assigned, -1 taken back),
   which the leads stream reads to credit a transfer or a paid deal.
@@ -41,6 +42,7 @@ __all__ = [
     "RowChanges",
     "StatsRow",
     "add_row_changes",
+    "day_sk",
     "handled_pairs",
     "hour_rows",
     "hours_key",
@@ -48,6 +50,7 @@ __all__ = [
     "operator_day_rows",
     "operator_day_rows_of",
     "ops_key",
+    "waiting_after",
 ]
 
 ALL_SOURCES = "*"
@@ -214,10 +217,29 @@ def operator_day_rows_of(scope: str, operator_id: str, days: Iterable[str]) -> l
     return found
 
 
-def hour_rows(source_id: str, first_hour: str) -> list[dict[str, Any]]:
-    """The source's hour rows from `first_hour` on, and its running waiting count (`~waiting`)
-    last: one Query over the hours that had any change (rows exist only for those)."""
-    return list(_query(hours_key(source_id), first_hour, WAITING_TOTAL))
+def day_sk(day: str) -> str:
+    """The sort key of a source's day row (the day's net change in waiting), beside its hour rows:
+    `D…` sorts after every `2…` hour and before `~waiting`."""
+    return f"D{day}"
+
+
+def hour_rows(source_id: str, first_hour: str, last_hour: str) -> list[dict[str, Any]]:
+    """The source's hour rows from first to last hour (ISO, both included): one Query over
+    the hours that had any change (rows exist only for those)."""
+    return list(_query(hours_key(source_id), first_hour, last_hour))
+
+
+def waiting_after(source_id: str, day: str) -> tuple[int, int, str | None]:
+    """(the running waiting count, the net change of the days after `day`, when the newest
+    change counted happened): one Query of the day rows after it and the count."""
+    total = later = 0
+    as_of: str | None = None
+    for row in _query(hours_key(source_id), day_sk(day) + "~", WAITING_TOTAL):
+        if row["sk"] == WAITING_TOTAL:
+            total, as_of = int(row.get("waiting", 0)), row.get("as_of")
+        else:
+            later += int(row.get("waiting", 0))
+    return total, later, as_of
 
 
 def handled_pairs(lead_id: str) -> dict[tuple[str, str], int]:

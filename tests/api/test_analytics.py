@@ -184,6 +184,23 @@ def test_GIVEN_a_day_of_hand_timed_appeals_WHEN_reading_the_timeline_THEN_hours_
     assert reply.body["from"] == f"{DAY}T08:00:00Z" and reply.body["to"] == f"{DAY}T12:00:00Z"
 
 
+def test_GIVEN_later_days_WHEN_reading_an_earlier_range_THEN_waiting_subtracts_what_came_after(
+    api: Api, crafted: tuple[str, str, str, list[dict[str, Any]]]
+) -> None:
+    source_id, _, _, records = crafted
+    next_day = Appeal(6, source_id, "09:00:00")  # waits, on the next day
+    next_day.row["created_at"] = next_day.row["created_at"].replace(DAY, "2026-11-03")
+    next_day.row["events"] = [json.dumps({"type": "created", "at": next_day.row["created_at"]})]
+    apply_appeal_analytics([*records, record(None, next_day.row)], shard_id=SHARD)
+
+    earlier = api.get(f"/stats/sources/{source_id}/timeline?from={DAY}T09:00:00Z&to={DAY}T11:00:00Z").body
+    later = api.get(f"/stats/sources/{source_id}/timeline?from=2026-11-03&to=2026-11-03").body
+
+    assert [(h["hour"][11:13], h["waiting"]) for h in earlier["hours"]] == [("09", 0), ("10", 1)]
+    assert [h["waiting"] for h in later["hours"]][8:10] == [1, 2]
+    assert earlier["as_of"] == later["as_of"] == "2026-11-03T09:00:00Z"
+
+
 def test_GIVEN_counted_batches_WHEN_redelivered_bisected_or_replayed_THEN_nothing_is_added_twice(
     api: Api, crafted: tuple[str, str, str, list[dict[str, Any]]]
 ) -> None:
