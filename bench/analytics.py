@@ -49,7 +49,7 @@ from chalicelib.insight import reports
 from chalicelib.insight.feed import apply_appeal_analytics
 from chalicelib.insight.stats import BUCKET_BOUNDS
 from chalicelib.models import count_requests, create_tables, dynamodb_clients
-from chalicelib.models.stats import ALL_SOURCES, WAITING_TOTAL, StatsRow, hours_key, ops_key
+from chalicelib.models.stats import ALL_SOURCES, WAITING_TOTAL, StatsRow, day_sk, hours_key, ops_key
 from chalicelib.schemas.operators import OperatorCreate
 from chalicelib.schemas.sources import SourceCreate, WeightIn, WeightSet
 from chalicelib.schemas.stats import OperatorStatsQuery, TimelineQuery
@@ -204,6 +204,8 @@ def write_big(appeals: int, source_id: str, people: list[str], seed: int = 11) -
                     **{f"w{b}": {"N": str(n)} for b, n in waits.items()},
                 }
             )
+        # The day's net change in waiting, beside its hours (what the feed keeps for the timeline).
+        items.append({"pk": {"S": hours_key(source_id)}, "sk": {"S": day_sk(day)}, "waiting": {"N": "0"}})
     items.append({"pk": {"S": hours_key(source_id)}, "sk": {"S": WAITING_TOTAL}, "waiting": {"N": "3"}})
     for start in range(0, len(items), 25):
         request: dict[str, Any] = {table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}
@@ -218,9 +220,9 @@ def queries(source_id: str, someone: str) -> list[tuple[str, Any]]:
         query.source_id = source
         return lambda: reports.operator_stats(query, viewer=viewer)
 
-    def timeline(days: int) -> Any:
-        first = LAST_DAY - timedelta(days=days - 1)
-        query = TimelineQuery.model_validate({"from": first.isoformat(), "to": LAST_DAY.isoformat()})
+    def timeline(days: int, last: date = LAST_DAY) -> Any:
+        first = last - timedelta(days=days - 1)
+        query = TimelineQuery.model_validate({"from": first.isoformat(), "to": last.isoformat()})
         return lambda: reports.source_timeline(source_id, query)
 
     year = LAST_DAY - timedelta(days=DAYS - 1)
@@ -230,6 +232,7 @@ def queries(source_id: str, someone: str) -> list[tuple[str, Any]]:
         ("operators, one source, 365 days", stats(year, source_id)),
         ("own row (operator), 365 days", stats(year, viewer=Principal("operator", "bench-op", someone))),
         ("timeline, 7 days", timeline(7)),
+        ("timeline, 7 days a year ago", timeline(7, FIRST_DAY + timedelta(days=6))),
         ("timeline, 365 days", timeline(DAYS)),
     ]
 
