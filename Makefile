@@ -126,6 +126,7 @@ bench: install console chromium
 	$(PY) -m bench.scale
 	$(PY) -m bench.reassign
 	$(PY) -m bench.scoring
+	$(PY) -m bench.analytics
 	$(PY) -m bench.cold_start
 	$(PY) -m bench.console
 

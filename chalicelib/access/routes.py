@@ -58,6 +58,8 @@ ROLE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
             ("POST", "/leads/{lead_id}/transfer"),
             ("GET", "/leads/{lead_id}/notes"),
             ("POST", "/leads/{lead_id}/notes"),
+            # Its own row of the response-time and outcome analytics (the service keeps to it).
+            ("GET", "/stats/operators"),
             # Its own link code only (the service checks the id); unlinking is an admin's.
             ("POST", "/operators/{operator_id}/telegram-link"),
         }

@@ -65,7 +65,14 @@ from chalicelib.schemas.sources import (
     WeightSet,
     WeightsOut,
 )
-from chalicelib.schemas.stats import SourceDistribution, SourceOperators
+from chalicelib.schemas.stats import (
+    OperatorStatsOut,
+    OperatorStatsQuery,
+    SourceDistribution,
+    SourceOperators,
+    SourceTimelineOut,
+    TimelineQuery,
+)
 from chalicelib.schemas.telegram import TelegramConnect, TelegramConnection, TelegramUpdate, WebhookAck
 from chalicelib.schemas.webhooks import DeliveryOut, WebhookCreate, WebhookCreated, WebhookOut
 
@@ -436,6 +443,30 @@ CONTRACT: dict[tuple[str, str], Contract] = {
     ),
     ("GET", "/stats/sources/{source_id}/operators"): Contract(
         "A source's operators and their availability", "stats", ok(SourceOperators), errors=MISSING
+    ),
+    ("GET", "/stats/operators"): Contract(
+        "Response times and outcomes per operator over a range of days",
+        "stats",
+        ok(OperatorStatsOut),
+        query=OperatorStatsQuery,
+        errors=MISSING,
+        description=(
+            "Kept from the appeals and leads streams (seconds behind; `as_of` says how fresh). Admins see every "
+            "operator (or the source's, with `source_id`), an operator only its own row. Percentiles are the upper "
+            "bound of a histogram bucket. `to` before `from`, or more than 366 days → 422 on query.to; an unknown "
+            "`source_id` → 404. Cost: one Query of days × active operators rows."
+        ),
+    ),
+    ("GET", "/stats/sources/{source_id}/timeline"): Contract(
+        "A source's hourly arrivals, assignments, waiting line and median wait",
+        "stats",
+        ok(SourceTimelineOut),
+        query=TimelineQuery,
+        errors=MISSING,
+        description=(
+            "Admins only. `from` / `to`: a day (whole, UTC) or an ISO datetime (`to` excluded). `to` not after "
+            "`from`, or more than 366 days → 422 on query.to; an unknown source → 404."
+        ),
     ),
     # --- scoring -----------------------------------------------------------------------------
     ("GET", "/scoring/model"): Contract(

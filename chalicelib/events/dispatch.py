@@ -19,6 +19,7 @@ from typing import Any
 from chalicelib.core.observability import logger
 from chalicelib.directory.aggregates import apply_appeal_records
 from chalicelib.events.consumer import consume_appeal_records, consume_lead_records
+from chalicelib.insight.feed import apply_appeal_analytics, apply_lead_analytics
 
 __all__ = ["APPEAL_CONSUMERS", "LEAD_CONSUMERS", "Consumer", "StreamBatch", "dispatch"]
 
@@ -43,6 +44,14 @@ def _aggregates(batch: StreamBatch) -> None:
     apply_appeal_records(batch.records, shard_id=batch.shard_id)
 
 
+def _appeal_analytics(batch: StreamBatch) -> None:
+    apply_appeal_analytics(batch.records, shard_id=batch.shard_id)
+
+
+def _lead_analytics(batch: StreamBatch) -> None:
+    apply_lead_analytics(batch.records, shard_id=batch.shard_id)
+
+
 def _appeal_notifications(batch: StreamBatch) -> None:
     consume_appeal_records(batch.records)
 
@@ -51,8 +60,12 @@ def _lead_notifications(batch: StreamBatch) -> None:
     consume_lead_records(batch.records)
 
 
-APPEAL_CONSUMERS: tuple[Consumer, ...] = (("aggregates", _aggregates), ("notifications", _appeal_notifications))
-LEAD_CONSUMERS: tuple[Consumer, ...] = (("notifications", _lead_notifications),)
+APPEAL_CONSUMERS: tuple[Consumer, ...] = (
+    ("aggregates", _aggregates),
+    ("analytics", _appeal_analytics),
+    ("notifications", _appeal_notifications),
+)
+LEAD_CONSUMERS: tuple[Consumer, ...] = (("analytics", _lead_analytics), ("notifications", _lead_notifications))
 
 
 def dispatch(batch: StreamBatch, consumers: tuple[Consumer, ...]) -> None:

@@ -20,6 +20,7 @@ from chalicelib.models.notifications import (
 )
 from chalicelib.models.operators import Operator
 from chalicelib.models.sources import Source
+from chalicelib.models.stats import StatsRow
 from chalicelib.models.weights import Weight, WeightHistory
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
     from pynamodb.models import Model
 
-ALL_MODELS: tuple[type[Model], ...] = (Operator, Source, Weight, Lead, Appeal, SentMarker)
+ALL_MODELS: tuple[type[Model], ...] = (Operator, Source, Weight, Lead, Appeal, SentMarker, StatsRow)
 # Models sharing a table with one above (no table of their own to create).
 SHARED_TABLE_MODELS: tuple[type[Model], ...] = (
     OpenAppealMarker,
@@ -63,6 +64,7 @@ __all__ = [
     "ReplyKey",
     "ScoringModel",
     "Source",
+    "StatsRow",
     "Weight",
     "count_requests",
     "create_tables",

@@ -45,6 +45,7 @@ OPERATOR_MAY = {
     ("GET", "/leads/{lead_id}/notes"),
     ("POST", "/leads/{lead_id}/notes"),
     ("POST", "/operators/{operator_id}/telegram-link"),
+    ("GET", "/stats/operators"),
 }
 BOT_MAY = {("POST", "/appeals"), ("POST", "/appeals/{appeal_id}/messages/{message_id}/status")}
 
@@ -228,6 +229,11 @@ SAMPLES: dict[tuple[str, str], Request] = {
     ("GET", "/webhooks/{webhook_id}/deliveries"): lambda w: (f"/webhooks/{w.webhook_id}/deliveries", None),
     ("GET", "/scoring/model"): lambda w: ("/scoring/model", None),
     ("GET", "/stats/sources/{source_id}/operators"): lambda w: (f"/stats/sources/{w.source['id']}/operators", None),
+    ("GET", "/stats/operators"): lambda w: ("/stats/operators?from=2026-11-01&to=2026-11-30", None),
+    ("GET", "/stats/sources/{source_id}/timeline"): lambda w: (
+        f"/stats/sources/{w.source['id']}/timeline?from=2026-11-01&to=2026-11-02",
+        None,
+    ),
 }
 PROTECTED = sorted(route for route in SAMPLES if route not in PUBLIC and route[0] != "OPTIONS")
 

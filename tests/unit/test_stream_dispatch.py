@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.events import APPEAL_CONSUMERS, StreamBatch, dispatch
+from chalicelib.events import APPEAL_CONSUMERS, LEAD_CONSUMERS, StreamBatch, dispatch
 
 RECORD: dict[str, Any] = {"eventID": "e1", "dynamodb": {"SequenceNumber": "1"}}
 
@@ -17,8 +17,12 @@ def test_GIVEN_a_lambda_event_with_a_tumbling_window_WHEN_read_THEN_records_and_
     assert batch == StreamBatch([RECORD], "shardId-1")
 
 
-def test_GIVEN_the_appeals_stream_WHEN_listing_its_consumers_THEN_aggregates_and_notifications() -> None:
-    assert [name for name, _ in APPEAL_CONSUMERS] == ["aggregates", "notifications"]
+def test_GIVEN_the_appeals_stream_WHEN_listing_its_consumers_THEN_aggregates_analytics_and_notifications() -> None:
+    assert [name for name, _ in APPEAL_CONSUMERS] == ["aggregates", "analytics", "notifications"]
+
+
+def test_GIVEN_the_leads_stream_WHEN_listing_its_consumers_THEN_analytics_and_notifications() -> None:
+    assert [name for name, _ in LEAD_CONSUMERS] == ["analytics", "notifications"]
 
 
 def test_GIVEN_a_failing_first_consumer_WHEN_dispatching_THEN_the_second_still_runs_and_the_batch_fails() -> None:
