@@ -117,6 +117,8 @@ class Reason(Word):
     NO_OPERATOR_LEFT = "no_operator_left"
     SLA_LAPSED = "sla_lapsed"
     OPERATOR_DEACTIVATED = "operator_deactivated"
+    OPERATOR_PAUSED = "operator_paused"
+    SHIFT_ENDED = "shift_ended"
 
 
 # What the indexes copy (INCLUDE, not ALL): never the event history, which

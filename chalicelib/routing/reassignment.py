@@ -144,15 +144,18 @@ def _escalate(row: Appeal, old: str, now: datetime) -> Outcome:
     return "escalated"
 
 
-def redistribute(operator_id: str, rng: random.Random | None = None) -> dict[str, int]:
-    """Puts a (just deactivated) operator's unaccepted active appeals back through distribution."""
+def redistribute(
+    operator_id: str, rng: random.Random | None = None, *, reason: Reason = Reason.OPERATOR_DEACTIVATED
+) -> dict[str, int]:
+    """Puts a (just deactivated, paused or off-shift) operator's unaccepted active appeals back
+    through distribution; an accept that commits first keeps its appeal (the reclaim skips it)."""
     outcomes: dict[str, int] = {}
     sources: dict[str, tuple[Source, Pool]] = {}
     for row in unaccepted_active(operator_id):
         if row.source_id not in sources:
             sources[row.source_id] = (get_source_row(row.source_id), Pool(row.source_id))
         source, pool = sources[row.source_id]
-        outcome = reclaim(row, source, pool, reason=Reason.OPERATOR_DEACTIVATED, rng=rng)
+        outcome = reclaim(row, source, pool, reason=reason, rng=rng)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
 
