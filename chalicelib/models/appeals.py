@@ -403,6 +403,13 @@ def unaccepted_active(operator_id: str) -> Iterator[Appeal]:
     )
 
 
+def active_of(operator_id: str) -> Iterator[Appeal]:
+    """An operator's active appeals, accepted or not (a shift end on a source returning accepted ones)."""
+    return Appeal.by_operator.query(
+        operator_id, range_key_condition=Appeal.operator_status_key.startswith(f"{ACTIVE}#")
+    )
+
+
 def count_active(operator_id: str) -> int:
     """O(active appeals of this operator): a COUNT query on the index, never a Scan."""
     return int(

@@ -313,3 +313,29 @@ def test_GIVEN_schedules_WHEN_reading_a_week_THEN_utc_spans_and_time_off_and_an_
     assert rows[anna["id"]]["time_off"] == [{"first_day": "2026-12-09", "last_day": "2026-12-10", "reason": "sick"}]
     assert (rows[boris["id"]]["shifts"], rows[boris["id"]]["time_zone"]) == ([], None)
     assert [row["operator_id"] for row in own["operators"]] == [anna["id"]]
+
+
+def test_GIVEN_a_source_returning_accepted_work_WHEN_a_shift_ends_THEN_its_accepted_appeals_go_back_and_others_stay(
+    api: Api, dev_keys: DevKeys
+) -> None:
+    anna = api.operator("Anna", max_load=5)
+    returning = api.source("Night line", return_accepted_at_shift_end=True)
+    keeping = api.source("Day line")
+    assert returning["return_accepted_at_shift_end"] is True and keeping["return_accepted_at_shift_end"] is False
+    for source in (returning, keeping):
+        api.weights(source["id"], {anna["id"]: 10})
+    returned, kept = api.appeal(returning["id"]), api.appeal(keeping["id"])
+    as_anna = api.as_(operator_token(dev_keys, anna["id"]))
+    for appeal in (returned, kept):
+        assert as_anna.post(f"/appeals/{appeal['id']}/accept").status == 200
+    as_before_the_job(anna["id"], off_now_in_kyiv(), "available")
+
+    report = run_shift_transitions()
+
+    assert (report.went_off, report.returned) == (1, 1)
+    back = api.get(f"/appeals/{returned['id']}").body
+    assert (back["status"], back["accepted_at"]) == ("waiting", None)
+    assert api.get(f"/appeals/{kept['id']}").body["operator"]["id"] == anna["id"]
+    assert api.get(f"/operators/{anna['id']}").body["current_load"] == 1
+    history = api.get(f"/appeals/{returned['id']}/history").body["events"]
+    assert history[-1]["reason"] == "shift_ended"
