@@ -339,3 +339,17 @@ def test_GIVEN_a_source_returning_accepted_work_WHEN_a_shift_ends_THEN_its_accep
     assert api.get(f"/operators/{anna['id']}").body["current_load"] == 1
     history = api.get(f"/appeals/{returned['id']}/history").body["events"]
     assert history[-1]["reason"] == "shift_ended"
+
+
+def test_GIVEN_a_paused_operator_WHEN_an_admin_assigns_it_a_waiting_appeal_by_hand_THEN_409_and_it_keeps_waiting(
+    api: Api,
+) -> None:
+    (anna,), source = team(api, "Anna")
+    assert api.patch(f"/operators/{anna['id']}", {"presence": "paused"}).status == 200
+    waiting = api.appeal(source["id"])
+
+    reply = api.post(f"/appeals/{waiting['id']}/assign", {"operator_id": anna["id"]})
+
+    assert reply.status == 409 and "paused or off shift" in reply.body["message"]
+    assert api.get(f"/appeals/{waiting['id']}").body["status"] == "waiting"
+    assert api.get(f"/operators/{anna['id']}").body["current_load"] == 0
