@@ -77,10 +77,10 @@ class OperatorPatch(Patch):
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"auth_subject", "telegram_chat_id", "locale"})
 
-    @model_validator(mode="after")
-    def _reason_with_pause(self) -> OperatorPatch:
-        _check_reason(self.presence, self.reason)
-        return self
+    @field_validator("reason")
+    @classmethod
+    def _reason_with_pause(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        return _check_reason(info.data.get("presence"), reason)
 
 
 class OperatorOut(Output):
@@ -118,11 +118,15 @@ class PresenceChange(Input):
     reason: PresenceReason | None = Field(None, description='With presence "paused": why, e.g. "lunch"')
     is_active: bool | None = Field(None, description="Older form: false pauses, true resumes")
 
+    @field_validator("reason")
+    @classmethod
+    def _reason_with_pause(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        return _check_reason(info.data.get("presence"), reason)
+
     @model_validator(mode="after")
     def _one_switch(self) -> PresenceChange:
         if (self.presence is None) == (self.is_active is None):
             raise ValueError("give presence (available or paused) or is_active, one of them")
-        _check_reason(self.presence, self.reason)
         return self
 
     @property
@@ -132,9 +136,11 @@ class PresenceChange(Input):
         return "available" if self.is_active else "paused"
 
 
-def _check_reason(presence: str | None, reason: str | None) -> None:
+def _check_reason(presence: str | None, reason: str | None) -> str | None:
+    # Per field, so the 422 names `body.reason`.
     if reason is not None and presence != "paused":
         raise ValueError('reason goes with presence "paused"')
+    return reason
 
 
 class OperatorAppealsQuery(PageQuery):

@@ -128,7 +128,11 @@ def test_GIVEN_presence_bodies_WHEN_they_are_contradictory_or_invalid_THEN_422_a
         {"reason": "lunch"},
     ]
 
-    assert [me.patch("/me", body).status for body in bad] == [422] * len(bad)
+    replies = [me.patch("/me", body) for body in bad]
+
+    assert [reply.status for reply in replies] == [422] * len(bad)
+    assert replies[0].body["errors"][0]["path"] == "body.presence"
+    assert replies[2].body["errors"][0]["path"] == "body.reason"
     assert api.get(f"/operators/{anna['id']}").body["presence"] == "available"
 
 
