@@ -125,6 +125,7 @@ bench: install console chromium
 	$(PY) -m bench.concurrency
 	$(PY) -m bench.scale
 	$(PY) -m bench.reassign
+	$(PY) -m bench.shifts
 	$(PY) -m bench.scoring
 	$(PY) -m bench.analytics
 	$(PY) -m bench.cold_start

@@ -30,6 +30,9 @@ from chalicelib.api import (
     telegram,
     webhooks,
 )
+from chalicelib.api import (
+    schedules as shift_schedules,
+)
 from chalicelib.api.observability import bp as observed
 from chalicelib.handlers import events, intake, schedules
 from chalicelib.handlers import webhooks as webhook_deliveries
@@ -45,6 +48,7 @@ app.register_blueprint(health.bp)
 app.register_blueprint(openapi.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(operators.bp)
+app.register_blueprint(shift_schedules.bp)
 app.register_blueprint(sources.bp)
 app.register_blueprint(appeals.bp)
 app.register_blueprint(messages.bp)

@@ -53,6 +53,12 @@ def _tune() -> Output:
     return run_tuning()
 
 
+def _shifts() -> Output:
+    from chalicelib.directory.shifts import run_shift_transitions
+
+    return run_shift_transitions()
+
+
 MINUTES_PER_DAY = 24 * 60
 
 JOBS: dict[str, Job] = {
@@ -66,6 +72,8 @@ JOBS: dict[str, Job] = {
     "train": Job("train", MINUTES_PER_DAY, _train),
     # Moves auto_tune sources' weights toward the suggestions; renews score-aware conversion estimates.
     "tune": Job("tune", MINUTES_PER_DAY, _tune),
+    # Moves operators whose shift starts or ends (the sparse next-transition index: O(changing)).
+    "shifts": Job("shifts", 1, _shifts),
 }
 
 

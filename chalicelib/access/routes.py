@@ -62,6 +62,14 @@ ROLE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
             ("GET", "/stats/operators"),
             # Its own link code only (the service checks the id); unlinking is an admin's.
             ("POST", "/operators/{operator_id}/telegram-link"),
+            # Its own hours (the service checks the id) and its own row of the week.
+            ("GET", "/operators/{operator_id}/schedule"),
+            ("PUT", "/operators/{operator_id}/schedule"),
+            ("DELETE", "/operators/{operator_id}/schedule"),
+            ("GET", "/me/schedule"),
+            ("PUT", "/me/schedule"),
+            ("DELETE", "/me/schedule"),
+            ("GET", "/schedules/week"),
         }
     ),
     "bot": frozenset(

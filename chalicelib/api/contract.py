@@ -31,7 +31,15 @@ from chalicelib.schemas.insight import (
     SuggestionsOut,
     SuggestionsQuery,
 )
-from chalicelib.schemas.jobs import AuditReport, JobName, ReassignReport, RescoreReport, TrainingReport, TuneReport
+from chalicelib.schemas.jobs import (
+    AuditReport,
+    JobName,
+    ReassignReport,
+    RescoreReport,
+    ShiftReport,
+    TrainingReport,
+    TuneReport,
+)
 from chalicelib.schemas.leads import (
     DealOut,
     DealStageChange,
@@ -55,7 +63,9 @@ from chalicelib.schemas.operators import (
     PresenceChange,
     TelegramLinkOut,
 )
+from chalicelib.schemas.schedules import WeeklySchedule
 from chalicelib.schemas.scoring import ScoringStatus
+from chalicelib.schemas.shifts import WeekOut, WeekQuery
 from chalicelib.schemas.sources import (
     HistoryQuery,
     SourceCreate,
@@ -131,7 +141,7 @@ BUSY = frozenset({503})
 CONFLICT = frozenset({409})
 
 APPEALS_PAGE = Page[AppealOut]
-JOB_REPORTS = (ReassignReport, AuditReport, RescoreReport, TrainingReport, TuneReport)
+JOB_REPORTS = (ReassignReport, AuditReport, RescoreReport, TrainingReport, TuneReport, ShiftReport)
 
 CONTRACT: dict[tuple[str, str], Contract] = {
     # --- public ---------------------------------------------------------------
@@ -200,10 +210,34 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         body=PresenceChange,
         errors=MISSING | BUSY,
         description=(
-            "`is_active: false` stops new appeals reaching the operator (its appeals stay its own); "
-            "`true` resumes and hands its sources' waiting lines its free capacity at once. "
-            "404 when the token names no operator."
+            '`{"presence": "paused", "reason": "lunch"}` stops new appeals reaching the operator and puts its '
+            "unaccepted appeals back through distribution at once (accepted ones stay its own); "
+            '`{"presence": "available"}` resumes and hands its sources\' waiting lines its free capacity at once '
+            "(off shift by its schedule, it becomes `off_shift` instead). The older `is_active: false / true` "
+            "means the same pause / resume (`is_active` itself, employment, is an admin's). "
+            "404 when the token names no operator; 403 when an admin deactivated it."
         ),
+    ),
+    ("GET", "/me/schedule"): Contract(
+        "The calling operator's working hours",
+        "schedules",
+        ok(WeeklySchedule),
+        errors=MISSING,
+        description="404 when it has no schedule (then it is always on shift), or the token names no operator.",
+    ),
+    ("PUT", "/me/schedule"): Contract(
+        "Set the calling operator's working hours",
+        "schedules",
+        ok(WeeklySchedule),
+        body=WeeklySchedule,
+        errors=MISSING | BUSY,
+        description="As PUT /operators/{operator_id}/schedule for the operator the token names.",
+    ),
+    ("DELETE", "/me/schedule"): Contract(
+        "Remove the calling operator's working hours (always on shift)",
+        "schedules",
+        {204: Reply(None, "Removed")},
+        errors=MISSING | BUSY,
     ),
     ("GET", "/me/appeals"): Contract(
         "The calling operator's appeals",
@@ -228,7 +262,10 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         errors=MISSING | BUSY,
         description=(
             "Activating it or changing its limit hands the waiting lines of its sources out at once; "
-            "`redistribute=true` needs `is_active: false` in the body (422 otherwise)."
+            "`redistribute=true` needs `is_active: false` in the body (422 otherwise). "
+            '`presence: "paused"` (optional `reason`) pauses it, its unaccepted appeals going back through '
+            'distribution at once; `presence: "available"` resumes it (off_shift while its schedule says so). '
+            "`is_active` is employment: false ends its access, which only an admin can give back."
         ),
     ),
     ("GET", "/operators/{operator_id}/appeals"): Contract(
@@ -240,6 +277,45 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         created(TelegramLinkOut, "Valid 15 minutes, single use"),
         errors=MISSING | CONFLICT,
         description="An operator may ask for its own; 409 when the operator bot is not configured.",
+    ),
+    ("GET", "/operators/{operator_id}/schedule"): Contract(
+        "An operator's working hours and time off",
+        "schedules",
+        ok(WeeklySchedule),
+        errors=MISSING,
+        description="Admin, or the operator itself (403 otherwise). 404 when it has no schedule: always on shift.",
+    ),
+    ("PUT", "/operators/{operator_id}/schedule"): Contract(
+        "Set an operator's working hours and time off",
+        "schedules",
+        ok(WeeklySchedule),
+        body=WeeklySchedule,
+        errors=MISSING | BUSY,
+        description=(
+            "A weekly schedule in an IANA time zone (several intervals a day; `overnight: true` for one that "
+            "ends the next day) and dated exceptions (`off` days, `extra` hours). 422 names the field: an "
+            "unknown `time_zone`, an interval that ends before it starts (`week.mon.0.end`), overlapping "
+            "intervals or exceptions (`exceptions.1.first_day`). Presence and the next transition are settled "
+            "at once: off shift now, the operator becomes `off_shift` (and its unaccepted appeals go back); "
+            "a pause is kept. Admin, or the operator itself."
+        ),
+    ),
+    ("DELETE", "/operators/{operator_id}/schedule"): Contract(
+        "Remove an operator's working hours (always on shift)",
+        "schedules",
+        {204: Reply(None, "Removed")},
+        errors=MISSING | BUSY,
+        description="Admin, or the operator itself. An off-shift operator becomes available at once.",
+    ),
+    ("GET", "/schedules/week"): Contract(
+        "Everyone's shifts, time off and presence for a week",
+        "schedules",
+        ok(WeekOut),
+        query=WeekQuery,
+        description=(
+            "Shifts as UTC spans clipped to the week (Monday `start`, default this week's, UTC, through Sunday). "
+            "Admin: every operator; an operator: only its own row."
+        ),
     ),
     ("DELETE", "/operators/{operator_id}/telegram-link"): Contract(
         "Unlink the operator's Telegram chat", "operators", {204: Reply(None, "Unlinked")}, errors=MISSING | BUSY

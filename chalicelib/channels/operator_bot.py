@@ -49,7 +49,7 @@ from chalicelib.models.operators import Operator
 from chalicelib.models.sources import Source
 from chalicelib.routing import appeals
 from chalicelib.schemas.messages import REPLY_MAX_LENGTH, ReplyCreate
-from chalicelib.schemas.operators import OperatorPatch, TelegramLinkOut
+from chalicelib.schemas.operators import TelegramLinkOut
 from chalicelib.scoring.base import PRIOR
 
 if TYPE_CHECKING:
@@ -475,10 +475,10 @@ def _message(token: str, settings: BotSettings, message: dict[str, Any]) -> None
         rendered = texts.Rendered(texts.callback_answer("not_linked", default_locale=settings.default_locale))
     elif command == "/pause" and operator is not None:
         returned = sum(1 for _ in unaccepted_active(operator.operator_id))
-        directory.update_operator(operator.operator_id, OperatorPatch(is_active=False), redistribute=True, by_self=True)
+        directory.set_own_presence(operator.operator_id, "paused")
         rendered = texts.render_paused(returned, locale=locale, default_locale=settings.default_locale)
     elif command == "/resume" and operator is not None:
-        directory.update_operator(operator.operator_id, OperatorPatch(is_active=True), by_self=True)
+        directory.set_own_presence(operator.operator_id, "available")
         rendered = texts.render_resumed(locale=locale, default_locale=settings.default_locale)
     else:
         rendered = texts.render_help(locale=locale, default_locale=settings.default_locale)

@@ -8,7 +8,6 @@ from chalicelib.core.errors import NotFound
 from chalicelib.directory import operators
 from chalicelib.routing.appeals import list_operator_appeals
 from chalicelib.schemas.auth import MeOut
-from chalicelib.schemas.operators import OperatorPatch
 
 if TYPE_CHECKING:
     from chalicelib.access.principal import Principal
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
     from chalicelib.schemas.common import Page
     from chalicelib.schemas.operators import OperatorOut, PresenceChange
 
-__all__ = ["my_appeals", "set_my_presence", "who_am_i"]
+__all__ = ["my_appeals", "own_operator_id", "set_my_presence", "who_am_i"]
 
 
 def who_am_i(*, viewer: Principal) -> MeOut:
@@ -36,12 +35,18 @@ def my_appeals(status: AppealStatus | None, limit: int, cursor: str | None, *, v
 
 
 def set_my_presence(change: PresenceChange, *, viewer: Principal) -> OperatorOut:
-    """Pause (nothing new is handed to me; my appeals stay mine) or resume,
-    which hands my sources' waiting lines my free capacity at once."""
-    return operators.update_operator(_own_operator_id(viewer), OperatorPatch(is_active=change.is_active), by_self=True)
+    """Pause (nothing new is handed to me; my unaccepted appeals go back through distribution,
+    the accepted ones stay mine) or resume, which hands my sources' waiting lines my free
+    capacity at once (or, off shift, marks me off_shift until my next shift)."""
+    return operators.set_own_presence(_own_operator_id(viewer), change.target, change.reason)
 
 
 def _own_operator_id(viewer: Principal) -> str:
     if not viewer.operator_id:
         raise NotFound("this caller has no operator profile: its token names no operator")
     return viewer.operator_id
+
+
+def own_operator_id(viewer: Principal) -> str:
+    """The operator the caller's token names (404 for a caller without one)."""
+    return _own_operator_id(viewer)

@@ -10,8 +10,8 @@ from chalicelib.core.ids import iso, new_id, utc_now
 from chalicelib.core.observability import logger
 from chalicelib.db.rows import ensure_well_formed
 from chalicelib.db.tables import LISTED
-from chalicelib.db.transactions import update_existing, update_if
-from chalicelib.directory import telegram_links
+from chalicelib.db.transactions import update_existing
+from chalicelib.directory import shifts, telegram_links
 from chalicelib.models.operators import Operator, get_operator_row, operators_newest_first
 from chalicelib.routing import reassignment, waiting_line
 from chalicelib.schemas.common import Page
@@ -20,9 +20,9 @@ from chalicelib.schemas.operators import OperatorOut
 if TYPE_CHECKING:
     from pynamodb.expressions.update import Action
 
-    from chalicelib.schemas.operators import OperatorCreate, OperatorPatch
+    from chalicelib.schemas.operators import OperatorCreate, OperatorPatch, PresenceSetting
 
-__all__ = ["create_operator", "get_operator", "list_operators", "operator_out", "update_operator"]
+__all__ = ["create_operator", "get_operator", "list_operators", "operator_out", "set_own_presence", "update_operator"]
 
 
 def operator_out(row: Operator) -> OperatorOut:
@@ -37,6 +37,10 @@ def operator_out(row: Operator) -> OperatorOut:
         auth_subject=row.auth_subject,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        presence=row.presence or "available",
+        presence_reason=row.presence_reason,
+        presence_until=row.presence_until,
+        time_zone=row.time_zone,
     )
 
 
@@ -118,14 +122,18 @@ def list_operators(limit: int, cursor: str | None) -> Page[OperatorOut]:
     return Page[OperatorOut](items=[operator_out(row) for row in rows], next=following)
 
 
-def _resume_self(row: Operator, actions: list[Action]) -> None:
-    """An operator's own /resume (bot) or PATCH /me: only from its own pause. The condition, not an
-    earlier read, decides: an admin's deactivation landing in between is never undone by the operator."""
-    own_pause = (Operator.is_active == True) | Operator.paused_by_self.exists()  # noqa: E712 (a DynamoDB condition)
-    if update_if(row, actions, Operator.operator_id.exists() & own_pause, "operator"):
-        return
-    get_operator_row(str(row.operator_id))  # 404 when it does not exist at all
-    raise Forbidden("an administrator deactivated this operator; only an administrator can activate it again")
+def set_own_presence(operator_id: str, target: PresenceSetting, reason: str | None = None) -> OperatorOut:
+    """An operator's own pause or resume (PATCH /me, the bot's /pause and /resume): presence only,
+    `is_active` is not the operator's to change. A pause returns its unaccepted appeals at once;
+    a resume drains its sources' lines. The condition, not an earlier read, decides: an admin's
+    deactivation landing in between is never undone by the operator. (A row from before presence
+    existed may still carry `paused_by_self` with `is_active` false: resuming clears that too.)"""
+    ensure_well_formed(operator_id, "operator")
+    own = (Operator.is_active == True) | Operator.paused_by_self.exists()  # noqa: E712 (a DynamoDB condition)
+    legacy = [Operator.is_active.set(True), Operator.paused_by_self.remove()] if target == "available" else []
+    if shifts.set_presence(operator_id, target, reason, extra=legacy, guard=own) is None:
+        raise Forbidden("an administrator deactivated this operator; only an administrator can activate it again")
+    return operator_out(get_operator_row(operator_id))
 
 
 def update_operator(
@@ -141,6 +149,10 @@ def update_operator(
     its access, so any change of `is_active` not by itself clears the mark.
     """
     changes = patch.changes()
+    presence, reason = changes.pop("presence", None), changes.pop("reason", None)
+    if by_self and "is_active" in changes and len(changes) == 1 and presence is None:
+        # The older self-pause body: a presence change now, never a change of employment.
+        return set_own_presence(operator_id, "available" if changes["is_active"] else "paused")
     if redistribute and changes.get("is_active") is not False:
         raise InvalidInput(
             "redistribute=true goes with is_active=false",
@@ -156,14 +168,15 @@ def update_operator(
         for name, value in changes.items()
     ]
     if "is_active" in changes:
-        paused = by_self and changes["is_active"] is False
-        actions.append(Operator.paused_by_self.set(True) if paused else Operator.paused_by_self.remove())
+        # An admin's (de)activation: a pre-presence self-pause mark never outlives it.
+        actions.append(Operator.paused_by_self.remove())
     actions.append(Operator.updated_at.set(iso(utc_now())))
     row = Operator(operator_id)
-    if by_self and changes.get("is_active") is True:
-        _resume_self(row, actions)
-    else:
+    if len(actions) > 1 or presence is None:
         update_existing(row, actions, "operator")
+    if presence is not None:
+        shifts.set_presence(operator_id, presence, reason)
+        row = get_operator_row(operator_id)
     if linking:
         row = telegram_links.set_chat(operator_id, chat_id)
     # Field names and the switches that move appeals; a name is personal.

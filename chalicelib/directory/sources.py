@@ -37,6 +37,7 @@ def source_out(row: Source) -> SourceOut:
         score_aware=bool(row.score_aware),
         score_threshold=float(row.score_threshold if row.score_threshold is not None else DEFAULT_SCORE_THRESHOLD),
         telegram_bot_username=row.telegram_bot_username,
+        return_accepted_at_shift_end=bool(row.return_accepted_at_shift_end),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -60,6 +61,7 @@ def create_source(request: SourceCreate) -> SourceOut:
         auto_tune=request.auto_tune or None,
         score_aware=request.score_aware or None,
         score_threshold=request.score_threshold,
+        return_accepted_at_shift_end=request.return_accepted_at_shift_end or None,
         created_at=now,
         updated_at=now,
         listed=LISTED,

@@ -16,7 +16,7 @@ from chalice.app import Blueprint, CloudWatchEvent, Rate
 
 from chalicelib.core.observability import COUNTER_DRIFT, invocation, metrics
 from chalicelib.jobs import JOBS, MINUTES_PER_DAY
-from chalicelib.schemas.jobs import AuditReport, ReassignReport, RescoreReport, TrainingReport, TuneReport
+from chalicelib.schemas.jobs import AuditReport, ReassignReport, RescoreReport, ShiftReport, TrainingReport, TuneReport
 
 bp = Blueprint(__name__)
 
@@ -78,3 +78,12 @@ def tune(event: CloudWatchEvent) -> None:
         assert isinstance(report, TuneReport)
         for name in ("sources_tuned", "weights_changed"):
             _count(name, getattr(report, name))
+
+
+@bp.schedule(_every("shifts"), name="shifts", description="Start and end operators' shifts as their schedules say")
+def shifts(event: CloudWatchEvent) -> None:
+    with invocation(event.event_id):
+        report = JOBS["shifts"].run()
+        assert isinstance(report, ShiftReport)
+        for name in ("due", "went_on", "went_off", "returned", "drained"):
+            _count(f"shifts_{name}", getattr(report, name))

@@ -117,6 +117,8 @@ class Reason(Word):
     NO_OPERATOR_LEFT = "no_operator_left"
     SLA_LAPSED = "sla_lapsed"
     OPERATOR_DEACTIVATED = "operator_deactivated"
+    OPERATOR_PAUSED = "operator_paused"
+    SHIFT_ENDED = "shift_ended"
 
 
 # What the indexes copy (INCLUDE, not ALL): never the event history, which
@@ -398,6 +400,13 @@ def unaccepted_active(operator_id: str) -> Iterator[Appeal]:
         operator_id,
         range_key_condition=Appeal.operator_status_key.startswith(f"{ACTIVE}#"),
         filter_condition=Appeal.accepted_at.does_not_exist(),
+    )
+
+
+def active_of(operator_id: str) -> Iterator[Appeal]:
+    """An operator's active appeals, accepted or not (a shift end on a source returning accepted ones)."""
+    return Appeal.by_operator.query(
+        operator_id, range_key_condition=Appeal.operator_status_key.startswith(f"{ACTIVE}#")
     )
 
 

@@ -10,13 +10,18 @@ from chalicelib.db.rows import get_row, newest_first
 from chalicelib.db.tables import LISTED, TableMeta, TableName
 
 __all__ = [
+    "SHIFT_DUE",
     "Operator",
     "all_operator_ids",
     "get_operator_row",
     "operator_signed_in_as",
     "operators_by_id",
     "operators_newest_first",
+    "shift_transitions_due",
 ]
+
+# Partition value of the sparse `by_next_transition` index: only operators with a schedule carry it.
+SHIFT_DUE = "due"
 
 
 class OperatorsNewestFirst(GlobalSecondaryIndex["Operator"]):
@@ -39,6 +44,19 @@ class OperatorsBySubject(GlobalSecondaryIndex["Operator"]):
         projection = IncludeProjection(["is_active", "paused_by_self"])
 
     auth_subject = UnicodeAttribute(hash_key=True)
+
+
+class OperatorsByNextTransition(GlobalSecondaryIndex["Operator"]):
+    """Sparse: operators with a schedule, by the instant their shift state next changes.
+    The shift job Queries `next_transition_at <= now`, so a run reads the operators that
+    change state, never all of them. Keys only: the job reads the rows it acts on."""
+
+    class Meta:
+        index_name = "by_next_transition"
+        projection = KeysOnlyProjection()
+
+    shift_due = UnicodeAttribute(hash_key=True)
+    next_transition_at = UnicodeAttribute(range_key=True)
 
 
 class Operator(Model):
@@ -69,9 +87,22 @@ class Operator(Model):
     # Set while the operator has paused itself (console, operator bot): inactive for
     # routing, but still signed in, unlike an operator an admin deactivated.
     paused_by_self = BooleanAttribute(null=True)
+    # Presence (see chalicelib.directory.presence): None is "available"; "paused" (by itself or
+    # an admin, with a reason) or "off_shift" (the shift job, from the schedule). The claim's
+    # condition refuses anyone not available; `is_active` stays "employed / may work at all".
+    presence = UnicodeAttribute(null=True)
+    presence_reason = UnicodeAttribute(null=True)
+    presence_until = UnicodeAttribute(null=True)
+    # The WeeklySchedule as JSON (validated on the way in); None: always on shift.
+    schedule = UnicodeAttribute(null=True)
+    time_zone = UnicodeAttribute(null=True)
+    # Set only while a schedule exists: the sparse index's keys.
+    shift_due = UnicodeAttribute(null=True)
+    next_transition_at = UnicodeAttribute(null=True)
 
     newest_first = OperatorsNewestFirst()
     by_subject = OperatorsBySubject()
+    by_next_transition = OperatorsByNextTransition()
 
 
 def get_operator_row(operator_id: str) -> Operator:
@@ -98,3 +129,10 @@ def operators_by_id(operator_ids: list[str], *, consistent: bool = False) -> dic
     if not operator_ids:
         return {}
     return {row.operator_id: row for row in Operator.batch_get(operator_ids, consistent_read=consistent)}
+
+
+def shift_transitions_due(now_iso: str) -> list[str]:
+    """The operators whose shift state is due to change (`next_transition_at <= now`): one
+    Query of the sparse index, its size the number changing state, not the team's."""
+    query = Operator.by_next_transition.query(SHIFT_DUE, Operator.next_transition_at <= now_iso)
+    return [row.operator_id for row in query]

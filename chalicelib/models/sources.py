@@ -107,6 +107,8 @@ class Source(Model):
     # Leads scored at or above `score_threshold` are drawn with weight × the operator's conversion estimate.
     score_aware = BooleanAttribute(null=True)
     score_threshold = NumberAttribute(null=True)
+    # At an operator's shift end its accepted appeals from this source go back too (default: they stay).
+    return_accepted_at_shift_end = BooleanAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()

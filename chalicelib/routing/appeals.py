@@ -116,7 +116,7 @@ def assign_appeal(appeal_id: str, operator_id: str, *, policy: RetryPolicy | Non
             tx.commit()
         except Cancelled as failure:
             if any(failure.failed(label) for label in CLAIM_LABELS):
-                raise Conflict(f"operator {operator_id} is inactive or at its max_load") from None
+                raise Conflict(f"operator {operator_id} is inactive, paused or off shift, or at its max_load") from None
             if not failure.failed(transitions.APPEAL) and not failure.contended:
                 raise
             continue  # it moved (or the rows are busy): look again

@@ -4,7 +4,7 @@ A claim adds the operator and weight rows to the caller's transaction with
 conditions, so an appeal changes state and the operator's `active_load`
 moves in the same TransactWriteItems:
 
-    claim:   is_active AND active_load < max_load   (operator)
+    claim:   is_active AND presence available AND active_load < max_load   (operator)
              weight >= 1                             (operator still serves the source)
     release: active_load > 0 AND active_count > 0    (the counters never go negative)
 
@@ -21,23 +21,26 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.core.errors import ServiceBusy
+from chalicelib.core.ids import utc_now
 from chalicelib.core.observability import logger
 from chalicelib.db.retry import DEFAULT_POLICY, RetryPolicy
 from chalicelib.db.transactions import Cancelled, Transaction
 from chalicelib.models.operators import Operator, operators_by_id
 from chalicelib.models.sources import Source, Strategy
 from chalicelib.models.weights import Weight, serving_weights
+from chalicelib.routing import presence
 from chalicelib.routing.draw import Candidate, Decision, draw, score_adjusted
 from chalicelib.routing.source_cache import source_cache
 from chalicelib.schemas.sources import DEFAULT_SCORE_THRESHOLD
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Sequence
+    from datetime import datetime
 
     from chalicelib.models.appeals import Trigger
 
@@ -61,6 +64,7 @@ def load_candidates(source_id: str, weights: Sequence[Weight] | None = None) -> 
     rows too unless the caller has them (intake's warm copy, `source_cache`)."""
     weights = serving_weights(source_id) if weights is None else weights
     operators = operators_by_id([row.operator_id for row in weights], consistent=True)
+    now = utc_now()
     return [
         Candidate(
             operator_id=row.operator_id,
@@ -70,10 +74,17 @@ def load_candidates(source_id: str, weights: Sequence[Weight] | None = None) -> 
             active_load=int(operators[row.operator_id].active_load),
             max_load=int(operators[row.operator_id].max_load),
             conversion=None if row.conversion is None else float(row.conversion),
+            **_presence_of(operators[row.operator_id], now),
         )
         for row in weights
         if row.operator_id in operators
     ]
+
+
+def _presence_of(operator: Operator, now: datetime) -> dict[str, Any]:
+    stored = operator.presence or presence.AVAILABLE
+    why = presence.describe(operator.name, stored, operator.presence_reason, operator.schedule, now)
+    return {"presence": stored, "unavailable_because": why}
 
 
 class Pool:
@@ -120,12 +131,17 @@ class Pool:
 
 def add_claim(tx: Transaction, source_id: str, operator_id: str, *, serving: bool = True) -> None:
     """Takes one slot. `serving=False` (a person's choice) drops the "still serves
-    this source" condition; the pair's counters still move, so releasing finds them."""
+    this source" condition; the pair's counters still move, so releasing finds them.
+
+    The operator must be employed and available (no presence stored, or "available"):
+    a pause or a shift end landing between the draw's read and this commit cancels the
+    claim, so a paused or off-shift operator is never handed new work."""
+    available = Operator.presence.does_not_exist() | (Operator.presence == presence.AVAILABLE)
     tx.update(
         "operator",
         Operator(operator_id),
         [Operator.active_load.add(1)],
-        condition=(Operator.is_active == True) & (Operator.active_load < Operator.max_load),  # noqa: E712
+        condition=(Operator.is_active == True) & available & (Operator.active_load < Operator.max_load),  # noqa: E712
     )
     tx.update(
         "weight",

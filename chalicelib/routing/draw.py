@@ -44,14 +44,23 @@ class Candidate:
     max_load: int
     # The operator's conversion estimate for this source (kept on its weight row by the tune job).
     conversion: float | None = None
+    # Presence as stored ("available" | "paused" | "off_shift"), and why it cannot be drawn for
+    # its presence or hours right now ("Anna: off shift until 09:00 Europe/Kyiv"; None: it can).
+    presence: str = "available"
+    unavailable_because: str | None = None
 
     @property
     def free_capacity(self) -> int:
         return max(self.max_load - self.active_load, 0)
 
     @property
+    def is_present(self) -> bool:
+        """Available and on shift (the schedule read at draw time, exact while the shift job lags)."""
+        return self.presence == "available" and self.unavailable_because is None
+
+    @property
     def is_available(self) -> bool:
-        return self.is_active and self.weight >= 1 and self.active_load < self.max_load
+        return self.is_active and self.is_present and self.weight >= 1 and self.active_load < self.max_load
 
 
 def draw_weight(candidate: Candidate, strategy: Strategy) -> int:
@@ -169,6 +178,8 @@ class Decision:
                     "is_active": c.is_active,
                     "eligible": c.is_available and c.operator_id not in self.excluded,
                     "draw_weight": 0 if c.operator_id in self.excluded else draw_weight(c, self.strategy),
+                    **({} if c.presence == "available" else {"presence": c.presence}),
+                    **({} if c.unavailable_because is None else {"not_drawn_because": c.unavailable_because}),
                 }
                 for c in self.candidates
             ],

@@ -26,6 +26,7 @@ from chalicelib.models.appeals import (
     Appeal,
     Reason,
     Trigger,
+    active_of,
     lapsed_appeals,
     line_is_empty,
     line_size,
@@ -59,10 +60,12 @@ def reclaim(
     reason: Reason,
     now: datetime | None = None,
     rng: random.Random | None = None,
+    accepted_too: bool = False,
 ) -> Outcome:
     """Takes an active, unaccepted appeal from its operator and places it again:
     with another operator, back in the line, or (the lapse after `MAX_LAPSES`)
-    with a person. Skipped when someone acted on it first."""
+    with a person. Skipped when someone acted on it first. `accepted_too`: an
+    accepted one too (a shift end, on a source that returns accepted appeals)."""
     old = row.operator_id
     if old is None:
         return "skipped"
@@ -72,7 +75,7 @@ def reclaim(
         if lapse and len(row.lapsed_operator_ids or ()) >= MAX_LAPSES:
             outcome = _escalate(row, old, now)
         else:
-            outcome = _place_elsewhere(row, source, pool, old, reason, now, rng)
+            outcome = _place_elsewhere(row, source, pool, old, reason, now, rng, accepted_too=accepted_too)
     except Cancelled as failure:
         if failure.failed(transitions.APPEAL):
             return "skipped"
@@ -95,13 +98,17 @@ def _place_elsewhere(
     reason: Reason,
     now: datetime,
     rng: random.Random | None,
+    *,
+    accepted_too: bool = False,
 ) -> Outcome:
     def build(decision: Decision) -> Transaction:
         tx = Transaction()
         if decision.winner is not None:
-            transitions.hand_to_operator(tx, row, source, decision.winner, now=now, decision=decision, reason=reason)
+            transitions.hand_to_operator(
+                tx, row, source, decision.winner, now=now, decision=decision, reason=reason, accepted_too=accepted_too
+            )
         else:
-            transitions.return_to_line(tx, row, now=now, decision=decision, reason=reason)
+            transitions.return_to_line(tx, row, now=now, decision=decision, reason=reason, accepted_too=accepted_too)
         return tx
 
     trigger = Trigger.SLA_LAPSE if reason == Reason.SLA_LAPSED else Trigger.REDISTRIBUTE
@@ -144,15 +151,23 @@ def _escalate(row: Appeal, old: str, now: datetime) -> Outcome:
     return "escalated"
 
 
-def redistribute(operator_id: str, rng: random.Random | None = None) -> dict[str, int]:
-    """Puts a (just deactivated) operator's unaccepted active appeals back through distribution."""
+def redistribute(
+    operator_id: str, rng: random.Random | None = None, *, reason: Reason = Reason.OPERATOR_DEACTIVATED
+) -> dict[str, int]:
+    """Puts a (just deactivated, paused or off-shift) operator's unaccepted active appeals back
+    through distribution; an accept that commits first keeps its appeal (the reclaim skips it).
+    At a shift end, the accepted ones of sources with `return_accepted_at_shift_end` go too."""
     outcomes: dict[str, int] = {}
     sources: dict[str, tuple[Source, Pool]] = {}
-    for row in unaccepted_active(operator_id):
+    shift_end = reason == Reason.SHIFT_ENDED
+    for row in active_of(operator_id) if shift_end else unaccepted_active(operator_id):
         if row.source_id not in sources:
             sources[row.source_id] = (get_source_row(row.source_id), Pool(row.source_id))
         source, pool = sources[row.source_id]
-        outcome = reclaim(row, source, pool, reason=Reason.OPERATOR_DEACTIVATED, rng=rng)
+        accepted_too = shift_end and bool(source.return_accepted_at_shift_end)
+        if row.accepted_at is not None and not accepted_too:
+            continue  # accepted: it stays with its operator
+        outcome = reclaim(row, source, pool, reason=reason, rng=rng, accepted_too=accepted_too)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
 

@@ -118,11 +118,14 @@ class _Departure:
     events: list[str] = field(default_factory=list)
 
 
-def _leave(tx: Transaction, row: Appeal, at: str, *, reclaim: Reason | None = None) -> _Departure:
+def _leave(
+    tx: Transaction, row: Appeal, at: str, *, reclaim: Reason | None = None, accepted_too: bool = False
+) -> _Departure:
     """A new appeal (no status yet) is created; a waiting one gives its place
     in the line back; an active one releases its operator's slot. `reclaim`
     (why an active appeal is taken back) also requires that it is still
-    unaccepted, and counts the take-back on the appeal."""
+    unaccepted (unless `accepted_too`: a shift end on a source that returns accepted
+    appeals), and counts the take-back on the appeal."""
     if row.status is None:
         return _Departure(
             Appeal.appeal_id.does_not_exist(), _created_fields(row), events=[event(EventType.CREATED, at)]
@@ -135,7 +138,8 @@ def _leave(tx: Transaction, row: Appeal, at: str, *, reclaim: Reason | None = No
         if reclaim is not None:
             # Taken from its operator (a close leaves it theirs): so is the operator's view of the lead.
             counters.add_member(tx, row.lead_id, row.source_id, row.operator_id, -1, label=RELEASED + counters.MEMBER)
-            departure.guard &= Appeal.accepted_at.does_not_exist()
+            if not accepted_too:
+                departure.guard &= Appeal.accepted_at.does_not_exist()
             departure.actions.append(Appeal.reassign_count.add(1))
         if reclaim == Reason.SLA_LAPSED:
             # Still the same deadline: otherwise someone acted first.
@@ -202,6 +206,7 @@ def hand_to_operator(
     decision: Decision | None = None,
     reason: Reason | None = None,
     serving: bool = True,
+    accepted_too: bool = False,
 ) -> Appeal:
     """The appeal (new, waiting, or taken back from another operator for
     `reason`) becomes `winner`'s: claims its capacity and remembers it on the
@@ -209,7 +214,7 @@ def hand_to_operator(
     require that the operator serves the source."""
     at = iso(now)
     previous = row.operator_id if row.status == ACTIVE else None
-    departure = _leave(tx, row, at, reclaim=reason if previous else None)
+    departure = _leave(tx, row, at, reclaim=reason if previous else None, accepted_too=accepted_too)
     add_claim(tx, row.source_id, winner.operator_id, serving=serving)
     counters.add_member(tx, row.lead_id, row.source_id, winner.operator_id, 1)
     # A new appeal's lead is upserted by intake in this same transaction.
@@ -241,10 +246,12 @@ def release(tx: Transaction, row: Appeal) -> None:
         add_release(tx, row.source_id, row.operator_id, label=RELEASED)
 
 
-def return_to_line(tx: Transaction, row: Appeal, *, now: datetime, decision: Decision, reason: Reason) -> Appeal:
+def return_to_line(
+    tx: Transaction, row: Appeal, *, now: datetime, decision: Decision, reason: Reason, accepted_too: bool = False
+) -> Appeal:
     """An active appeal taken back from its operator, with nobody else free, waits again."""
     at = iso(now)
-    departure = _leave(tx, row, at, reclaim=reason)
+    departure = _leave(tx, row, at, reclaim=reason, accepted_too=accepted_too)
     returned = event(
         EventType.RETURNED_TO_LINE, at, decision=decision, previous_operator_id=row.operator_id, reason=reason
     )

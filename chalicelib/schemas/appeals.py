@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -83,6 +83,13 @@ class CandidateRecord(Output):
     is_active: bool
     eligible: bool = Field(description="Active, serving the source, below max_load and not excluded")
     draw_weight: int = Field(description="Its share of the draw (weight, or weight x free capacity)")
+    # Defaults: events are stored without nulls (and older records have neither).
+    presence: Literal["available", "paused", "off_shift"] = Field(
+        "available", description="Its presence when the draw was made"
+    )
+    not_drawn_because: str | None = Field(
+        None, description='Why its presence or hours kept it out: "Anna: off shift until 09:00 Europe/Kyiv"'
+    )
 
 
 class ScoreMultiplier(Output):

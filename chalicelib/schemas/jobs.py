@@ -8,7 +8,7 @@ from pydantic import Field
 
 from chalicelib.schemas.common import Output
 
-JobName = Literal["reassign", "audit", "rescore", "train", "tune"]
+JobName = Literal["reassign", "audit", "rescore", "train", "tune", "shifts"]
 
 
 class ReassignReport(Output):
@@ -63,3 +63,13 @@ class TuneReport(Output):
     )
     sources_tuned: int = Field(description="auto_tune sources whose weights moved")
     weights_changed: int = Field(description="Weights moved (each at most ±20 %, never below the minimum)")
+
+
+class ShiftReport(Output):
+    due: int = Field(description="Operators whose next shift transition had come (read from the sparse index)")
+    went_on: int = Field(description="Operators whose shift started (off_shift -> available)")
+    went_off: int = Field(description="Operators whose shift ended (available -> off_shift)")
+    rescheduled: int = Field(description="Due but unchanged (paused meanwhile, or a horizon re-check)")
+    skipped: int = Field(description="Settled first by another writer (a schedule write, a pause, another run)")
+    returned: int = Field(description="Unaccepted appeals put back through distribution at shift ends")
+    drained: int = Field(description="Waiting appeals handed out at shift starts")

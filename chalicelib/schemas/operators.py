@@ -3,14 +3,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from chalicelib.models.appeals import AppealStatus
-from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch, Query
+from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch, Query, without_format_characters
 from chalicelib.schemas.contact import Email
 
 MaxLoad = Annotated[int, Field(ge=0, le=1000)]
 Locale = Literal["en", "ru", "uk"]
+Presence = Literal["available", "paused", "off_shift"]
+# What a person may set: off_shift is the schedule's word, not a switch.
+PresenceSetting = Literal["available", "paused"]
+PresenceReason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(without_format_characters),
+]
+PRESENCE_DESCRIPTION = (
+    "paused: nothing new is handed to it and its unaccepted appeals go back through distribution at once; "
+    "available: resumes (off_shift instead while its schedule says it is off shift)"
+)
 # Telegram chat ids are signed 64-bit integers.
 ChatId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
@@ -60,8 +72,15 @@ class OperatorPatch(Patch):
     auth_subject: AuthSubject | None = Field(None, description=AUTH_SUBJECT_DESCRIPTION)
     telegram_chat_id: ChatId | None = Field(None, description="Link a Telegram chat by hand (null unlinks)")
     locale: Locale | None = Field(None, description="The operator bot's language (null: the default)")
+    presence: PresenceSetting | None = Field(None, description=PRESENCE_DESCRIPTION)
+    reason: PresenceReason | None = Field(None, description='With presence "paused": why, e.g. "lunch"')
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"auth_subject", "telegram_chat_id", "locale"})
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_with_pause(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        return _check_reason(info.data.get("presence"), reason)
 
 
 class OperatorOut(Output):
@@ -75,6 +94,14 @@ class OperatorOut(Output):
     auth_subject: str | None = Field(description=AUTH_SUBJECT_DESCRIPTION)
     created_at: datetime
     updated_at: datetime
+    presence: Presence = Field(
+        "available", description="available, paused (itself or an admin) or off_shift (its schedule)"
+    )
+    presence_reason: str | None = Field(
+        None, description='Why not available: "lunch", "off shift until 09:00 Europe/Kyiv"'
+    )
+    presence_until: datetime | None = Field(None, description="off_shift: when its next shift starts (UTC)")
+    time_zone: str | None = Field(None, description="Its schedule's IANA time zone; null: no schedule")
 
 
 class OperatorUpdateQuery(Query):
@@ -84,9 +111,36 @@ class OperatorUpdateQuery(Query):
 
 
 class PresenceChange(Input):
-    """Body of PATCH /me: an operator pausing or resuming itself."""
+    """Body of PATCH /me: an operator pausing or resuming itself. `presence` (with an optional
+    `reason`), or the older `is_active` (false: pause, true: resume), not both."""
 
-    is_active: bool = Field(description="false: pause (nothing new is handed to me); true: resume")
+    presence: PresenceSetting | None = Field(None, description=PRESENCE_DESCRIPTION)
+    reason: PresenceReason | None = Field(None, description='With presence "paused": why, e.g. "lunch"')
+    is_active: bool | None = Field(None, description="Older form: false pauses, true resumes")
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_with_pause(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        return _check_reason(info.data.get("presence"), reason)
+
+    @model_validator(mode="after")
+    def _one_switch(self) -> PresenceChange:
+        if (self.presence is None) == (self.is_active is None):
+            raise ValueError("give presence (available or paused) or is_active, one of them")
+        return self
+
+    @property
+    def target(self) -> PresenceSetting:
+        if self.presence is not None:
+            return self.presence
+        return "available" if self.is_active else "paused"
+
+
+def _check_reason(presence: str | None, reason: str | None) -> str | None:
+    # Per field, so the 422 names `body.reason`.
+    if reason is not None and presence != "paused":
+        raise ValueError('reason goes with presence "paused"')
+    return reason
 
 
 class OperatorAppealsQuery(PageQuery):

@@ -50,6 +50,12 @@ PREFIXES_DESCRIPTION = (
 )
 
 
+RETURN_ACCEPTED_DESCRIPTION = (
+    "At an operator's shift end, its accepted appeals from this source go back through distribution too "
+    "(default false: accepted ones stay with it)"
+)
+
+
 class SourceCreate(Input):
     name: Name
     description: Description | None = None
@@ -62,6 +68,7 @@ class SourceCreate(Input):
     auto_tune: bool = Field(default=False, description=AUTO_TUNE_DESCRIPTION)
     score_aware: bool = Field(default=False, description=SCORE_AWARE_DESCRIPTION)
     score_threshold: ScoreThreshold = DEFAULT_SCORE_THRESHOLD
+    return_accepted_at_shift_end: bool = Field(default=False, description=RETURN_ACCEPTED_DESCRIPTION)
 
 
 # What Telegram accepts as a webhook secret_token; we ask for at least 16 characters.
@@ -81,6 +88,7 @@ class SourcePatch(Patch):
     auto_tune: bool | None = Field(default=None, description=AUTO_TUNE_DESCRIPTION)
     score_aware: bool | None = Field(default=None, description=SCORE_AWARE_DESCRIPTION)
     score_threshold: ScoreThreshold | None = None
+    return_accepted_at_shift_end: bool | None = Field(default=None, description=RETURN_ACCEPTED_DESCRIPTION)
     telegram_secret_token: TelegramSecret | None = Field(
         default=None,
         description="Write-only. Telegram sends it in X-Telegram-Bot-Api-Secret-Token; null disables the webhook.",
@@ -100,6 +108,7 @@ class SourceOut(Output):
     auto_tune: bool = Field(description=AUTO_TUNE_DESCRIPTION)
     score_aware: bool = Field(description=SCORE_AWARE_DESCRIPTION)
     score_threshold: float
+    return_accepted_at_shift_end: bool = Field(default=False, description=RETURN_ACCEPTED_DESCRIPTION)
     telegram_bot_username: str | None = Field(
         None, description="The source's own bot, once connected (POST /sources/{id}/telegram/connect)"
     )

@@ -15,6 +15,7 @@ import jwt
 import pytest
 
 from app import app
+from chalicelib.schemas.schedules import DAY_NAMES
 from scripts.local.dev_auth import DevKeys
 from scripts.local.fakes.telegram import FakeTelegram
 from tests.support import Api, Reply, appeal_body, operator_token
@@ -46,7 +47,16 @@ OPERATOR_MAY = {
     ("POST", "/leads/{lead_id}/notes"),
     ("POST", "/operators/{operator_id}/telegram-link"),
     ("GET", "/stats/operators"),
+    ("GET", "/operators/{operator_id}/schedule"),
+    ("PUT", "/operators/{operator_id}/schedule"),
+    ("DELETE", "/operators/{operator_id}/schedule"),
+    ("GET", "/me/schedule"),
+    ("PUT", "/me/schedule"),
+    ("DELETE", "/me/schedule"),
+    ("GET", "/schedules/week"),
 }
+# Every hour of the week, in UTC: always on shift, so the schedule changes nothing else here.
+ALWAYS = {"time_zone": "UTC", "week": {day: [{"start": "00:00", "end": "24:00"}] for day in DAY_NAMES}}
 BOT_MAY = {("POST", "/appeals"), ("POST", "/appeals/{appeal_id}/messages/{message_id}/status")}
 
 
@@ -104,6 +114,7 @@ def world(api: Api, dev_keys: DevKeys, monkeypatch: pytest.MonkeyPatch) -> World
     source, other, line = api.source("Telegram"), api.source("WhatsApp"), api.source("Web form")
     api.weights(source["id"], {a["id"]: 1})
     api.weights(other["id"], {b["id"]: 1})
+    assert api.put(f"/operators/{a['id']}/schedule", ALWAYS).status == 200
     mine, theirs, waiting = api.appeal(source["id"]), api.appeal(other["id"]), api.appeal(line["id"])
     assert (mine["operator"]["id"], theirs["operator"]["id"], waiting["status"]) == (a["id"], b["id"], "waiting")
     # Qualified, well-scored leads with a domain: one handed to sales (a deal to read and move), one ready.
@@ -142,6 +153,13 @@ SAMPLES: dict[tuple[str, str], Request] = {
     ("GET", "/me"): lambda w: ("/me", None),
     ("PATCH", "/me"): lambda w: ("/me", {"is_active": True}),
     ("GET", "/me/appeals"): lambda w: ("/me/appeals", None),
+    ("GET", "/me/schedule"): lambda w: ("/me/schedule", None),
+    ("PUT", "/me/schedule"): lambda w: ("/me/schedule", ALWAYS),
+    ("DELETE", "/me/schedule"): lambda w: ("/me/schedule", None),
+    ("GET", "/operators/{operator_id}/schedule"): lambda w: (f"/operators/{w.a['id']}/schedule", None),
+    ("PUT", "/operators/{operator_id}/schedule"): lambda w: (f"/operators/{w.a['id']}/schedule", ALWAYS),
+    ("DELETE", "/operators/{operator_id}/schedule"): lambda w: (f"/operators/{w.a['id']}/schedule", None),
+    ("GET", "/schedules/week"): lambda w: ("/schedules/week", None),
     ("POST", "/admin/jobs/{name}/run"): lambda w: ("/admin/jobs/audit/run", None),
     ("POST", "/appeals"): lambda w: ("/appeals", appeal_body(w.source["id"])),
     ("GET", "/appeals/{appeal_id}"): lambda w: (f"/appeals/{w.mine['id']}", None),
@@ -316,7 +334,13 @@ def test_GIVEN_a_protected_route_WHEN_called_with_each_kind_of_credential_THEN_4
         reply = send(right, method, request)
         assert 200 <= reply.status < 300, (reply.status, reply.body)
     reply = send(world.admin, method, SAMPLES[(method, route)](world))
-    if (method, route) in {("GET", "/me/appeals"), ("PATCH", "/me")}:
+    if (method, route) in {
+        ("GET", "/me/appeals"),
+        ("PATCH", "/me"),
+        ("GET", "/me/schedule"),
+        ("PUT", "/me/schedule"),
+        ("DELETE", "/me/schedule"),
+    }:
         # Allowed, but this admin's token names no operator, so there is no "my" line or presence.
         assert reply.status == 404, reply.body
     else:

@@ -35,6 +35,8 @@ def test_GIVEN_an_appeal_WHEN_reading_its_history_THEN_the_draw_is_explained(api
         "is_active": True,
         "eligible": True,
         "draw_weight": 60,  # weight × free capacity
+        "presence": "available",
+        "not_drawn_because": None,  # its presence and hours let it be drawn
     }
     assert by_id[boris["id"]]["eligible"] is False and by_id[boris["id"]]["draw_weight"] == 0
     assert decision["draw_total"] == 60 and 0 <= decision["draw"] < 60

@@ -76,20 +76,64 @@ def test_GIVEN_an_admin_token_naming_no_operator_WHEN_accepting_without_a_body_T
 # --- pause and resume oneself ----------------------------------------------------------------
 
 
-def test_GIVEN_an_operator_WHEN_it_pauses_itself_THEN_new_appeals_wait_and_its_own_stay(
+def test_GIVEN_an_operator_WHEN_it_pauses_itself_THEN_new_appeals_wait_its_unaccepted_go_back_its_accepted_stay(
     api: Api, dev_keys: DevKeys
 ) -> None:
-    anna, source = one_operator_source(api)
-    kept = api.appeal(source["id"])
+    anna, source = one_operator_source(api, max_load=5)
+    kept, unaccepted = api.appeal(source["id"]), api.appeal(source["id"])
     me = api.as_(operator_token(dev_keys, anna["id"]))
+    assert me.post(f"/appeals/{kept['id']}/accept", {"operator_id": anna["id"]}).status == 200
 
     paused = me.patch("/me", {"is_active": False})
     waiting = api.appeal(source["id"])
 
-    assert (paused.status, paused.body["id"], paused.body["is_active"]) == (200, anna["id"], False)
+    # A pause is presence, not employment: still active (signed in), but paused.
+    assert (paused.status, paused.body["id"], paused.body["is_active"]) == (200, anna["id"], True)
+    assert (paused.body["presence"], paused.body["current_load"]) == ("paused", 1)
     assert waiting["status"] == "waiting"
     assert api.get(f"/appeals/{kept['id']}").body["operator"]["id"] == anna["id"]
-    assert me.get("/me").body["operator"]["is_active"] is False
+    assert api.get(f"/appeals/{unaccepted['id']}").body["status"] == "waiting"  # nobody else serves the source
+    assert me.get("/me").body["operator"]["presence"] == "paused"
+
+
+def test_GIVEN_the_presence_body_WHEN_pausing_with_a_reason_and_resuming_THEN_both_show_on_the_operator(
+    api: Api, dev_keys: DevKeys
+) -> None:
+    anna, source = one_operator_source(api)
+    me = api.as_(operator_token(dev_keys, anna["id"]))
+
+    paused = me.patch("/me", {"presence": "paused", "reason": "lunch"})
+    listed = api.get(f"/operators/{anna['id']}").body
+    waiting = api.appeal(source["id"])
+    resumed = me.patch("/me", {"presence": "available"})
+
+    assert (paused.status, paused.body["presence"], paused.body["presence_reason"]) == (200, "paused", "lunch")
+    assert (listed["presence"], listed["presence_until"]) == ("paused", None)
+    assert waiting["status"] == "waiting"
+    assert (resumed.status, resumed.body["presence"], resumed.body["presence_reason"]) == (200, "available", None)
+    assert api.get(f"/appeals/{waiting['id']}").body["operator"]["id"] == anna["id"]
+
+
+def test_GIVEN_presence_bodies_WHEN_they_are_contradictory_or_invalid_THEN_422_and_nothing_changes(
+    api: Api, dev_keys: DevKeys
+) -> None:
+    anna, _ = one_operator_source(api)
+    me = api.as_(operator_token(dev_keys, anna["id"]))
+
+    bad = [
+        {"presence": "off_shift"},  # the schedule's word, not a switch
+        {"presence": "paused", "is_active": False},
+        {"presence": "available", "reason": "lunch"},
+        {"presence": "paused", "reason": "x" * 101},
+        {"reason": "lunch"},
+    ]
+
+    replies = [me.patch("/me", body) for body in bad]
+
+    assert [reply.status for reply in replies] == [422] * len(bad)
+    assert replies[0].body["errors"][0]["path"] == "body.presence"
+    assert replies[2].body["errors"][0]["path"] == "body.reason"
+    assert api.get(f"/operators/{anna['id']}").body["presence"] == "available"
 
 
 def test_GIVEN_a_paused_operator_with_a_waiting_line_WHEN_it_resumes_THEN_the_line_comes_to_it_at_once(
@@ -103,7 +147,7 @@ def test_GIVEN_a_paused_operator_with_a_waiting_line_WHEN_it_resumes_THEN_the_li
 
     resumed = me.patch("/me", {"is_active": True})
 
-    assert (resumed.status, resumed.body["is_active"], resumed.body["current_load"]) == (200, True, 1)
+    assert (resumed.status, resumed.body["presence"], resumed.body["current_load"]) == (200, "available", 1)
     assert api.get(f"/appeals/{waiting['id']}").body["operator"]["id"] == anna["id"]
 
 

@@ -317,16 +317,17 @@ def test_GIVEN_an_appeal_taken_back_WHEN_the_stream_runs_THEN_the_message_loses_
     assert edited.buttons == [] and "Taken back" in edited.text
 
 
-def test_GIVEN_a_linked_operator_WHEN_pause_then_resume_THEN_it_goes_inactive_and_back(stack: Stack) -> None:
+def test_GIVEN_a_linked_operator_WHEN_pause_then_resume_THEN_it_goes_paused_and_back(stack: Stack) -> None:
     anna, src = one_operator_source(stack)
     stack.link(anna["id"], CHAT)
     appeal = stack.api.appeal(src["id"])
     stack.say(CHAT, "/pause")
-    assert stack.api.get(f"/operators/{anna['id']}").body["is_active"] is False
+    paused = stack.api.get(f"/operators/{anna['id']}").body
+    assert (paused["is_active"], paused["presence"]) == (True, "paused")
     assert stack.api.get(f"/appeals/{appeal['id']}").body["status"] == "waiting"
     assert "1 unaccepted appeal went back" in stack.fake.messages(CHAT)[-1].text
     stack.say(CHAT, "/resume")
-    assert stack.api.get(f"/operators/{anna['id']}").body["is_active"] is True
+    assert stack.api.get(f"/operators/{anna['id']}").body["presence"] == "available"
     assert stack.api.get(f"/appeals/{appeal['id']}").body["status"] == "active"
 
 

@@ -157,7 +157,7 @@ def test_GIVEN_an_invited_operator_WHEN_it_pauses_itself_THEN_its_login_stays_en
     paused = own.patch("/me", {"is_active": False})
 
     assert paused.status == 200
-    assert paused.body["is_active"] is False
+    assert (paused.body["is_active"], paused.body["presence"]) == (True, "paused")
     assert login_enabled(pool, operator["auth_subject"]) is True
 
 

@@ -51,6 +51,7 @@ FUNCTIONS = (
     "Rescore",
     "Train",
     "Tune",
+    "Shifts",
     "Authorize",
     "AppealEvents",
     "LeadEvents",
@@ -696,6 +697,7 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
         "Rescore": {"bedrock:InvokeModel"},
         "Train": set(),
         "Tune": set(),
+        "Shifts": set(),
         "Authorize": set(),
         # The stream consumers read the bot's secrets and hand up on records to the failures queue.
         # ... and enqueue webhook deliveries.
@@ -785,6 +787,12 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         with dynamodb_requests() as done["Reassign"]:
             # The job the Reassign function runs, on a clock past the SLA: lapses reclaimed, the line served.
             run_reassignment(now=utc_now() + timedelta(seconds=90))
+        # A schedule whose next change has come: the shift job reads the sparse index and moves the row.
+        off_all_week = {"time_zone": "Europe/Kyiv", "week": {"mon": [{"start": "09:00", "end": "09:30"}]}}
+        assert api.put(f"/operators/{people[1]['id']}/schedule", off_all_week).status == 200
+        Operator(people[1]["id"]).update(actions=[Operator.next_transition_at.set("2000-01-01T00:00:00.000000Z")])
+        with dynamodb_requests() as done["Shifts"]:
+            lambdas.invoke("shifts", scheduled)
         Operator(people[0]["id"]).update(actions=[Operator.active_load.add(1)])
         with dynamodb_requests() as done["Audit"]:
             lambdas.invoke("audit", scheduled)
@@ -826,6 +834,7 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         "APIHandler",
         "Intake",
         "Reassign",
+        "Shifts",
         "Audit",
         "Train",
         "Rescore",

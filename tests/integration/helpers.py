@@ -279,6 +279,8 @@ class HistoryReport:
     limit_changes: int = 0
     lowered_below_load: int = 0
     deactivated_with_load: int = 0
+    # Presence moving away from available while the operator held appeals (a pause, a shift end).
+    left_available_with_load: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -304,6 +306,8 @@ def check_history(changes: list[OperatorChange], final: dict[str, Operator]) -> 
                     f"claim #{change.sequence} on {change.operator_id} from load {old['active_load']}, "
                     f"max_load {old['max_load']}, is_active {old['is_active']}"
                 )
+            if old.get("presence", "available") != "available":
+                report.problems.append(f"claim #{change.sequence} on {change.operator_id} while {old['presence']}")
         elif delta == -1:
             report.releases += 1
         elif delta != 0:
@@ -318,6 +322,9 @@ def check_history(changes: list[OperatorChange], final: dict[str, Operator]) -> 
                 report.lowered_below_load += 1
         if old["is_active"] and not new["is_active"] and int(new["active_load"]) > 0:
             report.deactivated_with_load += 1
+        left = old.get("presence", "available") == "available" != new.get("presence", "available")
+        if left and int(new["active_load"]) > 0:
+            report.left_available_with_load += 1
     for operator_id, row in final.items():
         if replayed[operator_id] != int(row.active_load):
             report.problems.append(

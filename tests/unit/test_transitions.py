@@ -96,7 +96,11 @@ def test_GIVEN_a_waiting_appeal_WHEN_handed_to_an_operator_THEN_it_leaves_the_li
     assert items["appeal"]["condition"] == (
         f"(status = {{'S': 'waiting'}} AND waiting_key = {{'S': 'queued#{AT}#ap_0000000001'}})"
     )
-    assert items["operator"]["condition"] == "(is_active = {'BOOL': True} AND active_load < max_load)"
+    # Employed, available (no presence stored counts as available) and below its limit.
+    assert items["operator"]["condition"] == (
+        "((is_active = {'BOOL': True} AND (attribute_not_exists (presence) OR presence = {'S': 'available'}))"
+        " AND active_load < max_load)"
+    )
     assert items["operator"]["actions"] == ["ADD active_load {'N': '1'}"]
     assert items["weight"]["condition"] == "weight >= {'N': '1'}"
     assert items["lead"]["condition"] == "attribute_exists (lead_id)"
