@@ -37,6 +37,7 @@ def operator_out(row: Operator) -> OperatorOut:
         auth_subject=row.auth_subject,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        tags=sorted(row.tags or ()),
     )
 
 
@@ -59,6 +60,7 @@ def create_operator(request: OperatorCreate) -> OperatorOut:
         max_load=request.max_load,
         active_load=0,
         auth_subject=request.auth_subject,
+        tags=set(request.tags) or None,
         created_at=now,
         updated_at=now,
         listed=LISTED,
@@ -150,6 +152,9 @@ def update_operator(
     if "is_active" in changes and not by_self:
         _switch_login(operator_id, enabled=bool(changes["is_active"]))
     linking = "telegram_chat_id" in changes
+    if "tags" in changes:
+        # A string set; an empty one cannot be stored: no tags is no attribute.
+        changes["tags"] = set(changes["tags"]) or None
     chat_id = changes.pop("telegram_chat_id", None)
     actions: list[Action] = [
         getattr(Operator, name).set(value) if value is not None else getattr(Operator, name).remove()
@@ -173,6 +178,7 @@ def update_operator(
     moved = 0
     if redistribute:
         moved = sum(reassignment.redistribute(operator_id).values())
-    elif changes.get("is_active") is True or "max_load" in changes:
+    elif changes.get("is_active") is True or "max_load" in changes or "tags" in changes:
+        # A new skill may make it eligible for appeals waiting for exactly that skill.
         moved = waiting_line.drain_after_release(operator_id)
     return operator_out(get_operator_row(operator_id) if moved else row)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
@@ -107,6 +114,11 @@ class Source(Model):
     # Leads scored at or above `score_threshold` are drawn with weight × the operator's conversion estimate.
     score_aware = BooleanAttribute(null=True)
     score_threshold = NumberAttribute(null=True)
+    # Skills every appeal of this source requires, and after how long in the line anyone may take it.
+    required_tags = UnicodeSetAttribute(null=True)
+    fallback_after_seconds = NumberAttribute(null=True)
+    # The line's order (chalicelib/routing/line_order.LineOrder as JSON); None: fifo.
+    line_order = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()

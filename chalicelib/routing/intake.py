@@ -23,9 +23,18 @@ from chalicelib.models.appeals import (
     open_appeal_id,
     open_marker_key,
 )
-from chalicelib.models.leads import NEW, Lead, LeadContacts, contacts_key, last_operator_of, lead_score
+from chalicelib.models.leads import (
+    NEW,
+    Lead,
+    LeadContacts,
+    contacts_key,
+    last_operator_of,
+    lead_score,
+    lead_standing,
+)
 from chalicelib.routing import conversation, counters, transitions
-from chalicelib.routing.capacity import Pool, place
+from chalicelib.routing.capacity import Pool, place, skill_need
+from chalicelib.routing.line_order import LineMode, Priority, line_key, stored_line_order
 from chalicelib.routing.source_cache import source_cache
 from chalicelib.routing.views import appeal_out
 
@@ -120,6 +129,8 @@ def _draft(appeal_id: str, lead_id: str, source: Source, request: AppealCreate, 
         message=request.message,
         message_id=request.message_id,
         created_at=at,
+        required_tags=set(request.required_tags) or None,
+        vip=True if request.vip else None,
     )
 
 
@@ -143,16 +154,26 @@ def _create(
         _upsert_lead(tx, lead_id, request, at)
         if marker is not None:
             _claim_marker(tx, marker, appeal_id)
-        built[:] = [_place_new(tx, draft, source, decision, now)]
+        built[:] = [_place_new(tx, draft, source, decision, now, priority)]
         # The conversation's first message: one more item in the same transaction, not another request.
         conversation.add_message(tx, conversation.inbound(appeal_id, 1, _inbound(request), at))
         return tx
 
     try:
+        priority = _priority(source, lead_id, request)
         # Score-aware sources only: a returning lead's score (one GetItem) may weigh conversion in.
-        score = lead_score(lead_id) if source.score_aware else None
+        score = priority.score if priority is not None else lead_score(lead_id) if source.score_aware else None
         pool = Pool(source.source_id, cached_weights=True)
-        decision = place(source, build, trigger=Trigger.INTAKE, pool=pool, prefer=prefer, rng=rng, lead_score=score)
+        decision = place(
+            source,
+            build,
+            trigger=Trigger.INTAKE,
+            pool=pool,
+            prefer=prefer,
+            rng=rng,
+            lead_score=score,
+            skills=skill_need(source, request.required_tags),
+        )
     except Cancelled as failure:
         return _refused(failure, appeal_id, request)
     _log_created(appeal_id, lead_id, source.source_id, decision)
@@ -168,9 +189,22 @@ def _inbound(request: AppealCreate) -> conversation.Inbound:
     )
 
 
-def _place_new(tx: Transaction, draft: Appeal, source: Source, decision: Decision, now: datetime) -> Appeal:
+def _priority(source: Source, lead_id: str, request: AppealCreate) -> Priority | None:
+    """What a priority line places a new appeal by: VIP flag, score, returning (one GetItem); None: fifo."""
+    if stored_line_order(source.line_order).mode is not LineMode.PRIORITY:
+        return None
+    score, appeals = lead_standing(lead_id)
+    return Priority(score=score, returning=appeals > 0, vip=request.vip)
+
+
+def _place_new(
+    tx: Transaction, draft: Appeal, source: Source, decision: Decision, now: datetime, priority: Priority | None
+) -> Appeal:
     if decision.winner is None:
-        return transitions.queue(tx, draft, now=now, decision=decision)
+        # A fifo line's key is `queued#<arrival>#<id>` either way; a priority line's moves it ahead by its level.
+        order = stored_line_order(source.line_order)
+        key = line_key(order, now, draft.appeal_id, priority) if priority is not None else None
+        return transitions.queue(tx, draft, now=now, decision=decision, line_key=key)
     return transitions.hand_to_operator(tx, draft, source, decision.winner, now=now, decision=decision)
 
 

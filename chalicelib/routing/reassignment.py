@@ -33,7 +33,7 @@ from chalicelib.models.appeals import (
 )
 from chalicelib.models.sources import Source, all_sources, get_source_row
 from chalicelib.routing import transitions, waiting_line
-from chalicelib.routing.capacity import CLAIM_LABELS, Pool, place
+from chalicelib.routing.capacity import CLAIM_LABELS, Pool, place, skill_need
 from chalicelib.schemas.jobs import ReassignReport
 
 if TYPE_CHECKING:
@@ -106,7 +106,9 @@ def _place_elsewhere(
 
     trigger = Trigger.SLA_LAPSE if reason == Reason.SLA_LAPSED else Trigger.REDISTRIBUTE
     exclude = set(row.lapsed_operator_ids or ()) | {old}
-    decision = place(source, build, trigger=trigger, pool=pool, exclude=exclude, rng=rng)
+    # The appeal's skills still hold (its own and its source's), with the fallback counted from its arrival.
+    skills = skill_need(source, row.required_tags, since=row.created_at, now=now)
+    decision = place(source, build, trigger=trigger, pool=pool, exclude=exclude, rng=rng, skills=skills)
     moved = {"appeal_id": row.appeal_id, "source_id": row.source_id, "from_operator_id": old, "reason": reason}
     if decision.winner is None:
         logger.info("appeal returned to the waiting line", extra={**moved, "why": "nobody_free"})

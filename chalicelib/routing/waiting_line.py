@@ -2,7 +2,10 @@
 the moment capacity appears.
 
 Each source's line is the `queued#` segment of the sparse `waiting_by_source`
-index, so a drain reads O(waiting) rows, never the appeal history. Handing an
+index, so a drain reads O(waiting) rows, never the appeal history. An appeal
+whose required skills no free operator has (chalicelib/routing/skills.py) is
+skipped, not a wall: the drain takes the next one it can place, so a drain
+reads O(handed out + skipped) rows of the line, and stops when nobody is free. Handing an
 appeal out is one transaction conditional on the appeal still being in the
 line under the same key, so when an immediate drain and the scheduled run race
 for it, exactly one of them commits.
@@ -23,7 +26,7 @@ from chalicelib.models.appeals import Appeal, Reason, Trigger, line_is_empty, li
 from chalicelib.models.sources import Source, sources_by_id
 from chalicelib.models.weights import sources_served_by
 from chalicelib.routing import transitions
-from chalicelib.routing.capacity import Pool, place
+from chalicelib.routing.capacity import Pool, SkillNeed, place, skill_need
 
 if TYPE_CHECKING:
     import random
@@ -61,6 +64,7 @@ def drain_source(
     """Hands out the source's waiting appeals, oldest first, while anyone is free."""
     pool = pool or Pool(source.source_id)
     handed_out = 0
+    now = utc_now()
     page, start = first_page if first_page is not None else (None, None)
     while pool.has_capacity():
         if page is None:
@@ -69,11 +73,13 @@ def drain_source(
             if not pool.has_capacity():
                 break
             exclude = set(row.lapsed_operator_ids or ())
+            # Skills: measured from its arrival (created_at), so the source's fallback applies once it is due.
+            need = skill_need(source, row.required_tags, since=row.created_at, now=now)
             if exclude and _nobody_left(pool, exclude):
                 _escalate_in_line(row)
-            elif pool.has_capacity(exclude):
+            elif pool.has_capacity_for(need, exclude):
                 try:
-                    handed_out += _hand_out(source, row, pool, exclude, rng)
+                    handed_out += _hand_out(source, row, pool, exclude, rng, need)
                 except ServiceBusy:
                     # Contention outlasted the retry budget: another drain holds these items and
                     # is serving the same line, so this one stops; the scheduled run catches up.
@@ -107,7 +113,9 @@ def _escalate_in_line(row: Appeal) -> None:
     count(APPEALS_ESCALATED)
 
 
-def _hand_out(source: Source, row: Appeal, pool: Pool, exclude: set[str], rng: random.Random | None) -> bool:
+def _hand_out(
+    source: Source, row: Appeal, pool: Pool, exclude: set[str], rng: random.Random | None, need: SkillNeed | None
+) -> bool:
     now = utc_now()
 
     def build(decision: Decision) -> Transaction | None:
@@ -120,7 +128,7 @@ def _hand_out(source: Source, row: Appeal, pool: Pool, exclude: set[str], rng: r
         return tx
 
     try:
-        decision = place(source, build, trigger=Trigger.DRAIN, pool=pool, exclude=exclude, rng=rng)
+        decision = place(source, build, trigger=Trigger.DRAIN, pool=pool, exclude=exclude, rng=rng, skills=need)
     except Cancelled as failure:
         if failure.failed(transitions.APPEAL):
             return False  # someone else handed it out (or closed it) first

@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 from chalicelib.models.appeals import AppealStatus
 from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch, Query
 from chalicelib.schemas.contact import Email
+from chalicelib.schemas.routing_rules import Tags
 
 MaxLoad = Annotated[int, Field(ge=0, le=1000)]
 Locale = Literal["en", "ru", "uk"]
@@ -20,6 +21,12 @@ AuthSubject = Annotated[str, StringConstraints(min_length=1, max_length=128, pat
 AUTH_SUBJECT_DESCRIPTION = (
     "The `sub` of the user (Cognito) who works as this operator: their token is this operator, "
     "whatever else it claims. null: nobody signs in as it"
+)
+
+
+TAGS_DESCRIPTION = (
+    "Skills as name:value tags (lang:uk, product:insurance; lowercase): appeals that require tags "
+    "(their source's or their own) go only to operators with every one of them. Returned sorted, without duplicates"
 )
 
 
@@ -36,6 +43,7 @@ class OperatorCreate(Input):
     role: Literal["operator", "admin"] | None = Field(
         None, description="With email: the group the login joins (default operator; admin sees and changes everything)"
     )
+    tags: Tags = Field((), description=TAGS_DESCRIPTION)
 
     @field_validator("email")
     @classmethod
@@ -60,6 +68,7 @@ class OperatorPatch(Patch):
     auth_subject: AuthSubject | None = Field(None, description=AUTH_SUBJECT_DESCRIPTION)
     telegram_chat_id: ChatId | None = Field(None, description="Link a Telegram chat by hand (null unlinks)")
     locale: Locale | None = Field(None, description="The operator bot's language (null: the default)")
+    tags: Tags | None = Field(None, description=TAGS_DESCRIPTION + " ([] removes them all)")
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"auth_subject", "telegram_chat_id", "locale"})
 
@@ -75,6 +84,7 @@ class OperatorOut(Output):
     auth_subject: str | None = Field(description=AUTH_SUBJECT_DESCRIPTION)
     created_at: datetime
     updated_at: datetime
+    tags: list[str] = Field(default_factory=list, description=TAGS_DESCRIPTION)
 
 
 class OperatorUpdateQuery(Query):
