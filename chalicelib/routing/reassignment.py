@@ -170,7 +170,7 @@ def run_reassignment(now: datetime | None = None, rng: random.Random | None = No
         # Work is found on the sparse waiting index (Limit=1), not through a per-source counter.
         if joined == 0 and line_is_empty(source.source_id):
             continue
-        counts["drained"] += waiting_line.drain_source(source, pool=pool, rng=rng).handed_out
+        counts["drained"] += waiting_line.drain_source(source, pool=pool, rng=rng, now=now).handed_out
         counts["still_waiting"] += line_size(source.source_id)
     report = ReassignReport(sources_checked=len(sources), **counts)
     logger.info("reassignment run", extra=report.model_dump())

@@ -31,6 +31,7 @@ from chalicelib.routing.capacity import Pool, SkillNeed, place, skill_need
 if TYPE_CHECKING:
     import random
     from collections.abc import Callable, Iterable
+    from datetime import datetime
 
     from chalicelib.db.paging import Key
     from chalicelib.routing.draw import Decision
@@ -59,12 +60,18 @@ Page = tuple[list[Appeal], "Key | None"]
 
 
 def drain_source(
-    source: Source, *, pool: Pool | None = None, first_page: Page | None = None, rng: random.Random | None = None
+    source: Source,
+    *,
+    pool: Pool | None = None,
+    first_page: Page | None = None,
+    rng: random.Random | None = None,
+    now: datetime | None = None,
 ) -> Drained:
-    """Hands out the source's waiting appeals, oldest first, while anyone is free."""
+    """Hands out the source's waiting appeals, oldest first, while anyone is free
+    (`now`: the scheduled run's clock, which decides whose skills fallback is due)."""
     pool = pool or Pool(source.source_id)
     handed_out = 0
-    now = utc_now()
+    now = now or utc_now()
     page, start = first_page if first_page is not None else (None, None)
     while pool.has_capacity():
         if page is None:

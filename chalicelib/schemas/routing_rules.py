@@ -9,7 +9,16 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -49,7 +58,8 @@ Tag = Annotated[
     AfterValidator(_check_tag),
     WithJsonSchema({"type": "string", "pattern": TAG_PATTERN, "maxLength": 97, "examples": ["lang:uk"]}),
 ]
-Tags = Annotated[tuple[Tag, ...], Field(max_length=MAX_TAGS), AfterValidator(_sorted_unique)]
+# Not strict: a JSON array arrives as a list wherever a before-validator ran (PATCH bodies); the items stay strict.
+Tags = Annotated[tuple[Tag, ...], Strict(False), Field(max_length=MAX_TAGS), AfterValidator(_sorted_unique)]
 
 
 class SkillRule(BaseModel):
