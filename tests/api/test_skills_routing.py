@@ -251,3 +251,19 @@ def test_GIVEN_skills_in_play_WHEN_drawing_many_THEN_shares_among_the_eligible_a
     assert all(
         d.skills is not None and dict(d.skills.eligibility.lacking) == {carol["id"]: ("lang:uk",)} for d in decisions
     )
+
+
+def test_GIVEN_a_lapsed_skilled_appeal_WHEN_reclaimed_THEN_it_is_never_handed_to_an_unskilled_operator(
+    api: Api,
+) -> None:
+    anna, boris, source = skilled_team(api, required_tags=["lang:uk"], response_sla_seconds=10)
+    appeal = api.appeal(source["id"])
+    assert appeal["operator"]["id"] == anna["id"]
+
+    report = run_reassignment(now=utc_now() + timedelta(seconds=11))
+
+    assert (report.lapsed, report.returned_to_line, report.reassigned) == (1, 1, 0)
+    assert api.get(f"/appeals/{appeal['id']}").body["status"] == "waiting"
+    assert api.get(f"/operators/{boris['id']}").body["current_load"] == 0
+    returned = decision_of(api, appeal["id"], "returned_to_line")
+    assert returned["excluded"] == [anna["id"]] and returned["skills"]["lacking"] == {boris["id"]: ["lang:uk"]}
