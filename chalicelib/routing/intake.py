@@ -154,15 +154,16 @@ def _create(
         _upsert_lead(tx, lead_id, request, at)
         if marker is not None:
             _claim_marker(tx, marker, appeal_id)
-        built[:] = [_place_new(tx, draft, source, decision, now, priority)]
+        built[:] = [_place_new(tx, draft, source, decision, now, standing)]
         # The conversation's first message: one more item in the same transaction, not another request.
         conversation.add_message(tx, conversation.inbound(appeal_id, 1, _inbound(request), at))
         return tx
 
+    # A priority line places a waiting appeal by its lead's standing: read once, only if it waits.
+    standing = _Standing(source, lead_id, request)
     try:
-        priority = _priority(source, lead_id, request)
         # Score-aware sources only: a returning lead's score (one GetItem) may weigh conversion in.
-        score = priority.score if priority is not None else lead_score(lead_id) if source.score_aware else None
+        score = lead_score(lead_id) if source.score_aware else None
         pool = Pool(source.source_id, cached_weights=True)
         decision = place(
             source,
@@ -189,21 +190,30 @@ def _inbound(request: AppealCreate) -> conversation.Inbound:
     )
 
 
-def _priority(source: Source, lead_id: str, request: AppealCreate) -> Priority | None:
-    """What a priority line places a new appeal by: VIP flag, score, returning (one GetItem); None: fifo."""
-    if stored_line_order(source.line_order).mode is not LineMode.PRIORITY:
-        return None
-    score, appeals = lead_standing(lead_id)
-    return Priority(score=score, returning=appeals > 0, vip=request.vip)
+class _Standing:
+    """What a priority line places a new appeal by: its VIP flag, and its lead's score and
+    whether it is returning (one GetItem, made the first time a draw found nobody free)."""
+
+    def __init__(self, source: Source, lead_id: str, request: AppealCreate) -> None:
+        self.order = stored_line_order(source.line_order)
+        self._lead_id, self._vip = lead_id, request.vip
+        self._priority: Priority | None = None
+
+    def line_key(self, arrival: datetime, appeal_id: str) -> str | None:
+        """The waiting key (None: fifo, the transition's own `queued#<arrival>#<id>`)."""
+        if self.order.mode is not LineMode.PRIORITY:
+            return None
+        if self._priority is None:
+            score, appeals = lead_standing(self._lead_id)
+            self._priority = Priority(score=score, returning=appeals > 0, vip=self._vip)
+        return line_key(self.order, arrival, appeal_id, self._priority)
 
 
 def _place_new(
-    tx: Transaction, draft: Appeal, source: Source, decision: Decision, now: datetime, priority: Priority | None
+    tx: Transaction, draft: Appeal, source: Source, decision: Decision, now: datetime, standing: _Standing
 ) -> Appeal:
     if decision.winner is None:
-        # A fifo line's key is `queued#<arrival>#<id>` either way; a priority line's moves it ahead by its level.
-        order = stored_line_order(source.line_order)
-        key = line_key(order, now, draft.appeal_id, priority) if priority is not None else None
+        key = standing.line_key(now, draft.appeal_id)
         return transitions.queue(tx, draft, now=now, decision=decision, line_key=key)
     return transitions.hand_to_operator(tx, draft, source, decision.winner, now=now, decision=decision)
 

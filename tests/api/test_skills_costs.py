@@ -18,11 +18,14 @@ def warm_window(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("warm_window")
-@pytest.mark.parametrize(("mode", "expected"), [("fifo", 2), ("priority", 3)])
-def test_GIVEN_a_warm_function_WHEN_appeals_join_a_line_THEN_fifo_costs_two_requests_and_priority_three(
-    api: Api, mode: str, expected: int
+@pytest.mark.parametrize(
+    ("mode", "max_load", "status", "expected"),
+    [("fifo", 0, "waiting", 2), ("priority", 0, "waiting", 3), ("priority", 100, "active", 2)],
+)
+def test_GIVEN_a_warm_function_WHEN_appeals_arrive_THEN_only_joining_a_priority_line_costs_one_more_read(
+    api: Api, mode: str, max_load: int, status: str, expected: int
 ) -> None:
-    anna = api.operator("Anna", max_load=0, tags=["lang:uk"])
+    anna = api.operator("Anna", max_load=max_load, tags=["lang:uk"])
     source = api.source(line_order={"mode": mode}, required_tags=["lang:uk"])
     api.weights(source["id"], {anna["id"]: 10})
     api.post("/appeals", appeal_body(source["id"]))  # warms the copy of the source and weights
@@ -30,10 +33,11 @@ def test_GIVEN_a_warm_function_WHEN_appeals_join_a_line_THEN_fifo_costs_two_requ
     with count_requests() as counts:
         replies = [api.post("/appeals", appeal_body(source["id"], vip=True)) for _ in range(10)]
 
-    assert {reply.body["status"] for reply in replies} == {"waiting"}
-    # The loads (BatchGetItem), [priority: the lead's score and appeal count, GetItem], the transaction.
+    assert {reply.body["status"] for reply in replies} == {status}
+    # The loads (BatchGetItem), [joining a priority line: the lead's score and appeal count, GetItem],
+    # the transaction.
     assert sum(counts.values()) == expected * 10
-    assert counts["GetItem"] == (10 if mode == "priority" else 0)
+    assert counts["GetItem"] == (10 if expected == 3 else 0)
 
 
 def test_GIVEN_a_line_headed_by_appeals_nobody_free_may_take_WHEN_drained_THEN_skipped_rows_cost_reads_only(
