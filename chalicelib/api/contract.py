@@ -143,6 +143,17 @@ CONFLICT = frozenset({409})
 APPEALS_PAGE = Page[AppealOut]
 JOB_REPORTS = (ReassignReport, AuditReport, RescoreReport, TrainingReport, TuneReport, ShiftReport)
 
+# Skills and the line's order (docs/routing.md).
+TAGS_422 = (
+    "Tags are `name:value` in lowercase (`lang:uk`); a malformed one is a 422 whose path names the item "
+    "(`body.tags.1`, `body.required_tags.0`, type `tag_format`)."
+)
+SOURCE_RULES = (
+    "`required_tags`: only operators with every one (and every tag the appeal itself requires) are drawn; "
+    "`fallback_after_seconds`: after that long waiting, anyone may take it; `line_order`: fifo, or priority "
+    "(VIP, hot, returning first, never overtaken by an appeal arriving more than `max_jump_seconds` later). " + TAGS_422
+)
+
 CONTRACT: dict[tuple[str, str], Contract] = {
     # --- public ---------------------------------------------------------------
     ("GET", "/health"): Contract("Liveness probe", "meta", ok(Health)),
@@ -248,7 +259,13 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         description="As GET /operators/{operator_id}/appeals for the operator the token names.",
     ),
     # --- operators ----------------------------------------------------------------
-    ("POST", "/operators"): Contract("Create an operator", "operators", created(OperatorOut), body=OperatorCreate),
+    ("POST", "/operators"): Contract(
+        "Create an operator",
+        "operators",
+        created(OperatorOut),
+        body=OperatorCreate,
+        description=TAGS_422,
+    ),
     ("GET", "/operators"): Contract(
         "List operators, newest first", "operators", ok(Page[OperatorOut]), query=PageQuery
     ),
@@ -265,8 +282,10 @@ CONTRACT: dict[tuple[str, str], Contract] = {
             "`redistribute=true` needs `is_active: false` in the body (422 otherwise). "
             '`presence: "paused"` (optional `reason`) pauses it, its unaccepted appeals going back through '
             'distribution at once; `presence: "available"` resumes it (off_shift while its schedule says so). '
-            "`is_active` is employment: false ends its access, which only an admin can give back."
-        ),
+            "`is_active` is employment: false ends its access, which only an admin can give back. "
+            "Giving it `tags` hands it the waiting appeals it now has the skills for. "
+        )
+        + TAGS_422,
     ),
     ("GET", "/operators/{operator_id}/appeals"): Contract(
         "An operator's appeals", "operators", ok(APPEALS_PAGE), query=OperatorAppealsQuery, errors=MISSING
@@ -321,11 +340,22 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         "Unlink the operator's Telegram chat", "operators", {204: Reply(None, "Unlinked")}, errors=MISSING | BUSY
     ),
     # --- sources ----------------------------------------------------------------------
-    ("POST", "/sources"): Contract("Create a source (channel bot)", "sources", created(SourceOut), body=SourceCreate),
+    ("POST", "/sources"): Contract(
+        "Create a source (channel bot)",
+        "sources",
+        created(SourceOut),
+        body=SourceCreate,
+        description=SOURCE_RULES,
+    ),
     ("GET", "/sources"): Contract("List sources, newest first", "sources", ok(Page[SourceOut]), query=PageQuery),
     ("GET", "/sources/{source_id}"): Contract("Read a source", "sources", ok(SourceOut), errors=MISSING),
     ("PATCH", "/sources/{source_id}"): Contract(
-        "Change a source", "sources", ok(SourceOut), body=SourcePatch, errors=MISSING | BUSY
+        "Change a source",
+        "sources",
+        ok(SourceOut),
+        body=SourcePatch,
+        errors=MISSING | BUSY,
+        description=SOURCE_RULES + " `line_order` applies to appeals that arrive afterwards.",
     ),
     ("PUT", "/sources/{source_id}/weights"): Contract(
         "Replace a source's operator weights",
@@ -403,6 +433,10 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         },
         body=AppealCreate,
         errors=MISSING | CONFLICT | BUSY,
+        description=(
+            "`required_tags` (skills on top of the source's) and `vip` (first in a priority line) are stored on "
+            "the appeal. " + TAGS_422
+        ),
     ),
     ("GET", "/appeals/{appeal_id}"): Contract("Read an appeal", "appeals", ok(AppealOut), errors=MISSING),
     ("POST", "/appeals/{appeal_id}/accept"): Contract(

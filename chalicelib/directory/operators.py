@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.access import user_pool
 from chalicelib.core.errors import Conflict, FieldProblem, Forbidden, InvalidInput
@@ -41,6 +41,7 @@ def operator_out(row: Operator) -> OperatorOut:
         presence_reason=row.presence_reason,
         presence_until=row.presence_until,
         time_zone=row.time_zone,
+        tags=sorted(row.tags or ()),
     )
 
 
@@ -63,6 +64,7 @@ def create_operator(request: OperatorCreate) -> OperatorOut:
         max_load=request.max_load,
         active_load=0,
         auth_subject=request.auth_subject,
+        tags=set(request.tags) or None,
         created_at=now,
         updated_at=now,
         listed=LISTED,
@@ -163,14 +165,7 @@ def update_operator(
         _switch_login(operator_id, enabled=bool(changes["is_active"]))
     linking = "telegram_chat_id" in changes
     chat_id = changes.pop("telegram_chat_id", None)
-    actions: list[Action] = [
-        getattr(Operator, name).set(value) if value is not None else getattr(Operator, name).remove()
-        for name, value in changes.items()
-    ]
-    if "is_active" in changes:
-        # An admin's (de)activation: a pre-presence self-pause mark never outlives it.
-        actions.append(Operator.paused_by_self.remove())
-    actions.append(Operator.updated_at.set(iso(utc_now())))
+    actions = _row_actions(changes)
     row = Operator(operator_id)
     if len(actions) > 1 or presence is None:
         update_existing(row, actions, "operator")
@@ -186,6 +181,23 @@ def update_operator(
     moved = 0
     if redistribute:
         moved = sum(reassignment.redistribute(operator_id).values())
-    elif changes.get("is_active") is True or "max_load" in changes:
+    elif changes.get("is_active") is True or "max_load" in changes or "tags" in changes:
+        # A new skill may make it eligible for appeals waiting for exactly that skill.
         moved = waiting_line.drain_after_release(operator_id)
     return operator_out(get_operator_row(operator_id) if moved else row)
+
+
+def _row_actions(changes: dict[str, Any]) -> list[Action]:
+    """The UpdateItem actions of a patch's plain fields (and `updated_at`)."""
+    if "tags" in changes:
+        # A string set; an empty one cannot be stored: no tags is no attribute.
+        changes["tags"] = set(changes["tags"]) or None
+    actions: list[Action] = [
+        getattr(Operator, name).set(value) if value is not None else getattr(Operator, name).remove()
+        for name, value in changes.items()
+    ]
+    if "is_active" in changes:
+        # An admin's (de)activation: a pre-presence self-pause mark never outlives it.
+        actions.append(Operator.paused_by_self.remove())
+    actions.append(Operator.updated_at.set(iso(utc_now())))
+    return actions

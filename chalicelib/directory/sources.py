@@ -10,6 +10,7 @@ from chalicelib.db.rows import ensure_well_formed
 from chalicelib.db.tables import LISTED
 from chalicelib.db.transactions import update_existing
 from chalicelib.models.sources import Source, get_source_row, sources_newest_first
+from chalicelib.routing.line_order import stored_line_order
 from chalicelib.routing.source_cache import source_cache
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.sources import DEFAULT_SCORE_THRESHOLD, SourceOut
@@ -40,6 +41,9 @@ def source_out(row: Source) -> SourceOut:
         return_accepted_at_shift_end=bool(row.return_accepted_at_shift_end),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        required_tags=sorted(row.required_tags or ()),
+        fallback_after_seconds=None if row.fallback_after_seconds is None else int(row.fallback_after_seconds),
+        line_order=stored_line_order(row.line_order),
     )
 
 
@@ -62,6 +66,9 @@ def create_source(request: SourceCreate) -> SourceOut:
         score_aware=request.score_aware or None,
         score_threshold=request.score_threshold,
         return_accepted_at_shift_end=request.return_accepted_at_shift_end or None,
+        required_tags=set(request.required_tags) or None,
+        fallback_after_seconds=request.fallback_after_seconds,
+        line_order=request.line_order.model_dump_json(),
         created_at=now,
         updated_at=now,
         listed=LISTED,
@@ -85,6 +92,10 @@ def update_source(source_id: str, patch: SourcePatch) -> SourceOut:
         changes["telegram_secret_hash"] = hash_secret(token) if token is not None else None
     if changes.get("external_id_prefixes") == []:
         changes["external_id_prefixes"] = None
+    if "required_tags" in changes:
+        changes["required_tags"] = set(changes["required_tags"]) or None
+    if "line_order" in changes:
+        changes["line_order"] = patch.line_order.model_dump_json() if patch.line_order else None
     actions: list[Action] = [
         getattr(Source, name).set(value) if value is not None else getattr(Source, name).remove()
         for name, value in changes.items()

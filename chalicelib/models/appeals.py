@@ -145,6 +145,9 @@ LISTING_ATTRIBUTES = (
     "last_message_at",
     # Redistribution reclaims from the operator listing: who may not get it again.
     "lapsed_operator_ids",
+    # Skills the appeal itself requires (reclaims from the listing must respect them), and its VIP flag.
+    "required_tags",
+    "vip",
 )
 # Drains and reclaims read only what they need to move an appeal:
 WORK_ATTRIBUTES = (
@@ -158,6 +161,8 @@ WORK_ATTRIBUTES = (
     "sla_due_at",
     "reassign_count",
     "lapsed_operator_ids",
+    # A drain skips an appeal no free operator has the skills for: read with the line, no extra request.
+    "required_tags",
 )
 
 
@@ -248,6 +253,10 @@ class Appeal(Model):
     # Operators who let this appeal lapse past the SLA: never offered it again.
     lapsed_operator_ids = UnicodeSetAttribute(null=True)
     message_count = NumberAttribute(default=1)
+    # The appeal's own skill requirement (e.g. the language a bot detected); the source's is added at draw time.
+    required_tags = UnicodeSetAttribute(null=True)
+    # Flagged VIP at intake: first in a priority line (chalicelib/routing/line_order.py).
+    vip = BooleanAttribute(null=True)
     last_message_at = UnicodeAttribute(null=True)
     # Sequence of the conversation's latest message, inbound or outbound (`models.messages`).
     last_seq = NumberAttribute(null=True)

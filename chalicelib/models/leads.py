@@ -58,6 +58,7 @@ __all__ = [
     "lead_score",
     "lead_sources",
     "lead_stages",
+    "lead_standing",
     "leads_created_between",
     "leads_in_stage",
     "leads_newest_first",
@@ -414,6 +415,16 @@ def lead_score(lead_id: str) -> float | None:
     except DoesNotExist:
         return None
     return None if score is None else float(score)
+
+
+def lead_standing(lead_id: str) -> tuple[float | None, int]:
+    """A lead's score (None: new or unscored) and how many appeals it already has (0: new),
+    in one GetItem of two attributes: what a priority line needs to place a new appeal."""
+    try:
+        row = Lead.get(lead_id, attributes_to_get=["ai_score", "appeals_count"])
+    except DoesNotExist:
+        return None, 0
+    return (None if row.ai_score is None else float(row.ai_score)), int(row.appeals_count or 0)
 
 
 def lead_stages(lead_ids: list[str]) -> dict[str, str]:

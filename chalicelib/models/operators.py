@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -99,6 +99,9 @@ class Operator(Model):
     # Set only while a schedule exists: the sparse index's keys.
     shift_due = UnicodeAttribute(null=True)
     next_transition_at = UnicodeAttribute(null=True)
+    # Skills (`lang:uk`, `product:insurance`): an appeal that requires tags goes only to operators
+    # with all of them (chalicelib/routing/skills.py); the claim checks them again at commit.
+    tags = UnicodeSetAttribute(null=True)
 
     newest_first = OperatorsNewestFirst()
     by_subject = OperatorsBySubject()

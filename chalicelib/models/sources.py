@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
@@ -109,6 +116,11 @@ class Source(Model):
     score_threshold = NumberAttribute(null=True)
     # At an operator's shift end its accepted appeals from this source go back too (default: they stay).
     return_accepted_at_shift_end = BooleanAttribute(null=True)
+    # Skills every appeal of this source requires, and after how long in the line anyone may take it.
+    required_tags = UnicodeSetAttribute(null=True)
+    fallback_after_seconds = NumberAttribute(null=True)
+    # The line's order (chalicelib/routing/line_order.LineOrder as JSON); None: fifo.
+    line_order = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()

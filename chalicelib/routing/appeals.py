@@ -31,7 +31,7 @@ from chalicelib.routing import transitions, waiting_line
 from chalicelib.routing.capacity import CLAIM_LABELS
 from chalicelib.routing.draw import Candidate
 from chalicelib.routing.views import appeal_out
-from chalicelib.schemas.appeals import AppealEvent, AppealHistory, AppealOut
+from chalicelib.schemas.appeals import AppealEvent, AppealHistory, AppealOut, SkillsRecord
 from chalicelib.schemas.common import Page
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ def _as_seen_by(event: AppealEvent, operator_id: str | None) -> AppealEvent:
                 "excluded": [o for o in decision.excluded if o == operator_id],
                 "lost_races": [o for o in decision.lost_races if o == operator_id],
                 "winner": own(decision.winner),
+                "skills": _own_skills(decision.skills, operator_id),
             }
         )
     return event.model_copy(
@@ -93,6 +94,14 @@ def _as_seen_by(event: AppealEvent, operator_id: str | None) -> AppealEvent:
             "decision": decision,
         }
     )
+
+
+def _own_skills(skills: SkillsRecord | None, operator_id: str | None) -> SkillsRecord | None:
+    """What was required stays; of who lacked what, only the viewer's own entry."""
+    if skills is None:
+        return None
+    lacking = {o: tags for o, tags in skills.lacking.items() if o == operator_id}
+    return skills.model_copy(update={"lacking": lacking})
 
 
 def assign_appeal(appeal_id: str, operator_id: str, *, policy: RetryPolicy | None = None) -> AppealOut:

@@ -5,6 +5,7 @@ conditions, so an appeal changes state and the operator's `active_load`
 moves in the same TransactWriteItems:
 
     claim:   is_active AND presence available AND active_load < max_load   (operator)
+             AND contains(tags, t) per required tag  (skills: it still has them)
              weight >= 1                             (operator still serves the source)
     release: active_load > 0 AND active_count > 0    (the counters never go negative)
 
@@ -14,13 +15,19 @@ moves in the same TransactWriteItems:
 rest; contention (TransactionConflict, throttling) backs off and re-reads.
 Every placement returns the `Decision` that the appeal's history keeps.
 
+Skills: `place(..., skills=SkillNeed)` draws only among the operators with
+every required tag (`skills.eligible_candidates`; after the source's fallback
+the requirement is dropped), and the claim re-checks the tags at commit, so an
+operator who lost a tag between the read and the write is a lost race.
+
 `active_load`, `active_count` and `assigned_total` change nowhere else.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import UpdateError
@@ -35,23 +42,28 @@ from chalicelib.models.sources import Source, Strategy
 from chalicelib.models.weights import Weight, serving_weights
 from chalicelib.routing import presence
 from chalicelib.routing.draw import Candidate, Decision, draw, score_adjusted
+from chalicelib.routing.skills import Eligibility, eligible_candidates, missing_tags, required_now
 from chalicelib.routing.source_cache import source_cache
 from chalicelib.schemas.sources import DEFAULT_SCORE_THRESHOLD
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Sequence
-    from datetime import datetime
+
+    from pynamodb.expressions.condition import Condition
 
     from chalicelib.models.appeals import Trigger
 
 __all__ = [
     "CLAIM_LABELS",
     "Pool",
+    "SkillCheck",
+    "SkillNeed",
     "add_claim",
     "add_release",
     "load_candidates",
     "place",
     "repair_load",
+    "skill_need",
 ]
 
 _default_rng = random.Random()
@@ -75,6 +87,7 @@ def load_candidates(source_id: str, weights: Sequence[Weight] | None = None) -> 
             max_load=int(operators[row.operator_id].max_load),
             conversion=None if row.conversion is None else float(row.conversion),
             **_presence_of(operators[row.operator_id], now),
+            tags=frozenset(operators[row.operator_id].tags or ()),
         )
         for row in weights
         if row.operator_id in operators
@@ -85,6 +98,72 @@ def _presence_of(operator: Operator, now: datetime) -> dict[str, Any]:
     stored = operator.presence or presence.AVAILABLE
     why = presence.describe(operator.name, stored, operator.presence_reason, operator.schedule, now)
     return {"presence": stored, "unavailable_because": why}
+
+
+@dataclass(frozen=True)
+class SkillNeed:
+    """The tags an appeal requires now: its source's and its own, and how long it has waited."""
+
+    required: frozenset[str]
+    waited_seconds: float = 0.0
+    fallback_after_seconds: int | None = None
+
+    def still_required(self) -> frozenset[str]:
+        return required_now(
+            self.required, waited_seconds=self.waited_seconds, fallback_after_seconds=self.fallback_after_seconds
+        )
+
+
+def skill_need(
+    source: Source, appeal_tags: Collection[str] | None, *, since: str | None = None, now: datetime | None = None
+) -> SkillNeed | None:
+    """What an appeal of `source` requires (None: nothing). `since` (ISO, when the appeal
+    arrived) and `now` measure its wait, for the source's fallback."""
+    required = frozenset(source.required_tags or ()) | frozenset(appeal_tags or ())
+    if not required:
+        return None
+    waited = 0.0
+    if since is not None and now is not None:
+        waited = max((now - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds(), 0.0)
+    fallback = None if source.fallback_after_seconds is None else int(source.fallback_after_seconds)
+    return SkillNeed(required, waited, fallback)
+
+
+@dataclass(frozen=True)
+class SkillCheck:
+    """Who skills left in the draw; the winner's claim must still hold `required`."""
+
+    eligibility: Eligibility
+    fallback_after_seconds: int | None
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return self.eligibility.required
+
+    def record(self) -> dict[str, Any]:
+        after = self.fallback_after_seconds if self.eligibility.fallback else None
+        return {**self.eligibility.record(), "fallback_after_seconds": after}
+
+
+def _check_skills(candidates: Sequence[Candidate], need: SkillNeed) -> SkillCheck:
+    eligibility = eligible_candidates(
+        candidates,
+        {c.operator_id: c.tags for c in candidates},
+        need.required,
+        waited_seconds=need.waited_seconds,
+        fallback_after_seconds=need.fallback_after_seconds,
+    )
+    return SkillCheck(eligibility, need.fallback_after_seconds)
+
+
+def _skill_filtered(
+    candidates: tuple[Candidate, ...], skills: SkillNeed | None
+) -> tuple[tuple[Candidate, ...], SkillCheck | None]:
+    """The candidates skills leave in the draw (all of them without a requirement)."""
+    if skills is None:
+        return candidates, None
+    check = _check_skills(candidates, skills)
+    return check.eligibility.candidates, check
 
 
 class Pool:
@@ -118,6 +197,16 @@ class Pool:
     def has_capacity(self, exclude: Collection[str] = ()) -> bool:
         return any(c.is_available and c.operator_id not in exclude for c in self.candidates)
 
+    def has_capacity_for(self, need: SkillNeed | None, exclude: Collection[str] = ()) -> bool:
+        """Is anyone free who may take an appeal with this skill need? (None: as `has_capacity`.)"""
+        if need is None:
+            return self.has_capacity(exclude)
+        required = need.still_required()
+        return any(
+            c.is_available and c.operator_id not in exclude and not missing_tags(c.tags, required)
+            for c in self.candidates
+        )
+
     def free_capacity(self) -> int:
         return sum(c.free_capacity for c in self.candidates if c.is_available)
 
@@ -129,26 +218,37 @@ class Pool:
             ]
 
 
-def add_claim(tx: Transaction, source_id: str, operator_id: str, *, serving: bool = True) -> None:
+def add_claim(
+    tx: Transaction, source_id: str, operator_id: str, *, serving: bool = True, tags: Collection[str] = ()
+) -> None:
     """Takes one slot. `serving=False` (a person's choice) drops the "still serves
     this source" condition; the pair's counters still move, so releasing finds them.
 
     The operator must be employed and available (no presence stored, or "available"):
     a pause or a shift end landing between the draw's read and this commit cancels the
-    claim, so a paused or off-shift operator is never handed new work."""
+    claim, so a paused or off-shift operator is never handed new work. `tags`: the
+    skills the appeal requires, which the operator must still have."""
     available = Operator.presence.does_not_exist() | (Operator.presence == presence.AVAILABLE)
-    tx.update(
-        "operator",
-        Operator(operator_id),
-        [Operator.active_load.add(1)],
-        condition=(Operator.is_active == True) & available & (Operator.active_load < Operator.max_load),  # noqa: E712
-    )
+    condition = (Operator.is_active == True) & available & (Operator.active_load < Operator.max_load)  # noqa: E712
+    held = _has_tags(tags)
+    if held is not None:
+        condition &= held
+    tx.update("operator", Operator(operator_id), [Operator.active_load.add(1)], condition=condition)
     tx.update(
         "weight",
         Weight(source_id, operator_id),
         [Weight.assigned_total.add(1), Weight.active_count.add(1)],
         condition=Weight.weight >= 1 if serving else None,
     )
+
+
+def _has_tags(tags: Collection[str]) -> Condition | None:
+    """`contains(tags, :t)` per tag: one more clause per required tag, no extra read."""
+    condition: Condition | None = None
+    for tag in sorted(tags):
+        clause = Operator.tags.contains(tag)
+        condition = clause if condition is None else condition & clause
+    return condition
 
 
 def add_release(tx: Transaction, source_id: str, operator_id: str, *, label: str = "") -> None:
@@ -190,6 +290,7 @@ def place(
     rng: random.Random | None = None,
     policy: RetryPolicy | None = None,
     lead_score: float | None = None,
+    skills: SkillNeed | None = None,
 ) -> Decision:
     """Commits `build(decision)`, whose transition claims the winner (`add_claim`).
 
@@ -200,6 +301,8 @@ def place(
     as `Cancelled` for the caller to interpret. On a `score_aware` source a
     `lead_score` at or above its threshold draws with weight × conversion
     (the estimates ride on the weight rows already read: no extra request).
+    With `skills` only operators with every required tag are drawn (the
+    decision's `skills` names who was skipped) and the claim re-checks them.
     """
     rng = rng or _default_rng
     policy = policy or DEFAULT_POLICY
@@ -211,7 +314,8 @@ def place(
     # Each lost race removes a candidate, so that loop ends by itself; only
     # contention retries are bounded by the retry policy.
     while True:
-        decision = _decide(trigger, strategy, tuple(pool.candidates), excluded, tuple(lost), prefer, rng)
+        candidates, check = _skill_filtered(tuple(pool.candidates), skills)
+        decision = replace(_decide(trigger, strategy, candidates, excluded, tuple(lost), prefer, rng), skills=check)
         if source.score_aware and decision.winner is not None and not decision.sticky:
             decision = _decide_hot(decision, source, lead_score, rng)
         tx = build(decision)

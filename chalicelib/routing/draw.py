@@ -8,7 +8,7 @@ claims the winner's capacity in the same transaction that moves the appeal.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.models.sources import Strategy
 
@@ -23,6 +23,7 @@ __all__ = [
     "Decision",
     "Draw",
     "ScoreAware",
+    "SkillFilter",
     "choose_operator",
     "draw",
     "draw_weight",
@@ -48,6 +49,8 @@ class Candidate:
     # its presence or hours right now ("Anna: off shift until 09:00 Europe/Kyiv"; None: it can).
     presence: str = "available"
     unavailable_because: str | None = None
+    # The operator's skills (chalicelib/routing/skills.py): only filter who is drawn, never the weights.
+    tags: frozenset[str] = frozenset()
 
     @property
     def free_capacity(self) -> int:
@@ -142,6 +145,16 @@ def choose_operator(candidates: Sequence[Candidate], strategy: Strategy, rng: ra
     return draw(candidates, strategy, rng).winner
 
 
+class SkillFilter(Protocol):
+    """What skills did to a draw (chalicelib/routing/capacity.SkillCheck): the tags the
+    winner's claim must still hold, and the record of who was left out."""
+
+    @property
+    def required(self) -> tuple[str, ...]: ...
+
+    def record(self) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class Decision:
     """Why an appeal went where it went (or why it waits)."""
@@ -157,6 +170,8 @@ class Decision:
     lost_races: tuple[str, ...] = ()
     # Set when a hot lead's draw used weight × conversion (the candidates carry the adjusted weights).
     score_aware: ScoreAware | None = None
+    # Set when tags were required: the candidates are the eligible ones, the record names the rest.
+    skills: SkillFilter | None = None
 
     @property
     def how(self) -> str:
@@ -165,6 +180,8 @@ class Decision:
 
     def record(self) -> dict[str, Any]:
         extra = {} if self.score_aware is None else {"score_aware": self.score_aware.record()}
+        if self.skills is not None:
+            extra["skills"] = self.skills.record()
         return {
             "trigger": self.trigger.value,
             "strategy": self.strategy.value,

@@ -23,9 +23,18 @@ from chalicelib.models.appeals import (
     open_appeal_id,
     open_marker_key,
 )
-from chalicelib.models.leads import NEW, Lead, LeadContacts, contacts_key, last_operator_of, lead_score
+from chalicelib.models.leads import (
+    NEW,
+    Lead,
+    LeadContacts,
+    contacts_key,
+    last_operator_of,
+    lead_score,
+    lead_standing,
+)
 from chalicelib.routing import conversation, counters, transitions
-from chalicelib.routing.capacity import Pool, place
+from chalicelib.routing.capacity import Pool, place, skill_need
+from chalicelib.routing.line_order import LineMode, Priority, line_key, stored_line_order
 from chalicelib.routing.source_cache import source_cache
 from chalicelib.routing.views import appeal_out
 
@@ -120,6 +129,8 @@ def _draft(appeal_id: str, lead_id: str, source: Source, request: AppealCreate, 
         message=request.message,
         message_id=request.message_id,
         created_at=at,
+        required_tags=set(request.required_tags) or None,
+        vip=True if request.vip else None,
     )
 
 
@@ -143,16 +154,27 @@ def _create(
         _upsert_lead(tx, lead_id, request, at)
         if marker is not None:
             _claim_marker(tx, marker, appeal_id)
-        built[:] = [_place_new(tx, draft, source, decision, now)]
+        built[:] = [_place_new(tx, draft, source, decision, now, standing)]
         # The conversation's first message: one more item in the same transaction, not another request.
         conversation.add_message(tx, conversation.inbound(appeal_id, 1, _inbound(request), at))
         return tx
 
+    # A priority line places a waiting appeal by its lead's standing: read once, only if it waits.
+    standing = _Standing(source, lead_id, request)
     try:
         # Score-aware sources only: a returning lead's score (one GetItem) may weigh conversion in.
         score = lead_score(lead_id) if source.score_aware else None
         pool = Pool(source.source_id, cached_weights=True)
-        decision = place(source, build, trigger=Trigger.INTAKE, pool=pool, prefer=prefer, rng=rng, lead_score=score)
+        decision = place(
+            source,
+            build,
+            trigger=Trigger.INTAKE,
+            pool=pool,
+            prefer=prefer,
+            rng=rng,
+            lead_score=score,
+            skills=skill_need(source, request.required_tags),
+        )
     except Cancelled as failure:
         return _refused(failure, appeal_id, request)
     _log_created(appeal_id, lead_id, source.source_id, decision)
@@ -168,9 +190,31 @@ def _inbound(request: AppealCreate) -> conversation.Inbound:
     )
 
 
-def _place_new(tx: Transaction, draft: Appeal, source: Source, decision: Decision, now: datetime) -> Appeal:
+class _Standing:
+    """What a priority line places a new appeal by: its VIP flag, and its lead's score and
+    whether it is returning (one GetItem, made the first time a draw found nobody free)."""
+
+    def __init__(self, source: Source, lead_id: str, request: AppealCreate) -> None:
+        self.order = stored_line_order(source.line_order)
+        self._lead_id, self._vip = lead_id, request.vip
+        self._priority: Priority | None = None
+
+    def line_key(self, arrival: datetime, appeal_id: str) -> str | None:
+        """The waiting key (None: fifo, the transition's own `queued#<arrival>#<id>`)."""
+        if self.order.mode is not LineMode.PRIORITY:
+            return None
+        if self._priority is None:
+            score, appeals = lead_standing(self._lead_id)
+            self._priority = Priority(score=score, returning=appeals > 0, vip=self._vip)
+        return line_key(self.order, arrival, appeal_id, self._priority)
+
+
+def _place_new(
+    tx: Transaction, draft: Appeal, source: Source, decision: Decision, now: datetime, standing: _Standing
+) -> Appeal:
     if decision.winner is None:
-        return transitions.queue(tx, draft, now=now, decision=decision)
+        key = standing.line_key(now, draft.appeal_id)
+        return transitions.queue(tx, draft, now=now, decision=decision, line_key=key)
     return transitions.hand_to_operator(tx, draft, source, decision.winner, now=now, decision=decision)
 
 

@@ -41,10 +41,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from chalicelib.schemas.routing_rules import LineMode, LineOrder
 
 __all__ = [
     "LEVELS",
@@ -59,6 +58,7 @@ __all__ = [
     "parse_line_key",
     "priority_credit",
     "priority_level",
+    "stored_line_order",
 ]
 
 QUEUED_SEGMENT = "queued"  # the segment drains read (chalicelib/models/appeals.py)
@@ -67,27 +67,9 @@ _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _MICROS = 1_000_000
 
 
-class LineMode(StrEnum):
-    FIFO = "fifo"
-    PRIORITY = "priority"
-
-
-class LineOrder(BaseModel):
-    """A source's line settings."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    mode: LineMode = LineMode.FIFO
-    max_jump_seconds: int = Field(
-        default=900,
-        ge=0,
-        le=24 * 3600,
-        description=(
-            "priority lines: the most a priority appeal moves ahead of its arrival time, hence the bound on "
-            "overtaking: only appeals arriving within this many seconds after one can be served before it"
-        ),
-    )
-    hot_threshold: float = Field(default=0.7, ge=0.0, le=1.0, description="AI score at or above which a lead is hot")
+def stored_line_order(raw: str | None) -> LineOrder:
+    """A source's stored line order (its JSON); fifo when it never set one."""
+    return LineOrder.model_validate_json(raw) if raw else LineOrder()
 
 
 @dataclass(frozen=True)

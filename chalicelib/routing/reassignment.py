@@ -34,7 +34,7 @@ from chalicelib.models.appeals import (
 )
 from chalicelib.models.sources import Source, all_sources, get_source_row
 from chalicelib.routing import transitions, waiting_line
-from chalicelib.routing.capacity import CLAIM_LABELS, Pool, place
+from chalicelib.routing.capacity import CLAIM_LABELS, Pool, place, skill_need
 from chalicelib.schemas.jobs import ReassignReport
 
 if TYPE_CHECKING:
@@ -113,7 +113,9 @@ def _place_elsewhere(
 
     trigger = Trigger.SLA_LAPSE if reason == Reason.SLA_LAPSED else Trigger.REDISTRIBUTE
     exclude = set(row.lapsed_operator_ids or ()) | {old}
-    decision = place(source, build, trigger=trigger, pool=pool, exclude=exclude, rng=rng)
+    # The appeal's skills still hold (its own and its source's), with the fallback counted from its arrival.
+    skills = skill_need(source, row.required_tags, since=row.created_at, now=now)
+    decision = place(source, build, trigger=trigger, pool=pool, exclude=exclude, rng=rng, skills=skills)
     moved = {"appeal_id": row.appeal_id, "source_id": row.source_id, "from_operator_id": old, "reason": reason}
     if decision.winner is None:
         logger.info("appeal returned to the waiting line", extra={**moved, "why": "nobody_free"})
@@ -183,7 +185,7 @@ def run_reassignment(now: datetime | None = None, rng: random.Random | None = No
         # Work is found on the sparse waiting index (Limit=1), not through a per-source counter.
         if joined == 0 and line_is_empty(source.source_id):
             continue
-        counts["drained"] += waiting_line.drain_source(source, pool=pool, rng=rng).handed_out
+        counts["drained"] += waiting_line.drain_source(source, pool=pool, rng=rng, now=now).handed_out
         counts["still_waiting"] += line_size(source.source_id)
     report = ReassignReport(sources_checked=len(sources), **counts)
     logger.info("reassignment run", extra=report.model_dump())

@@ -18,12 +18,10 @@ Rules, decided here once:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from chalicelib.schemas.routing_rules import MAX_TAGS, TAG_PATTERN, SkillRule, Tag, Tags, parse_tags
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
@@ -43,69 +41,6 @@ __all__ = [
     "parse_tags",
     "required_now",
 ]
-
-TAG_PATTERN = r"^[a-z][a-z0-9_-]{0,31}:[a-z0-9][a-z0-9_.-]{0,63}$"
-MAX_TAGS = 32
-MAX_FALLBACK_SECONDS = 7 * 24 * 3600
-_TAG = re.compile(TAG_PATTERN)
-
-
-def _check_tag(value: str) -> str:
-    if not _TAG.match(value):
-        raise PydanticCustomError(
-            "tag_format",
-            "expected name:value in lowercase, e.g. lang:uk (name: a letter then up to 31 of a-z 0-9 _ -; "
-            "value: up to 64 of a-z 0-9 _ - .)",
-        )
-    return value
-
-
-def _sorted_unique(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(sorted(set(values)))
-
-
-Tag = Annotated[
-    str,
-    AfterValidator(_check_tag),
-    WithJsonSchema({"type": "string", "pattern": TAG_PATTERN, "maxLength": 97, "examples": ["lang:uk"]}),
-]
-Tags = Annotated[tuple[Tag, ...], Field(max_length=MAX_TAGS), AfterValidator(_sorted_unique)]
-
-
-class SkillRule(BaseModel):
-    """A source's requirement: tags every appeal of it needs, and when to give up on them."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    required_tags: Tags = ()
-    fallback_after_seconds: int | None = Field(
-        default=None,
-        ge=1,
-        le=MAX_FALLBACK_SECONDS,
-        description="After this many seconds of waiting the required tags are dropped; null: never",
-    )
-
-
-_TAGS: TypeAdapter[tuple[str, ...]] = TypeAdapter(Tags, config=ConfigDict(defer_build=True))
-
-
-def parse_tags(values: Any, *, field: str = "tags") -> tuple[str, ...]:
-    """Validates a tag list from outside (an intake message, a query); errors name
-    ``field`` and the item (``required_tags.2``), ready for a 422."""
-    try:
-        return _TAGS.validate_python(values)
-    except ValidationError as invalid:
-        raise ValidationError.from_exception_data(
-            "Tags",
-            [
-                {
-                    "type": PydanticCustomError(e["type"], e["msg"]),
-                    "loc": (field, *e["loc"]),
-                    "input": e.get("input"),
-                }
-                for e in invalid.errors()
-            ],
-        ) from None
 
 
 def eligible(operator_tags: Collection[str], required_tags: Collection[str]) -> bool:

@@ -87,6 +87,8 @@ WAITING, ACTIVE, CLOSED = AppealStatus.WAITING, AppealStatus.ACTIVE, AppealStatu
 _OPERATOR_FIELDS = ("operator_id", "operator_name", "operator_status_key", "assigned_at", "accepted_at")
 _SLA_FIELDS = ("sla_source_id", "sla_due_at")
 _LINE_FIELDS = ("waiting_source_id", "waiting_key")
+# What intake may set on a new appeal beyond its message: its own required skills, its VIP flag.
+_INTAKE_FLAGS = ("required_tags", "vip")
 
 
 def event(kind: EventType, at: str, *, decision: Decision | None = None, **fields: Any) -> str:
@@ -152,7 +154,7 @@ def _leave(
 def _created_fields(row: Appeal) -> dict[str, Any]:
     fields = {
         name: getattr(row, name)
-        for name in ("lead_id", "lead_external_id", "source_id", "message", "message_id", "created_at")
+        for name in ("lead_id", "lead_external_id", "source_id", "message", "message_id", "created_at", *_INTAKE_FLAGS)
         if getattr(row, name) is not None
     }
     return {**fields, "last_message_at": row.created_at, "message_count": 1, "last_seq": 1, "reassign_count": 0}
@@ -178,22 +180,23 @@ def _write(tx: Transaction, row: Appeal, departure: _Departure, fields: dict[str
     return after
 
 
-def _in_line(row: Appeal, segment: Segment, at: str) -> dict[str, Any]:
+def _in_line(row: Appeal, segment: Segment, at: str, key: str | None = None) -> dict[str, Any]:
     return {
         "status": WAITING,
         "waiting_source_id": row.source_id,
-        "waiting_key": waiting_key(segment, at, row.appeal_id),
+        "waiting_key": key or waiting_key(segment, at, row.appeal_id),
         "escalated": True if segment is Segment.ESCALATED else None,
         **dict.fromkeys(_OPERATOR_FIELDS + _SLA_FIELDS),
     }
 
 
-def queue(tx: Transaction, row: Appeal, *, now: datetime, decision: Decision) -> Appeal:
-    """A new appeal nobody can take yet joins its source's line."""
+def queue(tx: Transaction, row: Appeal, *, now: datetime, decision: Decision, line_key: str | None = None) -> Appeal:
+    """A new appeal nobody can take yet joins its source's line: under `line_key`
+    (a priority line's, chalicelib/routing/line_order.py) or, fifo, at its arrival."""
     at = iso(now)
     departure = _leave(tx, row, at)
     queued = event(EventType.QUEUED, at, decision=decision, reason=Reason.NOBODY_FREE)
-    return _write(tx, row, departure, _in_line(row, Segment.QUEUED, at), queued)
+    return _write(tx, row, departure, _in_line(row, Segment.QUEUED, at, line_key), queued)
 
 
 def hand_to_operator(
@@ -215,7 +218,9 @@ def hand_to_operator(
     at = iso(now)
     previous = row.operator_id if row.status == ACTIVE else None
     departure = _leave(tx, row, at, reclaim=reason if previous else None, accepted_too=accepted_too)
-    add_claim(tx, row.source_id, winner.operator_id, serving=serving)
+    # The skills the draw required: the claim refuses an operator who has lost one meanwhile.
+    required = decision.skills.required if decision is not None and decision.skills is not None else ()
+    add_claim(tx, row.source_id, winner.operator_id, serving=serving, tags=required)
     counters.add_member(tx, row.lead_id, row.source_id, winner.operator_id, 1)
     # A new appeal's lead is upserted by intake in this same transaction.
     lead_exists = Lead.lead_id.exists() if row.status is not None else None

@@ -33,4 +33,6 @@ def appeal_out(row: Appeal) -> AppealOut:
         escalated=bool(row.escalated),
         message_count=int(row.message_count or 1),
         last_message_at=row.last_message_at or row.created_at,
+        required_tags=sorted(row.required_tags or ()),
+        vip=bool(row.vip),
     )

@@ -2,7 +2,10 @@
 the moment capacity appears.
 
 Each source's line is the `queued#` segment of the sparse `waiting_by_source`
-index, so a drain reads O(waiting) rows, never the appeal history. Handing an
+index, so a drain reads O(waiting) rows, never the appeal history. An appeal
+whose required skills no free operator has (chalicelib/routing/skills.py) is
+skipped, not a wall: the drain takes the next one it can place, so a drain
+reads O(handed out + skipped) rows of the line, and stops when nobody is free. Handing an
 appeal out is one transaction conditional on the appeal still being in the
 line under the same key, so when an immediate drain and the scheduled run race
 for it, exactly one of them commits.
@@ -23,11 +26,12 @@ from chalicelib.models.appeals import Appeal, Reason, Trigger, line_is_empty, li
 from chalicelib.models.sources import Source, sources_by_id
 from chalicelib.models.weights import sources_served_by
 from chalicelib.routing import transitions
-from chalicelib.routing.capacity import Pool, place
+from chalicelib.routing.capacity import Pool, SkillNeed, place, skill_need
 
 if TYPE_CHECKING:
     import random
     from collections.abc import Callable, Iterable
+    from datetime import datetime
 
     from chalicelib.db.paging import Key
     from chalicelib.routing.draw import Decision
@@ -56,11 +60,18 @@ Page = tuple[list[Appeal], "Key | None"]
 
 
 def drain_source(
-    source: Source, *, pool: Pool | None = None, first_page: Page | None = None, rng: random.Random | None = None
+    source: Source,
+    *,
+    pool: Pool | None = None,
+    first_page: Page | None = None,
+    rng: random.Random | None = None,
+    now: datetime | None = None,
 ) -> Drained:
-    """Hands out the source's waiting appeals, oldest first, while anyone is free."""
+    """Hands out the source's waiting appeals, oldest first, while anyone is free
+    (`now`: the scheduled run's clock, which decides whose skills fallback is due)."""
     pool = pool or Pool(source.source_id)
     handed_out = 0
+    now = now or utc_now()
     page, start = first_page if first_page is not None else (None, None)
     while pool.has_capacity():
         if page is None:
@@ -69,11 +80,13 @@ def drain_source(
             if not pool.has_capacity():
                 break
             exclude = set(row.lapsed_operator_ids or ())
+            # Skills: measured from its arrival (created_at), so the source's fallback applies once it is due.
+            need = skill_need(source, row.required_tags, since=row.created_at, now=now)
             if exclude and _nobody_left(pool, exclude):
                 _escalate_in_line(row)
-            elif pool.has_capacity(exclude):
+            elif pool.has_capacity_for(need, exclude):
                 try:
-                    handed_out += _hand_out(source, row, pool, exclude, rng)
+                    handed_out += _hand_out(source, row, pool, exclude, rng, need)
                 except ServiceBusy:
                     # Contention outlasted the retry budget: another drain holds these items and
                     # is serving the same line, so this one stops; the scheduled run catches up.
@@ -107,7 +120,9 @@ def _escalate_in_line(row: Appeal) -> None:
     count(APPEALS_ESCALATED)
 
 
-def _hand_out(source: Source, row: Appeal, pool: Pool, exclude: set[str], rng: random.Random | None) -> bool:
+def _hand_out(
+    source: Source, row: Appeal, pool: Pool, exclude: set[str], rng: random.Random | None, need: SkillNeed | None
+) -> bool:
     now = utc_now()
 
     def build(decision: Decision) -> Transaction | None:
@@ -120,7 +135,7 @@ def _hand_out(source: Source, row: Appeal, pool: Pool, exclude: set[str], rng: r
         return tx
 
     try:
-        decision = place(source, build, trigger=Trigger.DRAIN, pool=pool, exclude=exclude, rng=rng)
+        decision = place(source, build, trigger=Trigger.DRAIN, pool=pool, exclude=exclude, rng=rng, skills=need)
     except Cancelled as failure:
         if failure.failed(transitions.APPEAL):
             return False  # someone else handed it out (or closed it) first

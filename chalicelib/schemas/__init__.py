@@ -9,6 +9,7 @@ __all__ = [
     "jobs",
     "leads",
     "operators",
+    "routing_rules",
     "sources",
     "stats",
     "telegram",

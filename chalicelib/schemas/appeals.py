@@ -9,6 +9,7 @@ from chalicelib.models.appeals import AppealStatus, EventType, Reason, Trigger
 from chalicelib.models.sources import Strategy
 from chalicelib.schemas.common import EntityId, Input, Name, Output, PageQuery
 from chalicelib.schemas.contact import Email, ExternalId, Phone
+from chalicelib.schemas.routing_rules import Tags
 
 MESSAGE_MAX_LENGTH = 10_000
 # `\S`: at least one visible character; the JSON Schema says so too.
@@ -38,6 +39,12 @@ class AppealCreate(Input):
     lead_language_code: LanguageCode | None = None
     lead_chat_id: ChatId | None = None
     media: MediaKind | None = None
+    required_tags: Tags = Field(
+        (),
+        description="Skills this appeal needs on top of its source's (e.g. the language a bot detected, lang:uk): "
+        "only operators with every one are drawn",
+    )
+    vip: bool = Field(False, description="A VIP lead: first in a priority line (line_order.mode = priority)")
 
 
 class OperatorRef(Output):
@@ -63,6 +70,8 @@ class AppealOut(Output):
     escalated: bool = Field(description="Lapsed too often: waits for a person, skipped by automatic drains")
     message_count: int = Field(description="Messages on this appeal (sticky sources attach follow-ups)")
     last_message_at: datetime
+    required_tags: list[str] = Field(default_factory=list, description="The skills this appeal itself requires")
+    vip: bool = Field(False, description="Flagged VIP at intake")
 
 
 class OperatorChoice(Input):
@@ -106,6 +115,19 @@ class ScoreAwareRecord(Output):
     multipliers: list[ScoreMultiplier]
 
 
+class SkillsRecord(Output):
+    """Who the appeal's required skills left out of the draw."""
+
+    required_tags: list[str] = Field(
+        description="What was required (the source's and the appeal's); empty after a fallback"
+    )
+    fallback: bool = Field(description="The requirement was dropped: the appeal waited fallback_after_seconds")
+    fallback_after_seconds: int | None = Field(None, description="The source's fallback, when it applied")
+    lacking: dict[str, list[str]] = Field(
+        description="operator id → the required tags it lacks (skipped); an operator sees only its own entry"
+    )
+
+
 class DecisionRecord(Output):
     trigger: Trigger
     strategy: Strategy
@@ -119,6 +141,9 @@ class DecisionRecord(Output):
     winner: str | None = Field(None, description="Null: nobody eligible was free")
     score_aware: ScoreAwareRecord | None = Field(
         None, description="Present when the lead's score made the draw weigh conversion (score-aware sources)"
+    )
+    skills: SkillsRecord | None = Field(
+        None, description="Present when tags were required: who was skipped for lacking them, or the fallback"
     )
 
 

@@ -18,6 +18,7 @@ from chalicelib.schemas.appeals import (
 )
 from chalicelib.schemas.common import EntityId, Input, Name
 from chalicelib.schemas.contact import Email, ExternalId, Phone
+from chalicelib.schemas.routing_rules import Tags
 
 
 class IntakeLead(Input):
@@ -62,6 +63,11 @@ class IntakeMessageV1(Input):
     )
     # Channels send times as text; strict mode would refuse them in Python.
     sent_at: datetime | None = Field(default=None, strict=False)
+    required_tags: Tags = Field(
+        default=(),
+        description="Skills the appeal needs on top of its source's, e.g. the language the bot detected (lang:uk).",
+    )
+    vip: bool = Field(default=False, description="A VIP lead: first in a priority line.")
 
     def to_appeal(self) -> AppealCreate:
         return AppealCreate(
@@ -76,6 +82,8 @@ class IntakeMessageV1(Input):
             lead_language_code=self.lead.language_code,
             lead_chat_id=self.lead.chat_id,
             media=self.media,
+            required_tags=self.required_tags,
+            vip=self.vip,
         )
 
 

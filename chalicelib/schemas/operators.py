@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, f
 from chalicelib.models.appeals import AppealStatus
 from chalicelib.schemas.common import Input, Name, Output, PageQuery, Patch, Query, without_format_characters
 from chalicelib.schemas.contact import Email
+from chalicelib.schemas.routing_rules import Tags
 
 MaxLoad = Annotated[int, Field(ge=0, le=1000)]
 Locale = Literal["en", "ru", "uk"]
@@ -35,6 +36,12 @@ AUTH_SUBJECT_DESCRIPTION = (
 )
 
 
+TAGS_DESCRIPTION = (
+    "Skills as name:value tags (lang:uk, product:insurance; lowercase): appeals that require tags "
+    "(their source's or their own) go only to operators with every one of them. Returned sorted, without duplicates"
+)
+
+
 class OperatorCreate(Input):
     name: Name
     is_active: bool = True
@@ -48,6 +55,7 @@ class OperatorCreate(Input):
     role: Literal["operator", "admin"] | None = Field(
         None, description="With email: the group the login joins (default operator; admin sees and changes everything)"
     )
+    tags: Tags = Field((), description=TAGS_DESCRIPTION)
 
     @field_validator("email")
     @classmethod
@@ -74,6 +82,7 @@ class OperatorPatch(Patch):
     locale: Locale | None = Field(None, description="The operator bot's language (null: the default)")
     presence: PresenceSetting | None = Field(None, description=PRESENCE_DESCRIPTION)
     reason: PresenceReason | None = Field(None, description='With presence "paused": why, e.g. "lunch"')
+    tags: Tags | None = Field(None, description=TAGS_DESCRIPTION + " ([] removes them all)")
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"auth_subject", "telegram_chat_id", "locale"})
 
@@ -102,6 +111,7 @@ class OperatorOut(Output):
     )
     presence_until: datetime | None = Field(None, description="off_shift: when its next shift starts (UTC)")
     time_zone: str | None = Field(None, description="Its schedule's IANA time zone; null: no schedule")
+    tags: list[str] = Field(default_factory=list, description=TAGS_DESCRIPTION)
 
 
 class OperatorUpdateQuery(Query):

@@ -17,6 +17,7 @@ from chalicelib.schemas.common import (
     Query,
     StoredFloat,
 )
+from chalicelib.schemas.routing_rules import MAX_FALLBACK_SECONDS, LineOrder, Tags
 
 # From 10 seconds to a week: shorter cannot be checked by a once-a-minute run anyway.
 ResponseSla = Annotated[int, Field(ge=10, le=7 * 24 * 3600)]
@@ -40,6 +41,21 @@ SCORE_AWARE_DESCRIPTION = (
 )
 ScoreThreshold = Annotated[StoredFloat, Field(ge=0.0, le=1.0)]
 DEFAULT_SCORE_THRESHOLD = 0.7
+
+REQUIRED_TAGS_DESCRIPTION = (
+    "Skills every appeal of this source requires (name:value, e.g. lang:uk): only operators with all of them "
+    "(and of the appeal's own required_tags) are drawn"
+)
+FallbackSeconds = Annotated[int, Field(ge=1, le=MAX_FALLBACK_SECONDS)]
+FALLBACK_DESCRIPTION = (
+    "After an appeal has waited this many seconds (since it arrived) with nobody skilled free, "
+    "its required tags are dropped and anyone may take it; null: it waits for a skilled operator"
+)
+LINE_ORDER_DESCRIPTION = (
+    "fifo (arrival order) or priority: VIP, hot (AI score >= hot_threshold) and returning leads go first, "
+    "each placed at most max_jump_seconds ahead of its arrival, so nothing is overtaken by an appeal that "
+    "arrived more than max_jump_seconds after it"
+)
 
 # A namespace is a channel prefix ending in ':' (`tg:`, `wa:`, `web:`).
 ExternalIdPrefix = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9._@+\-]+:$")]
@@ -69,6 +85,9 @@ class SourceCreate(Input):
     score_aware: bool = Field(default=False, description=SCORE_AWARE_DESCRIPTION)
     score_threshold: ScoreThreshold = DEFAULT_SCORE_THRESHOLD
     return_accepted_at_shift_end: bool = Field(default=False, description=RETURN_ACCEPTED_DESCRIPTION)
+    required_tags: Tags = Field((), description=REQUIRED_TAGS_DESCRIPTION)
+    fallback_after_seconds: FallbackSeconds | None = Field(default=None, description=FALLBACK_DESCRIPTION)
+    line_order: LineOrder = Field(default_factory=LineOrder, description=LINE_ORDER_DESCRIPTION)
 
 
 # What Telegram accepts as a webhook secret_token; we ask for at least 16 characters.
@@ -76,7 +95,9 @@ TelegramSecret = Annotated[str, StringConstraints(min_length=16, max_length=256,
 
 
 class SourcePatch(Patch):
-    NULLABLE: ClassVar[frozenset[str]] = frozenset({"description", "telegram_secret_token", "response_sla_seconds"})
+    NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {"description", "telegram_secret_token", "response_sla_seconds", "fallback_after_seconds"}
+    )
 
     name: Name | None = None
     description: Description | None = None
@@ -89,6 +110,11 @@ class SourcePatch(Patch):
     score_aware: bool | None = Field(default=None, description=SCORE_AWARE_DESCRIPTION)
     score_threshold: ScoreThreshold | None = None
     return_accepted_at_shift_end: bool | None = Field(default=None, description=RETURN_ACCEPTED_DESCRIPTION)
+    required_tags: Tags | None = Field(default=None, description=REQUIRED_TAGS_DESCRIPTION + " ([]: none)")
+    fallback_after_seconds: FallbackSeconds | None = Field(default=None, description=FALLBACK_DESCRIPTION)
+    line_order: LineOrder | None = Field(
+        default=None, description=LINE_ORDER_DESCRIPTION + ". Replaced whole; already waiting appeals keep their place"
+    )
     telegram_secret_token: TelegramSecret | None = Field(
         default=None,
         description="Write-only. Telegram sends it in X-Telegram-Bot-Api-Secret-Token; null disables the webhook.",
@@ -114,6 +140,9 @@ class SourceOut(Output):
     )
     created_at: datetime
     updated_at: datetime
+    required_tags: list[str] = Field(default_factory=list, description=REQUIRED_TAGS_DESCRIPTION)
+    fallback_after_seconds: int | None = Field(default=None, description=FALLBACK_DESCRIPTION)
+    line_order: LineOrder = Field(default_factory=LineOrder, description=LINE_ORDER_DESCRIPTION)
 
 
 MAX_WEIGHTS_PER_SOURCE = 100
