@@ -53,6 +53,12 @@ def _tune() -> Output:
     return run_tuning()
 
 
+def _followup() -> Output:
+    from chalicelib.routing.followup_job import run_followup
+
+    return run_followup()
+
+
 MINUTES_PER_DAY = 24 * 60
 
 JOBS: dict[str, Job] = {
@@ -66,6 +72,8 @@ JOBS: dict[str, Job] = {
     "train": Job("train", MINUTES_PER_DAY, _train),
     # Moves auto_tune sources' weights toward the suggestions; renews score-aware conversion estimates.
     "tune": Job("tune", MINUTES_PER_DAY, _tune),
+    # Reminds operators of accepted appeals gone quiet; escalates or returns them after a second period.
+    "followup": Job("followup", 1, _followup),
 }
 
 

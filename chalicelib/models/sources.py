@@ -107,6 +107,10 @@ class Source(Model):
     # Leads scored at or above `score_threshold` are drawn with weight × the operator's conversion estimate.
     score_aware = BooleanAttribute(null=True)
     score_threshold = NumberAttribute(null=True)
+    # Follow-up after accept (routing/followup.py): quiet seconds before a reminder, and again
+    # before `followup_action` (escalate | return_to_line); None: no follow-up.
+    followup_seconds = NumberAttribute(null=True)
+    followup_action = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()
