@@ -225,9 +225,7 @@ def test_GIVEN_a_closed_appeal_WHEN_handed_out_THEN_the_transition_refuses() -> 
 
 # --- follow-up after accept ------------------------------------------------------------------------
 
-FOLLOWUP_SOURCE = Source(
-    "src_0000000001", strategy="weighted", followup_seconds=3600, followup_action="return_to_line"
-)
+FOLLOWUP_SOURCE = Source("src_0000000001", strategy="weighted", followup_seconds=3600, followup_action="return_to_line")
 IN_AN_HOUR = "2026-11-20T13:00:00.000000Z#ap_0000000001"
 
 
@@ -300,7 +298,7 @@ def test_GIVEN_the_job_taking_an_accepted_appeal_WHEN_built_THEN_it_is_condition
     assert "attribute_not_exists (accepted_at)" not in condition
 
 
-def test_GIVEN_a_quiet_appeal_WHEN_reminded_THEN_the_history_gains_a_reminder_and_the_next_look_is_a_period_on() -> None:
+def test_GIVEN_a_quiet_appeal_WHEN_reminded_THEN_history_gains_a_reminder_and_the_next_look_is_a_period_on() -> None:
     tx = Transaction()
     later = datetime(2026, 11, 20, 13, 5, tzinfo=UTC)
 
