@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Literal
 
 from chalicelib.core.ids import iso, utc_now
 from chalicelib.core.observability import APPEALS_ESCALATED, count, logger
+from chalicelib.db.retry import tries
 from chalicelib.db.transactions import Cancelled, Transaction
-from chalicelib.models.appeals import Reason, followup_due
+from chalicelib.models.appeals import ACTIVE, Appeal, Reason, followup_due, get_appeal_row
 from chalicelib.models.sources import get_source_row
 from chalicelib.routing import transitions
 from chalicelib.routing.capacity import CLAIM_LABELS, Pool
@@ -25,10 +26,10 @@ from chalicelib.schemas.jobs import FollowupReport
 if TYPE_CHECKING:
     import random
 
-    from chalicelib.models.appeals import Appeal
+    from chalicelib.db.retry import RetryPolicy
     from chalicelib.models.sources import Source
 
-__all__ = ["follow_up", "run_followup"]
+__all__ = ["follow_up", "record_lead_activity", "run_followup"]
 
 Outcome = Literal["reminded", "escalated", "reassigned", "returned_to_line", "skipped"]
 
@@ -99,3 +100,31 @@ def follow_up(
     source, pool = places[row.source_id]
     outcome = reclaim(row, source, pool, reason=Reason.NO_FOLLOWUP, now=now, rng=rng)
     return "skipped" if outcome == "escalated" else outcome
+
+
+def record_lead_activity(lead_id: str, at: datetime, *, policy: RetryPolicy | None = None) -> int:
+    """A stage move of the lead (seen on the leads stream) is activity on each of its
+    accepted appeals with follow-up: their clocks restart from the move. Reads the
+    lead's appeals from its index (O(its appeals)); an appeal whose clock already
+    started later (a redelivered move, a newer note) is left alone. Returns how many moved."""
+    moved = 0
+    for listed in Appeal.by_lead.query(lead_id, filter_condition=Appeal.status == ACTIVE):
+        if listed.accepted_at is None:
+            continue
+        for _ in tries(policy):
+            row = get_appeal_row(listed.appeal_id)
+            if not transitions.following_up(row) or (row.last_activity_at or "") >= iso(at):
+                break
+            tx = Transaction()
+            transitions.record_activity(tx, row, now=at)
+            try:
+                tx.commit()
+            except Cancelled as failure:
+                if failure.failed(transitions.APPEAL) or failure.contended:
+                    continue  # the job or another activity came first: look again
+                raise
+            moved += 1
+            break
+    if moved:
+        logger.info("follow-up restarted by a stage move", extra={"lead_id": lead_id, "appeals": moved})
+    return moved

@@ -73,6 +73,7 @@ __all__ = [
     "deadline_of",
     "escalate",
     "event",
+    "following_up",
     "followup_due_key",
     "hand_to_operator",
     "queue",

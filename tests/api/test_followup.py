@@ -8,11 +8,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 
 from chalicelib.core.ids import utc_now
+from chalicelib.events.consumer import consume_lead_records
 from chalicelib.events.records import appeal_events
-from chalicelib.models import count_requests
+from chalicelib.models import Lead, count_requests
+from chalicelib.models.appeals import get_appeal_row
 from chalicelib.routing.followup_job import run_followup
 from tests.log_capture import captured_logs
 from tests.support import Api, AppealsStream, operator_token
@@ -165,20 +168,37 @@ def test_GIVEN_return_to_line_and_nobody_else_WHEN_quiet_twice_THEN_it_waits_in_
     assert desk.get()["status"] == "waiting" and desk.get()["escalated"] is False
 
 
-@pytest.mark.parametrize("activity", ["note", "reply"])
-def test_GIVEN_activity_during_the_quiet_period_WHEN_the_job_runs_THEN_the_clock_restarted(
+def stage_move_on_the_stream(lead_id: str) -> None:
+    """The leads stream's record of the lead's move to `contacted`, handed to the consumer as Lambda would."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    new = client.get_item(TableName=Lead.Meta.table_name, Key={"lead_id": {"S": lead_id}}, ConsistentRead=True)["Item"]
+    old = {**new, "stage": {"S": "new"}}
+    change = {"Keys": {"lead_id": {"S": lead_id}}, "NewImage": new, "OldImage": old, "SequenceNumber": "1"}
+    consume_lead_records([{"eventID": "1", "eventName": "MODIFY", "dynamodb": change}])
+
+
+@pytest.mark.parametrize("activity", ["note", "reply", "stage move"])
+def test_GIVEN_a_reminded_appeal_WHEN_activity_comes_THEN_the_clock_restarts_instead_of_the_action(
     desk: Desk, activity: str
 ) -> None:
+    assert job_after(PERIOD + 30).reminded == 1
     path = f"/appeals/{desk.appeal['id']}"
     if activity == "note":
         assert desk.as_anna.post(f"{path}/notes", {"text": "Called, no answer"}).status == 201
-    else:
+    elif activity == "reply":
         sent = desk.as_anna.post(f"{path}/messages", {"text": "Still there?", "client_message_id": "r1"})
         assert sent.status == 201
+    else:
+        lead = desk.appeal["lead_id"]
+        assert desk.as_anna.post(f"/leads/{lead}/stage", {"stage": "contacted"}).status == 200
+        stage_move_on_the_stream(lead)
 
-    # `utc_now()` moved on a little since the accept: activity now restarted the period.
-    assert job_after(PERIOD - 5).due == 0
-    assert job_after(PERIOD + 30).reminded == 1
+    row = get_appeal_row(desk.appeal["id"])
+    assert row.followup_reminded_at is None and row.last_activity_at > row.accepted_at
+    # Without the activity this run would act; with it, the quiet period starts again: a new reminder.
+    report = job_after(2 * PERIOD + 60)
+    assert (report.due, report.reminded, report.escalated) == (1, 1, 0)
+    assert desk.get()["status"] == "active"
 
 
 def test_GIVEN_a_reminded_appeal_WHEN_a_note_follows_THEN_no_action_and_a_new_reminder_a_period_later(
