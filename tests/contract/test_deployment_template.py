@@ -32,7 +32,7 @@ from chalicelib.db.tables import LISTED
 from chalicelib.events.consumer import dispatch
 from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, MessageAlias, Operator, Source
 from chalicelib.models.leads import LOST, TRANSFERRED
-from chalicelib.routing.followup_job import run_followup
+from chalicelib.routing.followup_job import record_lead_activity, run_followup
 from chalicelib.routing.reassignment import run_reassignment
 from chalicelib.schemas.events import DomainEvent
 from scripts.packaging.package import ROOT, Package, build
@@ -794,9 +794,13 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         # A follow-up source's appeal, accepted and quiet for a period: the job reminds its operator.
         vera, quiet = api.operator("Vera", max_load=1), api.source(followup_seconds=60)
         api.weights(quiet["id"], {vera["id"]: 10})
-        assert api.post(f"/appeals/{api.appeal(quiet['id'])['id']}/accept", {"operator_id": vera["id"]}).status == 200
+        vera_appeal = api.appeal(quiet["id"])
+        assert api.post(f"/appeals/{vera_appeal['id']}/accept", {"operator_id": vera["id"]}).status == 200
         with dynamodb_requests() as done["Followup"]:
             assert run_followup(now=utc_now() + timedelta(seconds=90)).reminded == 1
+        with dynamodb_requests() as done["LeadEvents"]:
+            # What the leads stream's consumer does for a stage move: the lead's accepted appeals' clocks restart.
+            assert record_lead_activity(vera_appeal["lead_id"], utc_now() + timedelta(seconds=120)) == 1
         Operator(people[0]["id"]).update(actions=[Operator.active_load.add(1)])
         with dynamodb_requests() as done["Audit"]:
             lambdas.invoke("audit", scheduled)
@@ -843,6 +847,7 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         "Rescore",
         "Tune",
         "Followup",
+        "LeadEvents",
         "AppealEvents",
         "WebhookDeliveries",
     ):
