@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PACKAGE_DIR ?= build/package
 
-.PHONY: lock run telegram-sandbox token invite reassign audit rescore train tune test unit lint format bench install clean package console chromium
+.PHONY: lock run telegram-sandbox token invite reassign audit rescore train tune followup test unit lint format bench install clean package console chromium
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -87,6 +87,10 @@ train: install
 ## Run the daily weight tuning now (sources with auto_tune or score_aware; see docs/insight.md).
 tune: install
 	$(PY) -m scripts.local.run_job tune
+
+## Run the follow-up job now (remind, then escalate or return, quiet accepted appeals; docs/operator-bot.md).
+followup: install
+	$(PY) -m scripts.local.run_job followup
 
 ## Deployable package in $(PACKAGE_DIR): sam.json (chalice's template merged with .chalice/resources.json)
 ## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see docs/deploy.md.

@@ -59,6 +59,12 @@ def _shifts() -> Output:
     return run_shift_transitions()
 
 
+def _followup() -> Output:
+    from chalicelib.routing.followup_job import run_followup
+
+    return run_followup()
+
+
 MINUTES_PER_DAY = 24 * 60
 
 JOBS: dict[str, Job] = {
@@ -74,6 +80,8 @@ JOBS: dict[str, Job] = {
     "tune": Job("tune", MINUTES_PER_DAY, _tune),
     # Moves operators whose shift starts or ends (the sparse next-transition index: O(changing)).
     "shifts": Job("shifts", 1, _shifts),
+    # Reminds operators of accepted appeals gone quiet; escalates or returns them after a second period.
+    "followup": Job("followup", 1, _followup),
 }
 
 

@@ -50,6 +50,9 @@ ROLE_ROUTES: dict[Role, frozenset[tuple[str, str]]] = {
             # Its own appeals' conversations (the service answers 404 for another's).
             ("GET", "/appeals/{appeal_id}/messages"),
             ("POST", "/appeals/{appeal_id}/messages"),
+            # Notes on its own appeals (404 for another's); a note restarts the follow-up clock.
+            ("GET", "/appeals/{appeal_id}/notes"),
+            ("POST", "/appeals/{appeal_id}/notes"),
             ("GET", "/leads/{lead_id}"),
             # The sales work on its own appeals' leads (the services answer 404 for another's):
             # business domain only, the funnel (the transfer gate still decides), notes.

@@ -4,8 +4,10 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api.auth import authorize
 from chalicelib.api.http import caller, endpoint, parse_body, parse_query, respond
-from chalicelib.routing import appeals, intake
+from chalicelib.routing import appeal_notes, appeals, intake
 from chalicelib.schemas.appeals import AppealCreate, OperatorChoice, WaitingQuery
+from chalicelib.schemas.common import PageQuery
+from chalicelib.schemas.leads import NoteCreate
 
 bp = Blueprint(__name__)
 
@@ -47,6 +49,22 @@ def accept_appeal(appeal_id: str) -> Response:
 @endpoint
 def get_appeal_history(appeal_id: str) -> Response:
     return respond(appeals.get_history(appeal_id, viewer=caller(bp.current_request)))
+
+
+@bp.route("/appeals/{appeal_id}/notes", methods=["POST"], authorizer=authorize)
+@endpoint
+def add_appeal_note(appeal_id: str) -> Response:
+    request = bp.current_request
+    note = appeal_notes.add_appeal_note(appeal_id, parse_body(request, NoteCreate).text, viewer=caller(request))
+    return respond(note, 201)
+
+
+@bp.route("/appeals/{appeal_id}/notes", methods=["GET"], authorizer=authorize)
+@endpoint
+def list_appeal_notes(appeal_id: str) -> Response:
+    request = bp.current_request
+    query = parse_query(request, PageQuery)
+    return respond(appeal_notes.list_appeal_notes(appeal_id, query.limit, query.cursor, viewer=caller(request)))
 
 
 @bp.route("/appeals/{appeal_id}/assign", methods=["POST"], authorizer=authorize)

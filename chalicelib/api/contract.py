@@ -33,6 +33,7 @@ from chalicelib.schemas.insight import (
 )
 from chalicelib.schemas.jobs import (
     AuditReport,
+    FollowupReport,
     JobName,
     ReassignReport,
     RescoreReport,
@@ -141,7 +142,7 @@ BUSY = frozenset({503})
 CONFLICT = frozenset({409})
 
 APPEALS_PAGE = Page[AppealOut]
-JOB_REPORTS = (ReassignReport, AuditReport, RescoreReport, TrainingReport, TuneReport, ShiftReport)
+JOB_REPORTS = (ReassignReport, AuditReport, RescoreReport, TrainingReport, TuneReport, ShiftReport, FollowupReport)
 
 # Skills and the line's order (docs/routing.md).
 TAGS_422 = (
@@ -510,6 +511,25 @@ CONTRACT: dict[tuple[str, str], Contract] = {
         "sources",
         {204: Reply(None, "Webhook deleted, token forgotten")},
         errors=MISSING | BUSY,
+    ),
+    ("POST", "/appeals/{appeal_id}/notes"): Contract(
+        "Add a note to an appeal",
+        "appeals",
+        created(NoteOut),
+        body=NoteCreate,
+        errors=MISSING | BUSY,
+        description=(
+            "By the appeal's operator or an admin (another operator: 404). Stored as a note on the appeal's lead "
+            "naming the appeal; on an accepted appeal it is activity: the follow-up clock starts again."
+        ),
+    ),
+    ("GET", "/appeals/{appeal_id}/notes"): Contract(
+        "An appeal's notes, newest first",
+        "appeals",
+        ok(Page[NoteOut]),
+        query=PageQuery,
+        errors=MISSING,
+        description="By the appeal's operator or an admin (another operator: 404).",
     ),
     ("POST", "/leads/{lead_id}/notes"): Contract(
         "Add a note to a lead",

@@ -199,8 +199,8 @@ def _tell(token: str, settings: BotSettings, event: DomainEvent) -> None:
         previous = data.get("previous_operator_id")
         if previous:
             reason = (
-                "sla_lapsed"
-                if data.get("reason") == "sla_lapsed"
+                data.get("reason")
+                if data.get("reason") in ("sla_lapsed", "no_followup")
                 else ("redistributed" if event.type == "appeal.reassigned" else "returned_to_line")
             )
             _edit(
@@ -234,6 +234,53 @@ def _tell(token: str, settings: BotSettings, event: DomainEvent) -> None:
         _send_escalation(token, settings, event, settings.escalation_chat_id)
     elif event.type == "message.received":
         _send_follow_up(token, settings, event)
+    elif event.type == "appeal.followup_reminder" and data.get("operator_id"):
+        _send_followup_reminder(token, settings, event, str(data["operator_id"]))
+
+
+def _send_followup_reminder(token: str, settings: BotSettings, event: DomainEvent, operator_id: str) -> None:
+    """An accepted appeal gone quiet: its operator is told, as a reply to the appeal's notice,
+    by when to act; replying to the reminder answers the lead (which is activity too)."""
+    row = get_appeal_row(str(event.data["appeal_id"]))
+    operator = find(Operator, operator_id, None)
+    if (
+        operator is None
+        or operator.telegram_chat_id is None
+        or row.status != "active"
+        or row.operator_id != operator_id
+    ):
+        return  # not linked (the console shows it), or it moved on since the reminder
+    quiet_since, deadline = event.data.get("last_activity_at"), event.data.get("followup_due_at")
+    if not quiet_since or not deadline:
+        return
+    source = find(Source, row.source_id, None)
+    lead = find(Lead, row.lead_id, None)
+    reminder = texts.FollowupReminder(
+        appeal_id=row.appeal_id,
+        source_name=source.name if source is not None else None,
+        lead_name=lead.name if lead is not None else None,
+        quiet_since=datetime.fromisoformat(str(quiet_since).replace("Z", "+00:00")),
+        deadline=datetime.fromisoformat(str(deadline).replace("Z", "+00:00")),
+        action="return_to_line" if event.data.get("followup_action") == "return_to_line" else "escalate",
+        locale=operator.locale,
+    )
+    rendered = texts.render_followup_reminder(
+        reminder, default_locale=settings.default_locale, console_base_url=settings.console_url
+    )
+    chat_id = int(operator.telegram_chat_id)
+    note = find(TelegramNote, telegram_note_key(row.appeal_id), operator_id)
+    reply_to = int(note.message_id) if note is not None and int(note.chat_id) == chat_id else None
+    try:
+        sent = _patiently(
+            lambda: telegram_api.send_message(
+                token, chat_id, rendered.text, reply_markup=rendered.reply_markup, reply_to_message_id=reply_to
+            )
+        )
+    except telegram_api.PermanentFailure as error:
+        _unreachable(operator_id, error)
+        return
+    _reply_path(chat_id, sent.message_id, row.appeal_id)
+    logger.info("operator reminded", extra={"appeal_id": row.appeal_id, "operator_id": operator_id})
 
 
 def _send_follow_up(token: str, settings: BotSettings, event: DomainEvent) -> None:
@@ -375,7 +422,9 @@ def _send_escalation(token: str, settings: BotSettings, event: DomainEvent, chat
         source_name=source.name if source is not None else "",
         lead_name=lead.name if lead is not None else None,
         text=str(event.contact.get("message") or ""),
-        reason="sla_lapsed_repeatedly" if lapses else "no_operator_available",
+        reason="no_followup"
+        if event.data.get("reason") == "no_followup"
+        else ("sla_lapsed_repeatedly" if lapses else "no_operator_available"),
         lapses=lapses,
         waiting_since=datetime.fromisoformat(row.created_at.replace("Z", "+00:00")),
     )

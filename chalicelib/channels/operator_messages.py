@@ -43,6 +43,7 @@ __all__ = [
     "CallbackOutcome",
     "EscalationNotice",
     "EscalationReason",
+    "FollowupReminder",
     "LinkOutcome",
     "Rendered",
     "TakenBackReason",
@@ -56,6 +57,7 @@ __all__ = [
     "render_closed",
     "render_escalation",
     "render_follow_up",
+    "render_followup_reminder",
     "render_help",
     "render_link_result",
     "render_paused",
@@ -77,8 +79,9 @@ _FACTOR_MAX_LENGTH = 120
 _MAX_COMBINING_RUN = 8
 _ELLIPSIS = "…"
 
-TakenBackReason = Literal["sla_lapsed", "redistributed", "returned_to_line"]
-EscalationReason = Literal["sla_lapsed_repeatedly", "no_operator_available"]
+TakenBackReason = Literal["sla_lapsed", "redistributed", "returned_to_line", "no_followup"]
+EscalationReason = Literal["sla_lapsed_repeatedly", "no_operator_available", "no_followup"]
+FollowupActionName = Literal["escalate", "return_to_line"]
 LinkOutcome = Literal["linked", "used", "expired", "unknown", "missing"]
 CallbackOutcome = Literal[
     "accepted",
@@ -118,6 +121,13 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "escalation.sla_lapsed_repeatedly.one": "Not accepted in time {n} time: it needs a person to decide.",
         "escalation.sla_lapsed_repeatedly.other": "Not accepted in time {n} times: it needs a person to decide.",
         "escalation.no_operator_available": "No operator can take it: it needs a person to decide.",
+        "escalation.no_followup": "Accepted, then no activity for too long: it needs a person to decide.",
+        "taken_back.no_followup": "It had no activity for too long after you accepted it, so it was taken back.",
+        "followup_title": "No activity",
+        "followup.since": "Quiet since {since}.",
+        "followup.escalate": "Add a note, answer the lead or close it before {deadline}, or it will be escalated.",
+        "followup.return_to_line": "Add a note, answer the lead or close it before {deadline}, "
+        "or it will be handed to another operator.",
         "link.linked": "Done: this chat is linked to {name}. New appeals will arrive here.",
         "link.used": "This link has already been used. Get a new one in the console.",
         "link.expired": "This link has expired (links last 15 minutes). Get a new one in the console.",
@@ -168,6 +178,14 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "escalation.sla_lapsed_repeatedly.few": "Не принято вовремя {n} раза: нужно решение человека.",
         "escalation.sla_lapsed_repeatedly.many": "Не принято вовремя {n} раз: нужно решение человека.",
         "escalation.no_operator_available": "Его некому взять: нужно решение человека.",
+        "escalation.no_followup": "Принято, но потом слишком долго без активности: нужно решение человека.",
+        "taken_back.no_followup": "После принятия по нему слишком долго не было активности, и оно снято с вас.",
+        "followup_title": "Нет активности",
+        "followup.since": "Без активности с {since}.",
+        "followup.escalate": "Добавьте заметку, ответьте клиенту или закройте обращение до {deadline}, "
+        "иначе оно будет эскалировано.",
+        "followup.return_to_line": "Добавьте заметку, ответьте клиенту или закройте обращение до {deadline}, "
+        "иначе оно будет передано другому оператору.",
         "link.linked": "Готово: этот чат привязан к оператору {name}. Новые обращения будут приходить сюда.",
         "link.used": "Эта ссылка уже использована. Получите новую в консоли.",
         "link.expired": "Срок этой ссылки истёк (ссылка действует 15 минут). Получите новую в консоли.",
@@ -220,6 +238,14 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "escalation.sla_lapsed_repeatedly.few": "Не прийнято вчасно {n} рази: потрібне рішення людини.",
         "escalation.sla_lapsed_repeatedly.many": "Не прийнято вчасно {n} разів: потрібне рішення людини.",
         "escalation.no_operator_available": "Його нікому взяти: потрібне рішення людини.",
+        "escalation.no_followup": "Прийнято, але потім надто довго без активності: потрібне рішення людини.",
+        "taken_back.no_followup": "Після прийняття за ним надто довго не було активності, тож його знято з вас.",
+        "followup_title": "Немає активності",
+        "followup.since": "Без активності з {since}.",
+        "followup.escalate": "Додайте нотатку, дайте відповідь клієнту або закрийте звернення до {deadline}, "
+        "інакше його буде ескаловано.",
+        "followup.return_to_line": "Додайте нотатку, дайте відповідь клієнту або закрийте звернення до {deadline}, "
+        "інакше його буде передано іншому оператору.",
         "link.linked": "Готово: цей чат прив'язано до оператора {name}. Нові звернення надходитимуть сюди.",
         "link.used": "Це посилання вже використано. Отримайте нове в консолі.",
         "link.expired": "Термін дії цього посилання минув (воно діє 15 хвилин). Отримайте нове в консолі.",
@@ -617,6 +643,43 @@ def render_follow_up(
     return Rendered("\n".join(head) + f"\n\n{body}\n\n{hint}")
 
 
+@dataclass(frozen=True)
+class FollowupReminder:
+    """What an operator is told about an accepted appeal gone quiet (sent as a reply to its notice)."""
+
+    appeal_id: str
+    source_name: str | None
+    lead_name: str | None
+    quiet_since: datetime
+    deadline: datetime
+    action: FollowupActionName
+    locale: str | None = None
+    timezone: str | None = None
+
+
+def render_followup_reminder(
+    reminder: FollowupReminder, *, default_locale: str = DEFAULT_LOCALE, console_base_url: str | None = None
+) -> Rendered:
+    """Quiet since when, what to do and by when, and what happens otherwise; Close (and Open)."""
+    locale = resolve_locale(reminder.locale, default_locale)
+    since, deadline = (_moment(when, locale, reminder.timezone) for when in (reminder.quiet_since, reminder.deadline))
+    where = f" · {_inline(reminder.source_name)}" if reminder.source_name else ""
+    lines = [
+        f"⏰ <b>{_t(locale, 'followup_title')}</b>{where}",
+        f"👤 {_inline(reminder.lead_name) or _t(locale, 'unnamed')}",
+        _t(locale, "followup.since", since=since),
+        _t(locale, f"followup.{reminder.action}", deadline=f"<b>{deadline}</b>"),
+    ]
+    close = InlineKeyboardButton(
+        text=_t(locale, "button_close"), callback_data=callback_data("close", reminder.appeal_id)
+    )
+    rows = [[close]]
+    if console_base_url:
+        url = _appeal_url(console_base_url, reminder.appeal_id)
+        rows.append([InlineKeyboardButton(text=_t(locale, "button_open"), url=url)])
+    return Rendered("\n".join(lines), InlineKeyboardMarkup.rows(*rows))
+
+
 def render_closed(
     *,
     source_name: str | None = None,
@@ -648,7 +711,7 @@ def render_escalation(
         key = f"escalation.sla_lapsed_repeatedly.{_plural(locale, notice.lapses)}"
         lines.append(_t(locale, key, n=notice.lapses))
     else:
-        lines.append(_t(locale, "escalation.no_operator_available"))
+        lines.append(_t(locale, f"escalation.{notice.reason}"))
     if notice.waiting_since is not None:
         lines.append(f"⏳ {_t(locale, 'waiting_since')} {_moment(notice.waiting_since, locale, notice.timezone)}")
     rendered = _with_quote(lines, notice.text, locale, _ESCALATION_TEXT_MAX_LENGTH, [], notice, console_base_url)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.channels import operator_bot, webhooks
 from chalicelib.core.observability import logger
 from chalicelib.events.records import appeal_events, lead_events
+from chalicelib.routing.followup_job import record_lead_activity
 
 if TYPE_CHECKING:
     from chalicelib.schemas.events import DomainEvent
@@ -36,6 +37,8 @@ def consume_lead_records(records: list[dict[str, Any]]) -> None:
     for record in records:
         for event in lead_events(record):
             _handle(event, record)
+            # A stage move is activity on the lead's accepted appeals: their follow-up restarts.
+            record_lead_activity(str(event.data["lead_id"]), event.occurred_at)
 
 
 def _handle(event: DomainEvent, record: dict[str, Any]) -> None:

@@ -32,8 +32,11 @@ _APPEAL_TYPES: dict[str, EventType] = {
     "escalated": "appeal.escalated",
     "closed": "appeal.closed",
     "accepted": "appeal.accepted",
+    "followup_reminder": "appeal.followup_reminder",
 }
 _APPEAL_FIELDS = ("source_id", "reassign_count", "status", "lead_id", "escalated", "sla_due_at", "accepted_at")
+# Only a reminder carries the follow-up's figures: when the appeal went quiet and when the job acts.
+_FOLLOWUP_FIELDS = ("last_activity_at", "followup_seconds", "followup_action", "followup_due_at")
 
 
 def image(record: dict[str, Any], which: str) -> dict[str, Any]:
@@ -89,6 +92,9 @@ def appeal_events(record: dict[str, Any]) -> list[DomainEvent]:
         data["operator_id"] = entry.get("operator_id") or new.get("operator_id")
         data["previous_operator_id"] = entry.get("previous_operator_id")
         data["reason"] = entry.get("reason")
+        if kind == "appeal.followup_reminder":
+            data |= {k: _plain(new.get(k)) for k in _FOLLOWUP_FIELDS}
+            data["followup_due_at"] = str(data["followup_due_at"]).split("#", 1)[0] if data["followup_due_at"] else None
         contact = {"lead_external_id": new.get("lead_external_id"), "message": new.get("message")}
         events.append(
             DomainEvent(

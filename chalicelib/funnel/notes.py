@@ -19,12 +19,12 @@ if TYPE_CHECKING:
     from chalicelib.access.principal import Principal
     from chalicelib.db.retry import RetryPolicy
 
-__all__ = ["add_note", "list_notes"]
+__all__ = ["NOTE", "add_note", "add_note_to", "list_notes", "note_out"]
 
-_NOTE, _LEAD = "note", "lead"
+NOTE, _LEAD = "note", "lead"
 
 
-def _out(row: LeadNote) -> NoteOut:
+def note_out(row: LeadNote) -> NoteOut:
     return NoteOut(
         id=int(row.seq),
         lead_id=row.note_lead_id,
@@ -32,35 +32,46 @@ def _out(row: LeadNote) -> NoteOut:
         author=row.author,
         author_role=row.author_role,
         created_at=row.created_at,
+        appeal_id=row.appeal_id,
     )
+
+
+def add_note_to(
+    tx: Transaction, lead: Lead, text: str, *, viewer: Principal, at: str, appeal_id: str | None = None
+) -> LeadNote:
+    """Adds the lead's next note (as `lead` was read) to `tx`: the number is taken
+    from the lead's counter, and the put fails on label `note` if another note took it."""
+    seq = int(lead.notes_count or 0) + 1
+    note = LeadNote(
+        note_key(lead.lead_id, seq),
+        note_lead_id=lead.lead_id,
+        seq=seq,
+        text=text,
+        author=viewer.operator_id or viewer.subject,
+        author_role=viewer.role,
+        created_at=at,
+        appeal_id=appeal_id,
+    )
+    tx.update(_LEAD, Lead(lead.lead_id), [Lead.notes_count.set(seq)], Lead.lead_id.exists())
+    tx.put(NOTE, note, LeadNote.key.does_not_exist())
+    return note
 
 
 def add_note(lead_id: str, text: str, *, viewer: Principal, policy: RetryPolicy | None = None) -> NoteOut:
     visible_lead_sources(lead_id, viewer)
-    author = viewer.operator_id or viewer.subject
     for _ in tries(policy):
         row = get_lead_row(lead_id, consistent=True)
-        seq = int(row.notes_count or 0) + 1
-        note = LeadNote(
-            note_key(lead_id, seq),
-            note_lead_id=lead_id,
-            seq=seq,
-            text=text,
-            author=author,
-            author_role=viewer.role,
-            created_at=iso(utc_now()),
-        )
         tx = Transaction()
-        tx.update(_LEAD, Lead(lead_id), [Lead.notes_count.set(seq)], Lead.lead_id.exists())
-        tx.put(_NOTE, note, LeadNote.key.does_not_exist())
+        note = add_note_to(tx, row, text, viewer=viewer, at=iso(utc_now()))
+        seq = int(note.seq)
         try:
             tx.commit()
         except Cancelled as failure:
-            if failure.failed(_NOTE) or failure.contended:
+            if failure.failed(NOTE) or failure.contended:
                 continue  # another note took this number: take the next
             raise
         logger.info("lead note added", extra={"lead_id": lead_id, "seq": seq, "author_role": viewer.role})
-        return _out(note)
+        return note_out(note)
     raise ServiceBusy("this lead's notes are changing too fast; retry shortly")
 
 
@@ -72,5 +83,5 @@ def list_notes(lead_id: str, limit: int, cursor: str | None, *, viewer: Principa
         raise MalformedInput("cursor is not valid; pass back the `next` value unchanged")
     last = min(int(cursor), total) if cursor is not None else total
     first = max(1, last - limit + 1)
-    notes = [_out(row) for row in lead_notes(lead_id, first, last)]
+    notes = [note_out(row) for row in lead_notes(lead_id, first, last)]
     return Page[NoteOut](items=notes, next=str(first - 1) if first > 1 else None)

@@ -1,7 +1,7 @@
 """Scheduled functions: the waiting line and SLA sweep every minute, the
-counter audit every 15 minutes, rescoring changed leads every 5 minutes and
-training the scoring model daily. Each reports its figures as CloudWatch
-metrics (EMF), so drift above zero can raise an alarm.
+follow-up of accepted appeals every minute, the counter audit every 15
+minutes, rescoring changed leads every 5 minutes and training the scoring
+model daily. Each reports its figures as CloudWatch metrics (EMF), so drift above zero can raise an alarm.
 
 Each run's log lines carry the EventBridge event id as the correlation id;
 its metrics (these and whatever the services recorded) are flushed once at
@@ -16,7 +16,15 @@ from chalice.app import Blueprint, CloudWatchEvent, Rate
 
 from chalicelib.core.observability import COUNTER_DRIFT, invocation, metrics
 from chalicelib.jobs import JOBS, MINUTES_PER_DAY
-from chalicelib.schemas.jobs import AuditReport, ReassignReport, RescoreReport, ShiftReport, TrainingReport, TuneReport
+from chalicelib.schemas.jobs import (
+    AuditReport,
+    FollowupReport,
+    ReassignReport,
+    RescoreReport,
+    ShiftReport,
+    TrainingReport,
+    TuneReport,
+)
 
 bp = Blueprint(__name__)
 
@@ -87,3 +95,12 @@ def shifts(event: CloudWatchEvent) -> None:
         assert isinstance(report, ShiftReport)
         for name in ("due", "went_on", "went_off", "returned", "drained"):
             _count(f"shifts_{name}", getattr(report, name))
+
+
+@bp.schedule(_every("followup"), name="followup", description="Remind, then escalate or return, quiet accepted appeals")
+def followup(event: CloudWatchEvent) -> None:
+    with invocation(event.event_id):
+        report = JOBS["followup"].run()
+        assert isinstance(report, FollowupReport)
+        for name in ("due", "reminded", "escalated", "reassigned", "returned_to_line", "skipped"):
+            _count(f"followup_{name}", getattr(report, name))

@@ -31,9 +31,11 @@ __all__ = [
     "APPEAL_ID_PREFIX",
     "CLOSED",
     "ESCALATED_SEGMENT",
+    "FOLLOWUP_QUEUE",
     "QUEUED_SEGMENT",
     "WAITING",
     "Appeal",
+    "AppealNoteLink",
     "AppealStatus",
     "EventType",
     "LeadMembership",
@@ -43,8 +45,11 @@ __all__ = [
     "Segment",
     "Trigger",
     "appeal_for_message",
+    "appeal_note_key",
+    "appeal_note_links",
     "appeals_created_between",
     "count_active",
+    "followup_due",
     "get_appeal_row",
     "lapsed_appeals",
     "lead_appeals_page",
@@ -98,6 +103,8 @@ class EventType(Word):
     RETURNED_TO_LINE = "returned_to_line"
     ESCALATED = "escalated"
     CLOSED = "closed"
+    # An accepted appeal quiet for its follow-up period: its operator is reminded.
+    FOLLOWUP_REMINDER = "followup_reminder"
 
 
 class Trigger(Word):
@@ -119,6 +126,8 @@ class Reason(Word):
     OPERATOR_DEACTIVATED = "operator_deactivated"
     OPERATOR_PAUSED = "operator_paused"
     SHIFT_ENDED = "shift_ended"
+    # Accepted, then quiet for two follow-up periods (the second after a reminder).
+    NO_FOLLOWUP = "no_followup"
 
 
 # What the indexes copy (INCLUDE, not ALL): never the event history, which
@@ -222,6 +231,32 @@ class AwaitingAcceptBySource(GlobalSecondaryIndex["Appeal"]):
     sla_due_at = UnicodeAttribute(range_key=True)
 
 
+# The follow-up job reads only what deciding needs (routing/followup.py) and moving it takes.
+FOLLOWUP_ATTRIBUTES = (
+    *WORK_ATTRIBUTES,
+    "last_activity_at",
+    "followup_reminded_at",
+    "followup_seconds",
+    "followup_action",
+)
+# Every due follow-up shares one index partition (the job reads O(due) from it with one Query
+# per page): accepts and activity write it at most a few times a second, far under a partition's limit.
+FOLLOWUP_QUEUE = "due"
+
+
+class FollowupDue(GlobalSecondaryIndex["Appeal"]):
+    """Sparse: only accepted, active appeals of a source with follow-up carry
+    `followup_queue`; `followup_due_at` is `<instant>#<id>`, moved forward by
+    every activity, so the job's due ones are one range query, O(due)."""
+
+    class Meta:
+        index_name = "followup_due"
+        projection = include_projection(FOLLOWUP_ATTRIBUTES, "followup_queue", "followup_due_at")
+
+    followup_queue = UnicodeAttribute(hash_key=True)
+    followup_due_at = UnicodeAttribute(range_key=True)
+
+
 class Appeal(Model):
     class Meta(TableMeta):
         table_name = TableName("appeals")
@@ -260,6 +295,17 @@ class Appeal(Model):
     last_message_at = UnicodeAttribute(null=True)
     # Sequence of the conversation's latest message, inbound or outbound (`models.messages`).
     last_seq = NumberAttribute(null=True)
+    # Follow-up after accept (routing/followup.py), copied from the source when accepted:
+    # a later change of the source applies to appeals accepted after it.
+    followup_seconds = NumberAttribute(null=True)
+    followup_action = UnicodeAttribute(null=True)
+    # Accept, a note, a reply, a stage move of the lead: the current quiet period began then.
+    last_activity_at = UnicodeAttribute(null=True)
+    followup_reminded_at = UnicodeAttribute(null=True)
+    followup_queue = UnicodeAttribute(null=True)
+    followup_due_at = UnicodeAttribute(null=True)
+    # Notes written on this appeal (POST /appeals/{id}/notes); each has an `AppealNoteLink`.
+    notes_count = NumberAttribute(null=True)
     # Set only on a `MessageAlias` read through this model: the appeal it points at.
     alias_of = UnicodeAttribute(null=True)
     # JSON events (created, assigned with its decision record, accepted, ...),
@@ -270,6 +316,7 @@ class Appeal(Model):
     by_operator = AppealsByOperator()
     waiting_by_source = WaitingAppealsBySource()
     awaiting_accept = AwaitingAcceptBySource()
+    followup_due = FollowupDue()
 
 
 class OpenAppealMarker(Model):
@@ -310,6 +357,36 @@ class MessageAlias(Model):
 
 # Longer than SQS keeps a message (14 days at most), so a redelivery always finds its alias.
 ALIAS_LIFETIME_SECONDS = 15 * 24 * 3600
+
+
+class AppealNoteLink(Model):
+    """Which of its lead's notes is an appeal's n-th note, kept in the appeals table.
+
+    Its key is `note#<appeal_id>#<n, zero-padded>`, `n` taken from the appeal's
+    `notes_count` in the note's own transaction, so a page of an appeal's notes
+    is one BatchGetItem of known keys here and one of the notes themselves.
+    It carries no text (that stays on the lead's note) and no index sees it.
+    """
+
+    class Meta(TableMeta):
+        table_name = TableName("appeals")
+
+    appeal_id = UnicodeAttribute(hash_key=True)
+    lead_note_seq = NumberAttribute()
+
+
+def appeal_note_key(appeal_id: str, seq: int) -> str:
+    return f"note#{appeal_id}#{seq:06d}"
+
+
+def appeal_note_links(appeal_id: str, first: int, last: int) -> list[int]:
+    """The lead-note numbers of the appeal's notes `first..last`, newest first: one BatchGetItem."""
+    if last < first:
+        return []
+    found = AppealNoteLink.batch_get(
+        [appeal_note_key(appeal_id, seq) for seq in range(first, last + 1)], consistent_read=True
+    )
+    return sorted((int(row.lead_note_seq) for row in found), reverse=True)
 
 
 class LeadMembership(Model):
@@ -401,6 +478,13 @@ def line_rows_page(source_id: str, segment: Segment, limit: int, start: Key | No
 def lapsed_appeals(source_id: str, now: str) -> Iterator[Appeal]:
     """Active, unaccepted appeals of the source past their deadline: O(lapsed)."""
     return Appeal.awaiting_accept.query(source_id, range_key_condition=Appeal.sla_due_at < now)
+
+
+def followup_due(now: str, page_size: int = 100) -> Iterator[Appeal]:
+    """Accepted appeals whose follow-up is due at `now`, earliest first: O(due), lazily paged."""
+    return Appeal.followup_due.query(
+        FOLLOWUP_QUEUE, range_key_condition=Appeal.followup_due_at < now, page_size=page_size
+    )
 
 
 def unaccepted_active(operator_id: str) -> Iterator[Appeal]:

@@ -54,6 +54,7 @@ __all__ = [
     "lead_contacts",
     "lead_ids_in_stage",
     "lead_notes",
+    "lead_notes_numbered",
     "lead_outcomes",
     "lead_score",
     "lead_sources",
@@ -334,6 +335,8 @@ class LeadNote(Model):
     author = UnicodeAttribute()  # an operator id, or the admin's subject
     author_role = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # Written through POST /appeals/{id}/notes: the appeal it is about.
+    appeal_id = UnicodeAttribute(null=True)
 
 
 def note_key(lead_id: str, seq: int) -> str:
@@ -345,6 +348,14 @@ def lead_notes(lead_id: str, first: int, last: int) -> list[LeadNote]:
     if last < first:
         return []
     found = LeadNote.batch_get([note_key(lead_id, seq) for seq in range(first, last + 1)], consistent_read=True)
+    return sorted(found, key=lambda note: -int(note.seq))
+
+
+def lead_notes_numbered(lead_id: str, numbers: list[int]) -> list[LeadNote]:
+    """The lead's notes with these numbers, newest first: one BatchGetItem of known keys."""
+    if not numbers:
+        return []
+    found = LeadNote.batch_get([note_key(lead_id, seq) for seq in numbers], consistent_read=True)
     return sorted(found, key=lambda note: -int(note.seq))
 
 

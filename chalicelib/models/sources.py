@@ -121,6 +121,10 @@ class Source(Model):
     fallback_after_seconds = NumberAttribute(null=True)
     # The line's order (chalicelib/routing/line_order.LineOrder as JSON); None: fifo.
     line_order = UnicodeAttribute(null=True)
+    # Follow-up after accept (routing/followup.py): quiet seconds before a reminder, and again
+    # before `followup_action` (escalate | return_to_line); None: no follow-up.
+    followup_seconds = NumberAttribute(null=True)
+    followup_action = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     listed = UnicodeAttribute()

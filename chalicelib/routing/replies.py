@@ -89,6 +89,8 @@ def record_reply(
         after = row
         if row.status == AppealStatus.ACTIVE and row.operator_id and row.accepted_at is None:
             after = transitions.accept(tx, row, row.operator_id, now=now)
+        else:
+            after = transitions.record_activity(tx, row, now=now)  # a reply is activity: follow-up starts again
         after = transitions.add_reply(tx, after, message)
         tx.put(
             REPLY_KEY,

@@ -11,7 +11,9 @@ assignment all call these, and nothing else writes an appeal's state:
     return_to_line    active, nobody else free     -> the line (queued)
     escalate          active or waiting            -> the line's escalated segment, for a person
     close             active or waiting            -> closed
-    accept            active, not yet accepted     -> accepted (stops the SLA clock)
+    accept            active, not yet accepted     -> accepted (stops the SLA clock; starts the follow-up one)
+    record_activity   accepted (a note, a reply)   -> the follow-up clock starts again
+    remind_followup   accepted, quiet one period   -> reminded (the follow-up job)
     attach_message    waiting or active            -> one more message from the lead on it
     add_reply         waiting or active            -> one more message to the lead on it
 
@@ -32,6 +34,7 @@ from chalicelib.core.ids import iso
 from chalicelib.db.history import append_to
 from chalicelib.models.appeals import (
     ALIAS_LIFETIME_SECONDS,
+    FOLLOWUP_QUEUE,
     Appeal,
     AppealStatus,
     EventType,
@@ -45,6 +48,8 @@ from chalicelib.models.leads import Lead
 from chalicelib.models.messages import last_seq_of
 from chalicelib.routing import conversation, counters
 from chalicelib.routing.capacity import add_claim, add_release
+from chalicelib.routing.followup import FollowupAction
+from chalicelib.routing.source_cache import source_cache
 from chalicelib.schemas.appeals import AppealEvent
 
 if TYPE_CHECKING:
@@ -68,9 +73,13 @@ __all__ = [
     "deadline_of",
     "escalate",
     "event",
+    "following_up",
+    "followup_due_key",
     "hand_to_operator",
     "queue",
+    "record_activity",
     "release",
+    "remind_followup",
     "return_to_line",
 ]
 
@@ -89,6 +98,8 @@ _SLA_FIELDS = ("sla_source_id", "sla_due_at")
 _LINE_FIELDS = ("waiting_source_id", "waiting_key")
 # What intake may set on a new appeal beyond its message: its own required skills, its VIP flag.
 _INTAKE_FLAGS = ("required_tags", "vip")
+# The sparse follow-up index's keys and the reminder: only an accepted, active appeal has them.
+_FOLLOWUP_FIELDS = ("followup_queue", "followup_due_at", "followup_reminded_at")
 
 
 def event(kind: EventType, at: str, *, decision: Decision | None = None, **fields: Any) -> str:
@@ -140,7 +151,10 @@ def _leave(
         if reclaim is not None:
             # Taken from its operator (a close leaves it theirs): so is the operator's view of the lead.
             counters.add_member(tx, row.lead_id, row.source_id, row.operator_id, -1, label=RELEASED + counters.MEMBER)
-            if not accepted_too:
+            if reclaim == Reason.NO_FOLLOWUP:
+                # Accepted, and nothing happened on it since the job read it.
+                departure.guard &= Appeal.followup_due_at == row.followup_due_at
+            elif not accepted_too:
                 departure.guard &= Appeal.accepted_at.does_not_exist()
             departure.actions.append(Appeal.reassign_count.add(1))
         if reclaim == Reason.SLA_LAPSED:
@@ -186,7 +200,7 @@ def _in_line(row: Appeal, segment: Segment, at: str, key: str | None = None) -> 
         "waiting_source_id": row.source_id,
         "waiting_key": key or waiting_key(segment, at, row.appeal_id),
         "escalated": True if segment is Segment.ESCALATED else None,
-        **dict.fromkeys(_OPERATOR_FIELDS + _SLA_FIELDS),
+        **dict.fromkeys(_OPERATOR_FIELDS + _SLA_FIELDS + _FOLLOWUP_FIELDS),
     }
 
 
@@ -236,7 +250,7 @@ def hand_to_operator(
         "sla_source_id": source.source_id if deadline else None,
         "sla_due_at": deadline,
         "escalated": None,
-        **dict.fromkeys(_LINE_FIELDS),
+        **dict.fromkeys(_LINE_FIELDS + _FOLLOWUP_FIELDS),
     }
     kind = EventType.REASSIGNED if previous else EventType.ASSIGNED
     told = event(
@@ -282,19 +296,87 @@ def close(tx: Transaction, row: Appeal, *, now: datetime) -> Appeal:
     """An active appeal frees its operator's slot; a waiting one leaves the line."""
     at = iso(now)
     departure = _leave(tx, row, at)
-    fields: dict[str, Any] = {"status": CLOSED, "closed_at": at, **dict.fromkeys(_SLA_FIELDS + _LINE_FIELDS)}
+    fields: dict[str, Any] = {
+        "status": CLOSED,
+        "closed_at": at,
+        **dict.fromkeys(_SLA_FIELDS + _LINE_FIELDS + _FOLLOWUP_FIELDS),
+    }
     if row.status == ACTIVE:
         # It stays in its operator's listing, among the closed ones.
         fields["operator_status_key"] = operator_status_key(CLOSED, row.created_at, row.appeal_id)
     return _write(tx, row, departure, fields, event(EventType.CLOSED, at, operator_id=row.operator_id))
 
 
-def accept(tx: Transaction, row: Appeal, operator_id: str, *, now: datetime) -> Appeal:
-    """The appeal's operator acknowledges it, which stops its SLA clock."""
+def accept(tx: Transaction, row: Appeal, operator_id: str, *, now: datetime, source: Source | None = None) -> Appeal:
+    """The appeal's operator acknowledges it, which stops its SLA clock and,
+    when its source asks for follow-up, starts that one: the source's period
+    and action are copied onto the appeal (a later change of the source
+    applies to appeals accepted after it), due one period from now."""
     at = iso(now)
     guard = (Appeal.status == ACTIVE) & (Appeal.operator_id == operator_id) & Appeal.accepted_at.does_not_exist()
-    fields = {"accepted_at": at, **dict.fromkeys(_SLA_FIELDS)}
+    fields: dict[str, Any] = {"accepted_at": at, **dict.fromkeys(_SLA_FIELDS + _FOLLOWUP_FIELDS)}
+    settings = source if source is not None else source_cache.source(row.source_id)
+    if settings.followup_seconds is not None:
+        seconds = int(settings.followup_seconds)
+        fields |= {
+            "followup_seconds": seconds,
+            "followup_action": settings.followup_action or FollowupAction.ESCALATE.value,
+            **_followup_clock(row.appeal_id, now, seconds),
+        }
     return _write(tx, row, _Departure(guard), fields, event(EventType.ACCEPTED, at, operator_id=operator_id))
+
+
+def followup_due_key(appeal_id: str, due: datetime) -> str:
+    return f"{iso(due)}#{appeal_id}"
+
+
+def _followup_clock(appeal_id: str, now: datetime, seconds: int) -> dict[str, Any]:
+    """A quiet period starts now: due one period later, no reminder yet."""
+    return {
+        "last_activity_at": iso(now),
+        "followup_queue": FOLLOWUP_QUEUE,
+        "followup_due_at": followup_due_key(appeal_id, now + timedelta(seconds=seconds)),
+        "followup_reminded_at": None,
+    }
+
+
+def following_up(row: Appeal) -> bool:
+    """Whether the appeal's follow-up clock runs (accepted, active, its source asked for it)."""
+    return row.status == ACTIVE and row.followup_queue is not None and row.followup_seconds is not None
+
+
+def record_activity(tx: Transaction, row: Appeal, *, now: datetime) -> Appeal:
+    """Something happened on an accepted appeal (a note, a reply to the lead):
+    its follow-up clock starts again, and a pending reminder is forgotten.
+    Conditional on the clock still running, so activity racing the follow-up
+    job's action ends one way: the job's condition (the due instant it read)
+    fails, or this one does and the caller looks again. Nothing is added
+    when the appeal has no follow-up clock."""
+    if not following_up(row):
+        return row
+    fields = _followup_clock(row.appeal_id, now, int(row.followup_seconds))
+    actions = [
+        getattr(Appeal, name).set(value) if value is not None else getattr(Appeal, name).remove()
+        for name, value in fields.items()
+    ]
+    tx.update(APPEAL, Appeal(row.appeal_id), actions, (Appeal.status == ACTIVE) & Appeal.followup_queue.exists())
+    kept = {name: value for name, value in row.attribute_values.items() if name != "appeal_id"}
+    return Appeal(row.appeal_id, **{**kept, **fields})
+
+
+def remind_followup(tx: Transaction, row: Appeal, *, now: datetime) -> Appeal:
+    """The follow-up job found the appeal quiet for a period: the reminder is
+    recorded (its history event becomes `appeal.followup_reminder` on the
+    stream) and the next look is one period from now; conditional on nothing
+    having changed since the job read the appeal."""
+    at = iso(now)
+    guard = (Appeal.status == ACTIVE) & (Appeal.followup_due_at == row.followup_due_at)
+    fields = {
+        "followup_reminded_at": at,
+        "followup_due_at": followup_due_key(row.appeal_id, now + timedelta(seconds=int(row.followup_seconds))),
+    }
+    reminder = event(EventType.FOLLOWUP_REMINDER, at, operator_id=row.operator_id)
+    return _write(tx, row, _Departure(guard), fields, reminder)
 
 
 def attach_message(

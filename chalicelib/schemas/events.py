@@ -23,6 +23,7 @@ EventType = Literal[
     "appeal.escalated",
     "appeal.closed",
     "appeal.accepted",
+    "appeal.followup_reminder",
     "lead.stage_changed",
     "lead.transferred",
     "message.outbound",
@@ -35,6 +36,8 @@ APPEAL_EVENT_TYPES: tuple[EventType, ...] = (
     "appeal.escalated",
     "appeal.closed",
     "appeal.accepted",
+    # An accepted appeal quiet for its source's followup_seconds: its operator is reminded.
+    "appeal.followup_reminder",
 )
 LEAD_EVENT_TYPES: tuple[EventType, ...] = ("lead.stage_changed", "lead.transferred")
 # A reply from the CRM for the source's own bot to deliver (sources without a connected Telegram bot);

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from chalicelib.schemas.common import Output
 
-JobName = Literal["reassign", "audit", "rescore", "train", "tune", "shifts"]
+JobName = Literal["reassign", "audit", "rescore", "train", "tune", "shifts", "followup"]
 
 
 class ReassignReport(Output):
@@ -21,6 +21,15 @@ class ReassignReport(Output):
     still_waiting: int = Field(
         description="Appeals still waiting after the run, from the sources' counters (escalated ones included)"
     )
+
+
+class FollowupReport(Output):
+    due: int = Field(description="Accepted appeals whose follow-up was due (read from the sparse follow-up index)")
+    reminded: int = Field(description="Operators reminded (appeal.followup_reminder) after one quiet period")
+    escalated: int = Field(description="Appeals escalated after a second quiet period")
+    reassigned: int = Field(description="Appeals returned to distribution and handed to another operator")
+    returned_to_line: int = Field(description="Appeals returned to distribution with nobody free: now waiting")
+    skipped: int = Field(description="Due appeals that changed while the job looked (activity came first)")
 
 
 class CounterDrift(Output):

@@ -39,6 +39,7 @@ class NoteOut(Output):
     author: str = Field(description="The operator id that wrote it, or the admin's subject")
     author_role: str
     created_at: datetime
+    appeal_id: str | None = Field(None, description="The appeal it was written on (POST /appeals/{id}/notes), if any")
 
 
 class StageChange(Input):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, RootModel, StringConstraints
 
@@ -38,6 +38,20 @@ AUTO_TUNE_DESCRIPTION = (
 SCORE_AWARE_DESCRIPTION = (
     "Leads scored at or above score_threshold are drawn with each weight multiplied by the operator's "
     "conversion estimate (refreshed by the suggestions and auto-tune jobs)"
+)
+# The bounds and actions of routing/followup.py's FollowupPolicy (schemas sit below routing;
+# tests/unit/test_followup.py holds the two to the same values).
+FOLLOWUP_SECONDS_RANGE = (60, 30 * 24 * 3600)
+FollowupSeconds = Annotated[int, Field(ge=FOLLOWUP_SECONDS_RANGE[0], le=FOLLOWUP_SECONDS_RANGE[1])]
+FollowupActionName = Literal["escalate", "return_to_line"]
+FOLLOWUP_DESCRIPTION = (
+    "Follow-up after accept: an accepted appeal with no activity (a note, a reply to the lead, a stage move "
+    "of its lead) for this many seconds gets a reminder to its operator, and after as long again "
+    "followup_action happens; 60..2592000 (30 days); null: no follow-up"
+)
+FOLLOWUP_ACTION_DESCRIPTION = (
+    "After the second quiet period: escalate (to a person, in the line's escalated segment) or "
+    "return_to_line (to another operator, or the line when nobody is free)"
 )
 ScoreThreshold = Annotated[StoredFloat, Field(ge=0.0, le=1.0)]
 DEFAULT_SCORE_THRESHOLD = 0.7
@@ -88,6 +102,8 @@ class SourceCreate(Input):
     required_tags: Tags = Field((), description=REQUIRED_TAGS_DESCRIPTION)
     fallback_after_seconds: FallbackSeconds | None = Field(default=None, description=FALLBACK_DESCRIPTION)
     line_order: LineOrder = Field(default_factory=LineOrder, description=LINE_ORDER_DESCRIPTION)
+    followup_seconds: FollowupSeconds | None = Field(default=None, description=FOLLOWUP_DESCRIPTION)
+    followup_action: FollowupActionName = Field(default="escalate", description=FOLLOWUP_ACTION_DESCRIPTION)
 
 
 # What Telegram accepts as a webhook secret_token; we ask for at least 16 characters.
@@ -96,7 +112,7 @@ TelegramSecret = Annotated[str, StringConstraints(min_length=16, max_length=256,
 
 class SourcePatch(Patch):
     NULLABLE: ClassVar[frozenset[str]] = frozenset(
-        {"description", "telegram_secret_token", "response_sla_seconds", "fallback_after_seconds"}
+        {"description", "telegram_secret_token", "response_sla_seconds", "fallback_after_seconds", "followup_seconds"}
     )
 
     name: Name | None = None
@@ -115,6 +131,8 @@ class SourcePatch(Patch):
     line_order: LineOrder | None = Field(
         default=None, description=LINE_ORDER_DESCRIPTION + ". Replaced whole; already waiting appeals keep their place"
     )
+    followup_seconds: FollowupSeconds | None = Field(default=None, description=FOLLOWUP_DESCRIPTION)
+    followup_action: FollowupActionName | None = Field(default=None, description=FOLLOWUP_ACTION_DESCRIPTION)
     telegram_secret_token: TelegramSecret | None = Field(
         default=None,
         description="Write-only. Telegram sends it in X-Telegram-Bot-Api-Secret-Token; null disables the webhook.",
@@ -135,6 +153,8 @@ class SourceOut(Output):
     score_aware: bool = Field(description=SCORE_AWARE_DESCRIPTION)
     score_threshold: float
     return_accepted_at_shift_end: bool = Field(default=False, description=RETURN_ACCEPTED_DESCRIPTION)
+    followup_seconds: int | None = Field(None, description=FOLLOWUP_DESCRIPTION)
+    followup_action: FollowupActionName = Field("escalate", description=FOLLOWUP_ACTION_DESCRIPTION)
     telegram_bot_username: str | None = Field(
         None, description="The source's own bot, once connected (POST /sources/{id}/telegram/connect)"
     )

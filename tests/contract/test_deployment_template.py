@@ -32,6 +32,7 @@ from chalicelib.db.tables import LISTED
 from chalicelib.events.consumer import dispatch
 from chalicelib.models import ALL_MODELS, SHARED_TABLE_MODELS, Lead, MessageAlias, Operator, Source
 from chalicelib.models.leads import LOST, TRANSFERRED
+from chalicelib.routing.followup_job import record_lead_activity, run_followup
 from chalicelib.routing.reassignment import run_reassignment
 from chalicelib.schemas.events import DomainEvent
 from scripts.packaging.package import ROOT, Package, build
@@ -52,6 +53,7 @@ FUNCTIONS = (
     "Train",
     "Tune",
     "Shifts",
+    "Followup",
     "Authorize",
     "AppealEvents",
     "LeadEvents",
@@ -442,10 +444,13 @@ def test_GIVEN_the_merged_package_WHEN_reading_the_schedules_THEN_reassign_runs_
 
     reassign, audit = resources["Reassign"]["Properties"], resources["Audit"]["Properties"]
 
+    followup = resources["Followup"]["Properties"]
+
     assert reassign["Events"]["ReassignEvent"]["Properties"]["Schedule"] == "rate(1 minute)"
+    assert followup["Events"]["FollowupEvent"]["Properties"]["Schedule"] == "rate(1 minute)"
     assert audit["Events"]["AuditEvent"]["Properties"]["Schedule"] == "rate(15 minutes)"
     # A run ends before the next one starts (overlap is safe, just wasteful).
-    assert reassign["Timeout"] < 60
+    assert reassign["Timeout"] < 60 and followup["Timeout"] < 60
 
 
 def test_GIVEN_the_merged_package_WHEN_reading_the_scoring_schedules_THEN_rescore_every_5_minutes_and_train_daily(
@@ -698,6 +703,7 @@ def test_GIVEN_every_role_WHEN_reading_its_statements_THEN_only_called_actions_o
         "Train": set(),
         "Tune": set(),
         "Shifts": set(),
+        "Followup": set(),
         "Authorize": set(),
         # The stream consumers read the bot's secrets and hand up on records to the failures queue.
         # ... and enqueue webhook deliveries.
@@ -793,6 +799,16 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         Operator(people[1]["id"]).update(actions=[Operator.next_transition_at.set("2000-01-01T00:00:00.000000Z")])
         with dynamodb_requests() as done["Shifts"]:
             lambdas.invoke("shifts", scheduled)
+        # A follow-up source's appeal, accepted and quiet for a period: the job reminds its operator.
+        vera, quiet = api.operator("Vera", max_load=1), api.source(followup_seconds=60)
+        api.weights(quiet["id"], {vera["id"]: 10})
+        vera_appeal = api.appeal(quiet["id"])
+        assert api.post(f"/appeals/{vera_appeal['id']}/accept", {"operator_id": vera["id"]}).status == 200
+        with dynamodb_requests() as done["Followup"]:
+            assert run_followup(now=utc_now() + timedelta(seconds=90)).reminded == 1
+        with dynamodb_requests() as done["LeadEvents"]:
+            # What the leads stream's consumer does for a stage move: the lead's accepted appeals' clocks restart.
+            assert record_lead_activity(vera_appeal["lead_id"], utc_now() + timedelta(seconds=120)) == 1
         Operator(people[0]["id"]).update(actions=[Operator.active_load.add(1)])
         with dynamodb_requests() as done["Audit"]:
             lambdas.invoke("audit", scheduled)
@@ -839,6 +855,8 @@ def test_GIVEN_each_function_doing_its_work_WHEN_recording_its_dynamodb_requests
         "Train",
         "Rescore",
         "Tune",
+        "Followup",
+        "LeadEvents",
         "AppealEvents",
         "WebhookDeliveries",
     ):

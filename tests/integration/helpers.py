@@ -138,7 +138,8 @@ def snapshot() -> Snapshot:
         operators={row.operator_id: row for row in Operator.scan(consistent_read=True)},
         sources={row.source_id: row for row in Source.scan(consistent_read=True)},
         weights={(row.source_id, row.operator_id): row for row in Weight.scan(consistent_read=True)},
-        leads={row.lead_id: row for row in Lead.scan(consistent_read=True)},
+        # Notes (and deals, models) share the leads table; only leads have an `ld_` key.
+        leads={row.lead_id: row for row in Lead.scan(consistent_read=True) if row.lead_id.startswith("ld_")},
         # Open-appeal markers, lead memberships and follow-up aliases share the appeals table;
         # only appeals have a status.
         appeals=[row for row in Appeal.scan(consistent_read=True) if row.status is not None],

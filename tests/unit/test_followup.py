@@ -113,3 +113,14 @@ def test_GIVEN_activity_and_job_runs_WHEN_the_rule_applies_THEN_one_reminder_per
     if acted is not None:
         # It acted on the first run at or after the second period, not later.
         assert acted - every < reminders[-1][1] + period
+
+
+def test_GIVEN_the_source_schema_WHEN_compared_with_the_policy_THEN_bounds_and_actions_are_the_same() -> None:
+    from typing import get_args
+
+    from chalicelib.routing import followup
+    from chalicelib.schemas.sources import FOLLOWUP_SECONDS_RANGE, FollowupActionName
+
+    # The API's 422s and the job's policy must agree: schemas sit below routing, so each names them once.
+    assert FOLLOWUP_SECONDS_RANGE == (followup.MIN_FOLLOWUP_SECONDS, followup.MAX_FOLLOWUP_SECONDS)
+    assert set(get_args(FollowupActionName)) == {action.value for action in FollowupAction}

@@ -208,13 +208,15 @@ def test_GIVEN_an_open_appeal_WHEN_closed_THEN_its_slot_is_given_back_and_no_sou
 def test_GIVEN_an_active_appeal_WHEN_accepted_THEN_one_conditional_item_stops_the_sla_clock() -> None:
     tx = Transaction()
 
-    after = transitions.accept(tx, active(), "op_boris00000", now=NOW)
+    after = transitions.accept(tx, active(), "op_boris00000", now=NOW, source=SOURCE)
 
     items = written(tx)
     assert set(items) == {"appeal"}
     assert "attribute_not_exists (accepted_at)" in str(items["appeal"]["condition"])
     assert "REMOVE sla_due_at" in items["appeal"]["actions"]  # type: ignore[operator]
     assert after.accepted_at == AT and after.sla_due_at is None
+    # No follow-up on this source: the appeal never enters the follow-up index.
+    assert after.followup_queue is None and after.followup_due_at is None
 
 
 def test_GIVEN_a_closed_appeal_WHEN_handed_out_THEN_the_transition_refuses() -> None:
@@ -223,3 +225,90 @@ def test_GIVEN_a_closed_appeal_WHEN_handed_out_THEN_the_transition_refuses() -> 
 
     with pytest.raises(Exception, match="closed"):
         transitions.hand_to_operator(Transaction(), row, SOURCE, ANNA, now=NOW)
+
+
+# --- follow-up after accept ------------------------------------------------------------------------
+
+FOLLOWUP_SOURCE = Source("src_0000000001", strategy="weighted", followup_seconds=3600, followup_action="return_to_line")
+IN_AN_HOUR = "2026-11-20T13:00:00.000000Z#ap_0000000001"
+
+
+def accepted() -> Appeal:
+    return transitions.accept(Transaction(), active(), "op_boris00000", now=NOW, source=FOLLOWUP_SOURCE)
+
+
+def test_GIVEN_a_source_with_followup_WHEN_accepted_THEN_the_appeal_enters_the_sparse_index_due_one_period_later() -> (
+    None
+):
+    tx = Transaction()
+
+    after = transitions.accept(tx, active(), "op_boris00000", now=NOW, source=FOLLOWUP_SOURCE)
+
+    actions = written(tx)["appeal"]["actions"]
+    assert f"SET followup_due_at = {{'S': '{IN_AN_HOUR}'}}" in actions  # type: ignore[operator]
+    assert (after.followup_queue, after.followup_due_at) == ("due", IN_AN_HOUR)
+    # The source's settings travel with the appeal: the job needs no source read to decide.
+    assert (after.followup_seconds, after.followup_action, after.last_activity_at) == (3600, "return_to_line", AT)
+
+
+def test_GIVEN_an_accepted_appeal_WHEN_a_note_or_reply_is_recorded_THEN_the_clock_restarts_under_a_condition() -> None:
+    row = accepted()
+    row.followup_reminded_at = AT
+    later = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)
+    tx = Transaction()
+
+    after = transitions.record_activity(tx, row, now=later)
+
+    item = written(tx)["appeal"]
+    assert "attribute_exists (followup_queue)" in str(item["condition"])
+    assert "REMOVE followup_reminded_at" in item["actions"]  # type: ignore[operator]
+    assert after.followup_due_at == "2026-11-20T13:30:00.000000Z#ap_0000000001"
+    assert after.last_activity_at == "2026-11-20T12:30:00.000000Z" and after.followup_reminded_at is None
+
+
+def test_GIVEN_an_appeal_without_followup_WHEN_activity_is_recorded_THEN_nothing_is_written() -> None:
+    tx = Transaction()
+
+    after = transitions.record_activity(tx, active(), now=NOW)
+
+    assert len(tx) == 0 and after.followup_due_at is None
+
+
+@pytest.mark.parametrize("leave", ["close", "escalate", "return_to_line"])
+def test_GIVEN_an_accepted_appeal_WHEN_it_leaves_its_operator_THEN_it_leaves_the_followup_index(leave: str) -> None:
+    row = accepted()
+    tx = Transaction()
+
+    if leave == "close":
+        after = transitions.close(tx, row, now=NOW)
+    elif leave == "escalate":
+        after = transitions.escalate(tx, row, now=NOW, reason=Reason.NO_FOLLOWUP)
+    else:
+        after = transitions.return_to_line(tx, row, now=NOW, decision=decision(None), reason=Reason.NO_FOLLOWUP)
+
+    actions = str(written(tx)["appeal"]["actions"])
+    assert "REMOVE followup_queue" in actions and "REMOVE followup_due_at" in actions
+    assert after.followup_queue is None and after.followup_due_at is None
+
+
+def test_GIVEN_the_job_taking_an_accepted_appeal_WHEN_built_THEN_it_is_conditional_on_the_due_instant_it_read() -> None:
+    tx = Transaction()
+
+    transitions.escalate(tx, accepted(), now=NOW, reason=Reason.NO_FOLLOWUP)
+
+    condition = str(written(tx)["appeal"]["condition"])
+    assert f"followup_due_at = {{'S': '{IN_AN_HOUR}'}}" in condition
+    # Unlike an SLA reclaim, an accepted appeal may be taken: accepted_at is not required absent.
+    assert "attribute_not_exists (accepted_at)" not in condition
+
+
+def test_GIVEN_a_quiet_appeal_WHEN_reminded_THEN_history_gains_a_reminder_and_the_next_look_is_a_period_on() -> None:
+    tx = Transaction()
+    later = datetime(2026, 11, 20, 13, 5, tzinfo=UTC)
+
+    after = transitions.remind_followup(tx, accepted(), now=later)
+
+    assert f"followup_due_at = {{'S': '{IN_AN_HOUR}'}}" in str(written(tx)["appeal"]["condition"])
+    assert [event["type"] for event in appeal_events(tx)] == ["followup_reminder"]
+    assert after.followup_due_at == "2026-11-20T14:05:00.000000Z#ap_0000000001"
+    assert after.followup_reminded_at == "2026-11-20T13:05:00.000000Z"
