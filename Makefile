@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PACKAGE_DIR ?= build/package
 
-.PHONY: lock run telegram-sandbox token invite reassign audit rescore train tune followup test unit lint format bench install clean package console chromium
+.PHONY: lock run telegram-sandbox token invite reassign audit rescore train tune followup shifts test unit lint format bench install clean package console chromium
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -91,6 +91,10 @@ tune: install
 ## Run the follow-up job now (remind, then escalate or return, quiet accepted appeals; docs/operator-bot.md).
 followup: install
 	$(PY) -m scripts.local.run_job followup
+
+## Start and end operators' shifts now (the shift job; make run runs it every minute).
+shifts: install
+	$(PY) -m scripts.local.run_job shifts
 
 ## Deployable package in $(PACKAGE_DIR): sam.json (chalice's template merged with .chalice/resources.json)
 ## and deployment.zip, checked by cfn-lint. Needs no AWS credentials. Deploy: see docs/deploy.md.
