@@ -69,9 +69,16 @@ def test_GIVEN_operators_pausing_and_resuming_WHEN_intakes_race_them_THEN_no_cla
     def intake(thread: int) -> None:
         try:
             for k in range(INTAKES_PER_THREAD):
-                appeal = submit_appeal(appeal_for(source.id), rng=random.Random(thread * 1000 + k), viewer=SYSTEM)
+                try:
+                    appeal = submit_appeal(appeal_for(source.id), rng=random.Random(thread * 1000 + k), viewer=SYSTEM)
+                    outcome = f"intake:{appeal.appeal.status}"
+                except ServiceBusy:
+                    # Through the conflict proxy an intake's retry budget can run out against the presence
+                    # writes and returns holding the same rows: a 503 that wrote nothing (the queue
+                    # redelivers); the counter checks below prove nothing half-happened.
+                    outcome = "intake: busy"
                 with lock:
-                    outcomes[f"intake:{appeal.appeal.status}"] += 1
+                    outcomes[outcome] += 1
         finally:
             with lock:
                 left[0] -= 1
@@ -80,7 +87,7 @@ def test_GIVEN_operators_pausing_and_resuming_WHEN_intakes_race_them_THEN_no_cla
 
     def presence(thread: int) -> None:
         rng = random.Random(thread)
-        while not done.wait(0.002):
+        while not done.wait(0.005):
             operator = rng.choice(team)
             target = "paused" if rng.random() < 0.5 else "available"
             try:
