@@ -422,6 +422,7 @@ export function place(startIso, endIso, weekStart) {
 
 function WeekRow({ row, start, weekdays }) {
   const { t, fmt } = useI18n();
+  // No schedule (time_zone null): always on shift, no spans; times are then read in UTC.
   const zone = row.time_zone || "UTC";
   const local = useMemo(() => {
     try {
@@ -439,7 +440,7 @@ function WeekRow({ row, start, weekdays }) {
         </a>
         <PresenceBadge presence={row.presence} />
         {row.presence_reason && <span class="muted small">{row.presence_reason}</span>}
-        <span class="muted small">{zone}</span>
+        <span class="muted small">{row.time_zone || t("week.no_hours")}</span>
       </div>
       <div class="week-track" aria-hidden="true">
         {weekdays.map((_, i) => (
