@@ -382,3 +382,18 @@ def test_GIVEN_an_off_shift_operator_WHEN_it_pauses_and_resumes_in_the_inbox_THE
     # Resuming off shift is not "receiving": the schedule still says off, and the inbox says so.
     expect(console.page.get_by_text("Off shift: new appeals come again from")).to_be_visible()
     assert admin_api.ok("GET", f"/operators/{olena['id']}")["presence"] == "off_shift"
+
+
+def test_GIVEN_an_admin_pauses_an_operator_after_sign_in_WHEN_its_hours_open_THEN_they_show_the_pause_as_it_is(
+    new_console: Any, people: dict[str, dict[str, Any]], admin_api: Api
+) -> None:
+    olena = people["olena"]
+    console = operator_console(new_console, olena)  # signed in while available
+    admin_api.ok("PATCH", f"/operators/{olena['id']}", {"presence": "paused", "reason": "meeting"})
+    console.page.evaluate("location.hash = '#/hours'")
+    console.page.locator('main[data-path="/hours"]').wait_for()
+    presence = console.page.get_by_role("region", name="Presence")
+    # Not the sign-in's snapshot ("available", with a pause button): the server's presence now.
+    expect(presence).to_contain_text("paused")
+    expect(presence).to_contain_text("meeting")
+    expect(console.page.get_by_role("button", name="Resume receiving appeals")).to_be_visible()
