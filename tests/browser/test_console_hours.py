@@ -56,7 +56,7 @@ def check(console: Console, name: str) -> None:
 
 
 def operator_console(new_console: Any, operator: dict[str, Any], size: dict[str, int] = DESKTOP) -> Console:
-    console = new_console(viewport=size)
+    console: Console = new_console(viewport=size)
     console.sign_in(console.stack.token("operator", operator["id"]))
     return console
 
@@ -187,7 +187,7 @@ def test_GIVEN_an_overnight_shift_WHEN_saved_THEN_it_is_sent_and_stored_as_overn
 
 
 def admin_console(new_console: Any, size: dict[str, int] = DESKTOP) -> Console:
-    console = new_console(viewport=size)
+    console: Console = new_console(viewport=size)
     console.sign_in(console.stack.token("admin"))
     return console
 

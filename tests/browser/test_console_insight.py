@@ -90,7 +90,8 @@ def board(api: Api, source_id: str) -> dict[str, dict[str, Any]]:
 
 
 def timeline(api: Api, source_id: str) -> dict[str, Any]:
-    return api.ok("GET", f"/stats/sources/{source_id}/timeline?{week_query()}")
+    answer: dict[str, Any] = api.ok("GET", f"/stats/sources/{source_id}/timeline?{week_query()}")
+    return answer
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +133,7 @@ def team(admin_api: Api) -> Team:
 
 
 def admin_console(new_console: Any, stack: RunningStack, size: dict[str, int] = DESKTOP) -> Console:
-    console = new_console(viewport=size)
+    console: Console = new_console(viewport=size)
     console.sign_in(stack.token("admin"))
     return console
 
