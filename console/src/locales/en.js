@@ -568,6 +568,7 @@ export default {
   "week.legend_shift": "On shift",
   "week.legend_off": "Time off",
   "week.utc_note": "Days in UTC; the list under each person shows its own time zone.",
+  "week.no_hours": "no hours set: always on shift",
   "week.nobody": "No operators yet.",
   "week.time_off": "Time off {first} – {last} ({reason})",
   "week.shift_count.one": "{count} shift",

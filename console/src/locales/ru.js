@@ -596,6 +596,7 @@ export default {
   "week.legend_shift": "Смена",
   "week.legend_off": "Выходной",
   "week.utc_note": "Дни по UTC; в списке у каждого — его часовой пояс.",
+  "week.no_hours": "часы не заданы: всегда на смене",
   "week.nobody": "Операторов пока нет.",
   "week.time_off": "Выходные {first} – {last} ({reason})",
   "week.shift_count.one": "{count} смена",

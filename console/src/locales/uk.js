@@ -596,6 +596,7 @@ export default {
   "week.legend_shift": "Зміна",
   "week.legend_off": "Вихідний",
   "week.utc_note": "Дні за UTC; у списку в кожного — його часовий пояс.",
+  "week.no_hours": "години не задано: завжди на зміні",
   "week.nobody": "Операторів поки немає.",
   "week.time_off": "Вихідні {first} – {last} ({reason})",
   "week.shift_count.one": "{count} зміна",

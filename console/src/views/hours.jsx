@@ -1,8 +1,8 @@
 // Hours and presence (issue 18): an operator's own presence (available / paused with a
 // reason) and weekly hours with time off, each 422 shown at its field; the admin's week
 // of everyone: shifts as bars, time off shaded, presence badges.
-import { useMemo, useState } from "preact/hooks";
-import { useAction, useApp, useLoad } from "../hooks.js";
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { useAction, useApp, useLoad, usePoll } from "../hooks.js";
 import { useI18n } from "../i18n.js";
 import { href } from "../router.js";
 import { Badge, Button, Empty, ErrorMessage, Field, Loading, Page, Section } from "../ui.jsx";
@@ -31,9 +31,15 @@ export function PresenceBadge({ presence }) {
 }
 
 function Presence() {
-  const { api, me, announce } = useApp();
+  const { api, me, announce, refreshMe } = useApp();
   const { t, fmt } = useI18n();
+  // The sign-in's snapshot first, then /me as it is now: the shift job, an admin or the inbox
+  // may have moved the presence since, and an old snapshot would offer the wrong switch.
   const [operator, setOperator] = useState(me.operator);
+  const current = usePoll(api, "/me", 10000);
+  useEffect(() => {
+    if (current.data && current.data.operator) setOperator(current.data.operator);
+  }, [current.data]);
   const [reason, setReason] = useState("");
   const action = useAction();
   const presence = presenceOf(operator);
@@ -42,6 +48,9 @@ function Presence() {
       const body = next === "paused" && reason.trim() ? { presence: next, reason: reason.trim() } : { presence: next };
       setOperator(await api.patch("/me", body));
       setReason("");
+      // Not awaited: the switch is usable again at once (a busy button is disabled and drops focus).
+      current.refresh();
+      refreshMe().catch(() => {});
       announce(t(next === "paused" ? "presence.paused_note" : "presence.resumed_note"));
     });
   return (
@@ -422,6 +431,7 @@ export function place(startIso, endIso, weekStart) {
 
 function WeekRow({ row, start, weekdays }) {
   const { t, fmt } = useI18n();
+  // No schedule (time_zone null): always on shift, no spans; times are then read in UTC.
   const zone = row.time_zone || "UTC";
   const local = useMemo(() => {
     try {
@@ -439,7 +449,7 @@ function WeekRow({ row, start, weekdays }) {
         </a>
         <PresenceBadge presence={row.presence} />
         {row.presence_reason && <span class="muted small">{row.presence_reason}</span>}
-        <span class="muted small">{zone}</span>
+        <span class="muted small">{row.time_zone || t("week.no_hours")}</span>
       </div>
       <div class="week-track" aria-hidden="true">
         {weekdays.map((_, i) => (

@@ -184,7 +184,10 @@ function Timeline({ source }) {
   const [range, setRange] = useState(lastWeek);
   const path = `/stats/sources/${encodeURIComponent(source.id)}/timeline?from=${range.from}&to=${range.to}`;
   const timeline = useLoad(() => api.get(path), [path]);
-  const hours = (timeline.data && timeline.data.hours) || [];
+  // The API answers every hour of the range, the rest of today included, each with the line as it
+  // stands now; hours not yet begun are no history, so they are neither drawn nor counted.
+  const now = Date.now();
+  const hours = ((timeline.data && timeline.data.hours) || []).filter((h) => Date.parse(h.hour) <= now);
   const busy = hours.filter((h) => h.arrivals || h.assigned || h.waiting);
   const totals = hours.reduce((sum, h) => ({ arrivals: sum.arrivals + h.arrivals, assigned: sum.assigned + h.assigned }), { arrivals: 0, assigned: 0 });
   return (
