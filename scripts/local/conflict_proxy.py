@@ -286,6 +286,9 @@ class ConflictEngine:
         self._tokens_in_flight: set[str] = set()
         self._committed_tokens: dict[str, float] = {}  # token -> when it committed
         self._stats = ProxyStats()
+        # Tests: while set, an in-flight transaction also holds its items until this event
+        # is set (the service time alone can be outlasted by a loaded machine's scheduler).
+        self.release: threading.Event | None = None
 
     def stats(self) -> ProxyStats:
         with self._lock:
@@ -351,6 +354,9 @@ class ConflictEngine:
             remaining = arrived + self.service_time - time.monotonic()
             if remaining > 0:
                 time.sleep(remaining)
+            gate = self.release
+            if gate is not None:
+                gate.wait(timeout=60)
         finally:
             with self._lock:
                 self._held -= mine

@@ -85,6 +85,9 @@ def test_GIVEN_a_text_update_WHEN_posted_with_the_secret_THEN_one_intake_message
             # The handle and language are kept on the lead; the chat is where replies go.
             "lead": {"external_id": "tg:100500", "name": "Ivan Petrov", "language_code": "ru", "chat_id": "100500"},
             "text": "Hello! How much is it?",
+            # Telegram says nothing of skills or VIP: the source's own rules decide (docs/routing.md).
+            "required_tags": [],
+            "vip": False,
         }
     ]
 

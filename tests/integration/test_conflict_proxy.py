@@ -98,16 +98,32 @@ def value_of(endpoint: str, table: str, name: str) -> int | None:
     return int(item["value"]["N"]) if item else None
 
 
-def in_flight(proxy: ConflictProxy, work: Any) -> threading.Thread:
+class Held:
+    """A transaction in flight on a thread; its items stay held until `join` (at least the
+    service time), so no scheduler delay on a loaded machine ends the hold before the test's
+    contending requests arrive."""
+
+    def __init__(self, thread: threading.Thread, gate: threading.Event) -> None:
+        self._thread = thread
+        self._gate = gate
+
+    def join(self) -> None:
+        self._gate.set()
+        self._thread.join()
+
+
+def in_flight(proxy: ConflictProxy, work: Any) -> Held:
     """Starts `work` on a thread and returns once its transaction holds its items."""
+    gate = threading.Event()
+    proxy.engine.release = gate
     held_before = proxy.held()
     thread = threading.Thread(target=work)
     thread.start()
-    deadline = time.monotonic() + HOLD / 2
+    deadline = time.monotonic() + 30
     while proxy.held() == held_before:
         assert time.monotonic() < deadline, "the first transaction never reached the proxy"
         time.sleep(0.001)
-    return thread
+    return Held(thread, gate)
 
 
 # --- the answers' shape, as data ----------------------------------------------------
