@@ -70,19 +70,18 @@ export function Field({ label, hint, error, children, class: extra = "" }) {
   );
 }
 
-// The 422's words about one field of the body (`tags` matches body.tags and body.tags.2), or null.
-export function fieldError(error, name) {
+// The 422's words about one field of the body (`tags` matches body.tags and body.tags.2), or
+// null; `items`, the list that was sent, names the item a problem is about ("nocolon": …).
+export function fieldError(error, name, items = null) {
   if (!error || error.status !== 422 || !error.details) return null;
-  const lines = error.details
-    .filter((problem) => {
-      const path = String(problem.path || "").replace(/^body\./, "");
-      return path === name || path.startsWith(`${name}.`);
-    })
-    .map((problem) => {
-      const path = String(problem.path || "").replace(/^body\./, "");
-      const item = path.slice(name.length + 1);
-      return /^\d+$/.test(item) ? `#${Number(item) + 1}: ${problem.msg}` : problem.msg;
-    });
+  const lines = [];
+  for (const problem of error.details) {
+    const path = String(problem.path || "").replace(/^body\./, "");
+    if (path !== name && !path.startsWith(`${name}.`)) continue;
+    const item = path.slice(name.length + 1);
+    if (!/^\d+$/.test(item)) lines.push(problem.msg);
+    else lines.push(`${items && items[Number(item)] !== undefined ? `"${items[Number(item)]}"` : `#${Number(item) + 1}`}: ${problem.msg}`);
+  }
   return lines.length ? lines.join("; ") : null;
 }
 

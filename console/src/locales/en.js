@@ -707,6 +707,7 @@ export default {
   "notes.new": "New note",
   "notes.add": "Add note",
   "notes.added_note": "Note added.",
+  "notes.blank": "Write something: the note is blank.",
   "notes.none": "No notes yet.",
   "notes.by": "{who}, {time}",
 };

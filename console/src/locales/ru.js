@@ -747,6 +747,7 @@ export default {
   "notes.new": "Новая заметка",
   "notes.add": "Добавить заметку",
   "notes.added_note": "Заметка добавлена.",
+  "notes.blank": "Напишите что-нибудь: заметка пустая.",
   "notes.none": "Заметок пока нет.",
   "notes.by": "{who}, {time}",
 };

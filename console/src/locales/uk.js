@@ -747,6 +747,7 @@ export default {
   "notes.new": "Нова нотатка",
   "notes.add": "Додати нотатку",
   "notes.added_note": "Нотатку додано.",
+  "notes.blank": "Напишіть щось: нотатка порожня.",
   "notes.none": "Нотаток поки немає.",
   "notes.by": "{who}, {time}",
 };

@@ -30,18 +30,21 @@ export function OperatorSkills({ operator, onSaved }) {
   const { t } = useI18n();
   const [text, setText] = useState((operator.tags || []).join(", "));
   const [saved, setSaved] = useState(false);
+  const [sent, setSent] = useState([]);
   const action = useAction();
   const submit = (event) => {
     event.preventDefault();
     setSaved(false);
+    const tags = parseTags(text);
+    setSent(tags);
     action.run(async () => {
-      const updated = await api.patch(`/operators/${encodeURIComponent(operator.id)}`, { tags: parseTags(text) });
+      const updated = await api.patch(`/operators/${encodeURIComponent(operator.id)}`, { tags });
       setText((updated.tags || []).join(", "));
       setSaved(true);
       onSaved(updated);
     });
   };
-  const error = fieldError(action.error, "tags");
+  const error = fieldError(action.error, "tags", sent);
   return (
     <form class="stack-tight" onSubmit={submit}>
       <TagList tags={operator.tags} label={t("skills.current")} />
@@ -135,19 +138,22 @@ export function RoutingRules({ source, onSaved }) {
   const { t } = useI18n();
   const [form, setForm] = useState(() => rulesForm(source));
   const [saved, setSaved] = useState(false);
+  const [sent, setSent] = useState([]);
   const action = useAction();
   const set = (name) => (value) => (setForm({ ...form, [name]: value }), setSaved(false));
   const submit = (event) => {
     event.preventDefault();
     setSaved(false);
+    const body = rulesBody(form);
+    setSent(body.required_tags);
     action.run(async () => {
-      const updated = await api.patch(`/sources/${encodeURIComponent(source.id)}`, rulesBody(form));
+      const updated = await api.patch(`/sources/${encodeURIComponent(source.id)}`, body);
       setForm(rulesForm(updated));
       setSaved(true);
       onSaved(updated);
     });
   };
-  const err = (name) => fieldError(action.error, name);
+  const err = (name) => fieldError(action.error, name, name === "required_tags" ? sent : null);
   const select = (name, options, labelKey, hint) => (
     <Field label={t(`field.${name}`)} hint={hint} error={err(name === "mode" ? "line_order.mode" : name)}>
       {(id, described, invalid) => (
@@ -278,7 +284,9 @@ export function AppealNotes({ appeal, nameOf }) {
       const page = await api.get(`${path}?limit=50&cursor=${encodeURIComponent(notes.data.next)}`);
       notes.setData({ items: [...items, ...page.items], next: page.next });
     });
-  const error = fieldError(action.error, "text");
+  // The pattern the server checks is "not blank": say so rather than show a regular expression.
+  const blank = ((action.error && action.error.details) || []).some((p) => /text$/.test(String(p.path)) && p.type === "string_pattern_mismatch");
+  const error = blank ? t("notes.blank") : fieldError(action.error, "text");
   return (
     <div class="stack-tight">
       <form class="stack-tight" onSubmit={submit}>
