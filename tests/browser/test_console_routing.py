@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, Api, Console, appeal, dump, unique
@@ -40,7 +41,7 @@ def error_at(console: Console, control: Any) -> str:
     return " ".join(console.page.locator(f"[id='{part}']").inner_text() for part in described.split())
 
 
-def test_GIVEN_an_operator_WHEN_an_admin_sets_its_skills_by_keyboard_THEN_they_are_stored_and_a_bad_tag_is_refused_at_the_field(
+def test_GIVEN_an_operator_WHEN_skills_are_set_by_keyboard_THEN_they_are_stored_and_a_bad_tag_is_refused_at_its_field(
     new_console: Any, admin_api: Api
 ) -> None:
     operator = admin_api.ok("POST", "/operators", {"name": unique("Iryna"), "max_load": 2})
@@ -68,7 +69,8 @@ def test_GIVEN_an_operator_WHEN_an_admin_sets_its_skills_by_keyboard_THEN_they_a
 
     # A fresh page reads the stored skills back; emptying the field removes them all.
     reload(console)
-    field = console.page.get_by_role("region", name="Skills", exact=True).get_by_role("textbox", name="Skills", exact=True)
+    skills = console.page.get_by_role("region", name="Skills", exact=True)
+    field = skills.get_by_role("textbox", name="Skills", exact=True)
     expect(field).to_have_value("lang:uk, product:insurance")
     field.fill("")
     field.press("Enter")
@@ -77,7 +79,7 @@ def test_GIVEN_an_operator_WHEN_an_admin_sets_its_skills_by_keyboard_THEN_they_a
     assert admin_api.ok("GET", f"/operators/{operator['id']}")["tags"] == []
 
 
-def test_GIVEN_a_source_WHEN_an_admin_saves_routing_rules_THEN_the_api_has_them_a_bad_one_is_refused_at_its_field_and_blanks_clear(
+def test_GIVEN_a_source_WHEN_routing_rules_are_saved_THEN_the_api_has_them_a_bad_one_is_refused_at_its_field(
     new_console: Any, admin_api: Api
 ) -> None:
     source = admin_api.ok("POST", "/sources", {"name": unique("Viber")})
@@ -175,3 +177,42 @@ def test_GIVEN_an_appeal_WHEN_an_admin_adds_a_note_THEN_the_api_lists_it_and_a_b
     # A fresh page reads the note back from the API.
     reload(console)
     expect(console.page.get_by_role("region", name="Notes", exact=True)).to_contain_text("Wants a quote for 3 trucks.")
+
+
+LOCALES = [
+    ("uk-UA", "Правила розподілу", "Навички", "Зберегти правила", "Нотатки"),
+    ("ru-RU", "Правила распределения", "Навыки", "Сохранить правила", "Заметки"),
+]
+
+
+@pytest.mark.parametrize(
+    ("locale", "rules_title", "skills_label", "save_rules", "notes_title"), LOCALES, ids=["uk", "ru"]
+)
+def test_GIVEN_ukrainian_or_russian_on_a_phone_WHEN_the_routing_forms_open_THEN_they_speak_it_fit_and_axe_is_content(
+    new_console: Any,
+    admin_api: Api,
+    locale: str,
+    rules_title: str,
+    skills_label: str,
+    save_rules: str,
+    notes_title: str,
+) -> None:
+    operator = admin_api.ok("POST", "/operators", {"name": unique("Oksana"), "max_load": 1, "tags": ["lang:uk"]})
+    source = admin_api.ok("POST", "/sources", {"name": unique("Site"), "line_order": {"mode": "priority"}})
+    made = appeal(admin_api, source["id"], f"web:locale-{unique('l').split()[-1]}")
+    console: Console = new_console(viewport=PHONE, label=f"360px-{locale}", locale=locale)
+    console.page.goto(console.stack.console_url)
+    console.page.locator("textarea").first.fill(console.stack.token("admin"))
+    console.page.locator("form button[type=submit]").click()
+    console.signed_in()
+
+    console.open(f"/operators/{operator['id']}")
+    expect(console.page.get_by_role("textbox", name=skills_label, exact=True)).to_have_value("lang:uk")
+    check(console, "admin-operator-skills")
+    console.open(f"/sources/{source['id']}")
+    rules = console.page.get_by_role("region", name=rules_title)
+    expect(rules.get_by_role("button", name=save_rules)).to_be_visible()
+    check(console, "admin-source-rules")
+    console.open(f"/appeals/{made['id']}")
+    expect(console.page.get_by_role("region", name=notes_title, exact=True)).to_be_visible()
+    check(console, "admin-appeal-notes")
