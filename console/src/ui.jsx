@@ -45,12 +45,15 @@ export function Button({ kind = "secondary", busy = false, children, ...rest }) 
   );
 }
 
-export function Field({ label, hint, children, class: extra = "" }) {
+export function Field({ label, hint, error, children, class: extra = "" }) {
   const id = useId();
   const hintId = hint ? `${id}-hint` : undefined;
-  const control = typeof children === "function" ? children(id, hintId) : children;
+  const errorId = error ? `${id}-error` : undefined;
+  // The control describes itself by its hint and, after a refusal, by the server's words about it.
+  const described = [hintId, errorId].filter(Boolean).join(" ") || undefined;
+  const control = typeof children === "function" ? children(id, described, Boolean(error)) : children;
   return (
-    <div class={`field ${extra}`}>
+    <div class={`field ${extra}${error ? " field-invalid" : ""}`}>
       <label for={id}>{label}</label>
       {control}
       {hint && (
@@ -58,7 +61,49 @@ export function Field({ label, hint, children, class: extra = "" }) {
           {hint}
         </p>
       )}
+      {error && (
+        <p class="field-error" id={errorId}>
+          {error}
+        </p>
+      )}
     </div>
+  );
+}
+
+// The 422's words about one field of the body (`tags` matches body.tags and body.tags.2), or
+// null; `items`, the list that was sent, names the item a problem is about ("nocolon": …).
+export function fieldError(error, name, items = null) {
+  if (!error || error.status !== 422 || !error.details) return null;
+  const lines = [];
+  for (const problem of error.details) {
+    const path = String(problem.path || "").replace(/^body\./, "");
+    if (path !== name && !path.startsWith(`${name}.`)) continue;
+    const item = path.slice(name.length + 1);
+    if (!/^\d+$/.test(item)) lines.push(problem.msg);
+    else lines.push(`${items && items[Number(item)] !== undefined ? `"${items[Number(item)]}"` : `#${Number(item) + 1}`}: ${problem.msg}`);
+  }
+  return lines.length ? lines.join("; ") : null;
+}
+
+// Words typed as "lang:uk, product:insurance" or "lang:uk product:insurance" → a tag list.
+export function parseTags(text) {
+  return text
+    .split(/[\s,;]+/)
+    .map((tag) => tag.trim().toLowerCase())
+    .filter(Boolean);
+}
+
+export function TagList({ tags, label }) {
+  const { t } = useI18n();
+  if (!tags || !tags.length) return <p class="muted">{t("tags.none")}</p>;
+  return (
+    <ul class="tag-list" aria-label={label}>
+      {tags.map((tag) => (
+        <li key={tag}>
+          <Badge tone="info">{tag}</Badge>
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -10,6 +10,7 @@ import { AssignForm } from "./waiting.jsx";
 import { LeadCard, LeadTimelineEvents } from "./lead.jsx";
 import { Timeline, useDirectory } from "./common.jsx";
 import { Conversation } from "./conversation.jsx";
+import { AppealNotes } from "./routing.jsx";
 
 export function Decision({ decision, nameOf }) {
   const { me } = useApp();
@@ -128,6 +129,9 @@ export function AppealPage({ appealId }) {
             </dl>
             <AppealActions appeal={a} onChanged={(updated) => (appeal.refresh(), history.reload(), updated)} />
             {me.role === "admin" && a.status === "waiting" && <AssignForm appeal={a} onAssigned={() => (appeal.refresh(), history.reload())} />}
+          </Section>
+          <Section title={t("notes.title")}>
+            <AppealNotes appeal={a} nameOf={nameOf} />
           </Section>
           <Section title={t("appeal.why")}>
             {latest ? <Decision decision={latest.decision} nameOf={nameOf} /> : <p class="muted">{t("appeal.no_decision")}</p>}

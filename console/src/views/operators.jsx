@@ -4,9 +4,10 @@ import { useState } from "preact/hooks";
 import { useAction, useApp, useLoad, useNow } from "../hooks.js";
 import { useI18n } from "../i18n.js";
 import { href } from "../router.js";
-import { Badge, Button, Check, Copy, Empty, ErrorMessage, Field, Loading, LoadBar, Page, Section } from "../ui.jsx";
+import { Badge, Button, Check, Copy, Empty, ErrorMessage, Field, Loading, LoadBar, Page, Section, TagList } from "../ui.jsx";
 import { AppealCard, usePaged } from "./inbox.jsx";
 import { PresenceBadge, ScheduleEditor } from "./hours.jsx";
+import { OperatorSkills } from "./routing.jsx";
 
 function CreateOperator({ onCreated }) {
   const { api, announce } = useApp();
@@ -152,6 +153,7 @@ function OperatorRow({ operator, onSaved }) {
           <a href={href(`/operators/${operator.id}`)}>{operator.name}</a>{" "}
           <Badge tone={operator.is_active ? "success" : "neutral"}>{t(operator.is_active ? "operators.active" : "operators.paused")}</Badge>
         </p>
+        {operator.tags && operator.tags.length > 0 && <TagList tags={operator.tags} label={t("skills.of", { name: operator.name })} />}
         <p class="muted id-line">
           <code>{operator.id}</code> <Copy text={operator.id} label={t("operators.copy_id", { name: operator.name })} />
         </p>
@@ -233,6 +235,9 @@ export function OperatorDetail({ operatorId }) {
         <div class="actions">
           <ActiveSwitch operator={o} onSaved={operator.setData} />
         </div>
+      </Section>
+      <Section title={t("skills.title")}>
+        <OperatorSkills key={o.id} operator={o} onSaved={operator.setData} />
       </Section>
       <Section title={t("hours.schedule")}>
         <ScheduleEditor path={`/operators/${encodeURIComponent(o.id)}/schedule`} own={false} />

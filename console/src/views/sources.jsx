@@ -5,6 +5,7 @@ import { apiBase } from "../api.js";
 import { useAction, useApp, useLoad } from "../hooks.js";
 import { useI18n } from "../i18n.js";
 import { href } from "../router.js";
+import { RoutingRules } from "./routing.jsx";
 import { Badge, Button, Check, Copy, Empty, ErrorMessage, Field, Loading, Notice, Page, Section, ShareBar } from "../ui.jsx";
 
 const STRATEGIES = ["weighted", "weighted_capacity"];
@@ -413,6 +414,9 @@ export function SourceDetail({ sourceId }) {
           </Section>
         </div>
         <div class="stack">
+          <Section title={t("rules.title")}>
+            <RoutingRules key={s.id} source={s} onSaved={source.setData} />
+          </Section>
           <Section title={t("sources.telegram")}>
             <TelegramWebhook source={s} onSaved={source.setData} />
           </Section>
