@@ -606,6 +606,7 @@ export default {
   "timeline.assigned": "Assigned",
   "timeline.waiting": "Waiting",
   "timeline.median_wait": "Median wait (min)",
+  "timeline.median_wait_column": "Median wait",
   "timeline.appeals_axis": "Appeals",
   "timeline.minutes_axis": "Minutes",
   "timeline.chart_label": "Hourly arrivals, assignments, waiting line and median wait for {name}",

@@ -636,6 +636,7 @@ export default {
   "timeline.assigned": "Назначено",
   "timeline.waiting": "В очереди",
   "timeline.median_wait": "Медиана ожидания (мин)",
+  "timeline.median_wait_column": "Медиана ожидания",
   "timeline.appeals_axis": "Обращения",
   "timeline.minutes_axis": "Минуты",
   "timeline.chart_label": "Поступления, назначения, очередь и медиана ожидания по часам: {name}",

@@ -636,6 +636,7 @@ export default {
   "timeline.assigned": "Призначено",
   "timeline.waiting": "У черзі",
   "timeline.median_wait": "Медіана очікування (хв)",
+  "timeline.median_wait_column": "Медіана очікування",
   "timeline.appeals_axis": "Звернення",
   "timeline.minutes_axis": "Хвилини",
   "timeline.chart_label": "Надходження, призначення, черга й медіана очікування щогодини: {name}",

@@ -219,7 +219,7 @@ function Timeline({ source }) {
                     <th scope="col">{t("timeline.arrivals")}</th>
                     <th scope="col">{t("timeline.assigned")}</th>
                     <th scope="col">{t("timeline.waiting")}</th>
-                    <th scope="col">{t("timeline.median_wait")}</th>
+                    <th scope="col">{t("timeline.median_wait_column")}</th>
                   </tr>
                 </thead>
                 <tbody>
